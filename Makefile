@@ -1,0 +1,32 @@
+# One place for the commands the README and CI use.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PROVIDERS := $(wildcard providers/*/pyproject.toml)
+
+.PHONY: setup demo test lint bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# torch first, pinned, so nothing later pulls the newest CUDA build (see constraints.txt)
+setup: $(BIN)/python
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]' $(foreach p,$(PROVIDERS),-e $(dir $(p)))
+
+demo: setup
+	PATH=$(CURDIR)/$(BIN):$$PATH bash scripts/demo.sh
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint:
+	$(BIN)/ruff check ftrouter providers tests benchmarks
+	$(BIN)/mypy
+
+bench:
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .ftrouter-demo

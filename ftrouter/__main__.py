@@ -1,0 +1,3 @@
+from ftrouter.cli.app import main
+
+main()

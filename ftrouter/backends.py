@@ -1,0 +1,118 @@
+"""The Backend contract and the registry that finds backends by name.
+
+Built-in backends live in their own plugin distributions (``providers/<name>``) so the core never
+imports a provider SDK or torch. Names resolve lazily: ``get_backend("vertex")`` imports
+``ftrouter_vertex`` only then, and says how to install it when it is missing. Third-party backends
+register under the ``ftrouter.backends`` entry-point group::
+
+    [project.entry-points."ftrouter.backends"]
+    together = "ftrouter_together:TogetherBackend"
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any, ClassVar
+
+from ftrouter.errors import PluginMissing, UnknownName
+from ftrouter.jobs.models import (
+    Capabilities,
+    JobEvent,
+    JobSpec,
+    JobStatus,
+    PreparedJob,
+    RemoteRef,
+)
+
+ENTRY_POINT_GROUP = "ftrouter.backends"
+
+
+class Backend(ABC):
+    """One fine-tuning system behind the common interface.
+
+    ``prepare`` has no side effects beyond writing converted files under the job's local folder; it
+    is all that ``submit --dry-run`` runs. ``submit`` is the only method that creates remote state.
+    Adapters translate every provider exception into ``ftrouter.errors`` types.
+    """
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def capabilities(self) -> Capabilities: ...
+
+    @abstractmethod
+    def prepare(self, spec: JobSpec, local_id: str) -> PreparedJob:
+        """Validate and convert the data for this backend, estimate cost, plan the requests."""
+
+    @abstractmethod
+    def submit(self, prepared: PreparedJob) -> RemoteRef:
+        """Upload and create the job. The local id must travel with the remote job."""
+
+    @abstractmethod
+    def status(self, ref: RemoteRef) -> JobStatus: ...
+
+    @abstractmethod
+    def events(self, ref: RemoteRef, after: str | None = None) -> list[JobEvent]: ...
+
+    @abstractmethod
+    def cancel(self, ref: RemoteRef) -> JobStatus: ...
+
+    def find_by_local_id(self, local_id: str) -> RemoteRef | None:
+        """Find a remote job created for ``local_id`` (crash reconciliation). Backends that can tag
+        their jobs override this; the default cannot find anything."""
+        return None
+
+
+@dataclass(frozen=True)
+class BuiltinBackend:
+    target: str  # "module:Class"
+    install_hint: str
+
+
+BUILTIN_BACKENDS: dict[str, BuiltinBackend] = {
+    "openai": BuiltinBackend("ftrouter_openai:OpenAIBackend", "pip install -e providers/openai"),
+    "vertex": BuiltinBackend("ftrouter_vertex:VertexBackend", "pip install -e providers/vertex"),
+    "local": BuiltinBackend("ftrouter_local:LocalBackend", "pip install -e providers/local"),
+}
+
+
+def _entry_point_targets() -> dict[str, str]:
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def backend_names() -> list[str]:
+    """Every name that ``get_backend`` accepts (built-in or registered), sorted."""
+    return sorted(set(BUILTIN_BACKENDS) | set(_entry_point_targets()))
+
+
+def load_backend_class(name: str) -> type[Backend]:
+    """Import the class behind ``name`` without instantiating it."""
+    targets = _entry_point_targets()
+    builtin = BUILTIN_BACKENDS.get(name)
+    target = targets.get(name) or (builtin.target if builtin else None)
+    if target is None:
+        raise UnknownName("backend", name, backend_names())
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name.split(".")[0]):
+            hint = builtin.install_hint if builtin else f"install the package that provides {module_name}"
+            raise PluginMissing(f"the {name!r} backend is not installed: {hint}") from exc
+        missing = exc.name or "a dependency"
+        raise PluginMissing(
+            f"the {name!r} backend needs {missing!r}, which is not installed"
+            + (f": {builtin.install_hint}" if builtin else "")
+        ) from exc
+    cls = getattr(module, attr)
+    if not (isinstance(cls, type) and issubclass(cls, Backend)):
+        raise PluginMissing(f"{target} is not an ftrouter Backend")
+    return cls
+
+
+def get_backend(name: str, **config: Any) -> Backend:
+    """Instantiate the backend called ``name`` with backend-specific ``config``."""
+    return load_backend_class(name)(**config)

@@ -1,0 +1,1 @@
+"""The ``ftrouter`` command line: thin modules that parse flags, call the library, and render."""
