@@ -56,7 +56,8 @@ def test_cli_usage_error_exit_code_and_no_traceback() -> None:
 
 def test_cli_help_does_not_import_heavy_modules() -> None:
     code = ("import sys; from ftrouter.cli.app import app; "
-            "heavy = [m for m in ('torch', 'openai', 'trl', 'peft', 'google.genai', 'transformers') if m in sys.modules]; "
+            "heavy = [m for m in ('torch', 'openai', 'trl', 'peft', 'google.genai', 'transformers') "
+            "if m in sys.modules]; "
             "print(','.join(heavy))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == ""
