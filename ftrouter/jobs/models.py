@@ -152,6 +152,10 @@ class JobStatus(_Model):
     result: JobResult | None = None
     error: JobError | None = None
     trained_tokens: int | None = None  # billed/trained tokens when the provider reports them
+    # Measured facts of the run, copied into the registry's "actual" record when the job ends, so
+    # estimates can be compared with (and calibrated from) reality: wall_time_s, tokens_per_second,
+    # gpu (name), gpus (count), peak_memory_gb, billable_tokens (Vertex), ...
+    runtime: dict[str, Any] = Field(default_factory=dict)
     updated_at: datetime = Field(default_factory=utcnow)
 
 
