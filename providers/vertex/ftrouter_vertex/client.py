@@ -1,0 +1,177 @@
+"""The remote side: Cloud Storage uploads and Vertex tuning-job calls, each under one retry policy and
+with every Google exception translated into ftrouter's errors.
+
+Vertex calls go through google-genai's maintained tuning API (``client.tunings.tune/get/list/cancel``
+with ``vertexai=True``), NOT the deprecated ``vertexai.tuning`` module. google-genai 2.x speaks httpx
+and google-cloud-storage speaks requests; tests replace either with an injected transport or replay
+both from one vcrpy cassette.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ftrouter_vertex.auth import load_credentials
+from ftrouter_vertex.errors import MissingProject, translate_storage, translate_vertex
+from ftrouter_vertex.request import API_VERSION, TuningRequest
+from ftrouter_vertex.retry import RetryPolicy
+
+T = TypeVar("T")
+
+MAX_LIST_PAGES = 50
+HOW_TO_SET_PROJECT = (
+    "set the Google Cloud project with --option project=PROJECT_ID, GOOGLE_CLOUD_PROJECT, "
+    "or 'project:' in the Vertex config file"
+)
+
+
+@contextmanager
+def _quiet_sdk() -> Iterator[None]:
+    """google-genai warns that tuning is 'experimental' on every call and warns again for any state
+    value it does not know; ftrouter reports both its own way (the raw state is kept)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*tuning implementation is experimental.*")
+        warnings.filterwarnings("ignore", message=".*is not a valid JobState.*")
+        yield
+
+
+def job_json(job: Any) -> dict[str, Any]:
+    """A google-genai ``TuningJob`` back in its REST form (camelCase), which ``jobview`` reads."""
+    data: dict[str, Any] = job.model_dump(mode="json", by_alias=True, exclude_none=True,
+                                          exclude={"sdk_http_response"})
+    return data
+
+
+class VertexClient:
+    """One project and region. Credentials are resolved on first use, never at construction."""
+
+    def __init__(
+        self,
+        *,
+        project: str | None,
+        region: str,
+        credentials: Any = None,
+        credentials_file: str | None = None,
+        httpx_client: Any = None,
+        storage_http: Any = None,
+        retry: RetryPolicy | None = None,
+        timeout_s: float = 120.0,
+    ) -> None:
+        self.region = region
+        self._project = project
+        self._credentials = credentials
+        self._credentials_file = credentials_file
+        self._httpx_client = httpx_client
+        self._storage_http = storage_http
+        self.retry = retry or RetryPolicy()
+        self.timeout_s = timeout_s
+        self._genai: Any = None
+        self._storage: Any = None
+
+    # -- credentials and project ------------------------------------------------------------------
+
+    def _resolve(self) -> None:
+        if self._credentials is None:
+            self._credentials, adc_project = load_credentials(self._credentials_file)
+            self._project = self._project or adc_project
+        if not self._project:
+            raise MissingProject(f"no Google Cloud project: {HOW_TO_SET_PROJECT}")
+
+    @property
+    def project(self) -> str:
+        self._resolve()
+        assert self._project is not None
+        return self._project
+
+    def _vertex(self) -> Any:
+        if self._genai is None:
+            self._resolve()
+            from google import genai
+            from google.genai import types
+
+            options = types.HttpOptions(api_version=API_VERSION, timeout=int(self.timeout_s * 1000),
+                                        httpx_client=self._httpx_client)
+            self._genai = genai.Client(vertexai=True, project=self._project, location=self.region,
+                                       credentials=self._credentials, http_options=options)
+        return self._genai
+
+    def _gcs(self) -> Any:
+        if self._storage is None:
+            self._resolve()
+            from google.cloud import storage
+
+            self._storage = storage.Client(project=self._project, credentials=self._credentials,
+                                           _http=self._storage_http)
+        return self._storage
+
+    # -- calls ------------------------------------------------------------------------------------
+
+    def _vertex_call(self, action: str, fn: Callable[[], T], base_model: str | None = None) -> T:
+        try:
+            with _quiet_sdk():
+                return self.retry.call(fn)
+        except Exception as exc:
+            raise translate_vertex(exc, action=action, region=self.region, base_model=base_model) from exc
+
+    def upload(self, local_path: Path, bucket: str, object_name: str) -> str:
+        """Upload one file; returns its ``gs://`` URI."""
+
+        def send() -> None:
+            blob = self._gcs().bucket(bucket).blob(object_name)
+            # retry=None: the library's own retry would sleep outside our policy.
+            blob.upload_from_filename(str(local_path), content_type="application/jsonl", retry=None,
+                                      timeout=self.timeout_s)
+
+        try:
+            self.retry.call(send)
+        except Exception as exc:
+            raise translate_storage(exc, action=f"upload {local_path.name}", bucket=bucket) from exc
+        return f"gs://{bucket}/{object_name}"
+
+    def create_job(self, request: TuningRequest, find_existing: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
+        """Create the tuning job. Before each RETRY, ``find_existing`` looks the job up by its label:
+        a create that timed out may have succeeded, and must not be sent twice."""
+        found: dict[str, Any] = {}
+
+        def check(_attempt: int) -> None:
+            existing = find_existing()
+            if existing is not None:
+                found["job"] = existing
+
+        def attempt() -> dict[str, Any]:
+            if "job" in found:
+                return found["job"]
+            return job_json(self._vertex().tunings.tune(**request.sdk_arguments()))
+
+        try:
+            with _quiet_sdk():
+                return self.retry.retrying(before_retry=check)(attempt)
+        except Exception as exc:
+            raise translate_vertex(exc, action="create the tuning job", region=self.region,
+                                   base_model=request.base_model) from exc
+
+    def get_job(self, name: str) -> dict[str, Any]:
+        return self._vertex_call("get the tuning job", lambda: job_json(self._vertex().tunings.get(name=name)))
+
+    def list_jobs(self, filter_expr: str) -> list[dict[str, Any]]:
+        def fetch() -> list[dict[str, Any]]:
+            from google.genai import types
+
+            config = types.ListTuningJobsConfig(filter=filter_expr, page_size=100)
+            pager = self._vertex().tunings.list(config=config)
+            jobs: list[dict[str, Any]] = []
+            for _page in range(MAX_LIST_PAGES):
+                jobs.extend(job_json(job) for job in pager.page)
+                if not pager.config.get("page_token"):
+                    break
+                pager.next_page()
+            return jobs
+
+        return self._vertex_call("list tuning jobs", fetch)
+
+    def cancel_job(self, name: str) -> None:
+        self._vertex_call("cancel the tuning job", lambda: self._vertex().tunings.cancel(name=name))
