@@ -1,8 +1,10 @@
-"""Shipped data: model facts and prices, GPUs, decision weights — data, not code.
+"""Shipped data: model facts and prices, GPUs, open models, decision weights — data, not code.
 
 Every row carries ``source`` and ``as_of``; rows copied from a third-party page set
 ``secondary: true``. Users override or extend any catalog with their own YAML file (``--catalog FILE``
-or ``FTROUTER_CATALOG``): rows with the same ``name`` replace the shipped ones.
+or ``FTROUTER_CATALOG``): rows with the same ``name`` replace the shipped ones. An override file holds
+one list per catalog under a key named like the shipped file (``models``, ``gpus``, ``open_models``);
+see ``configs/prices/example-override.yaml``.
 
 This module only knows how to load and validate catalog files; the meaning of each catalog lives
 with the code that uses it (``ftrouter.cost``, ``ftrouter.advise``, ``ftrouter.data.tokens``).
@@ -11,11 +13,12 @@ with the code that uses it (``ftrouter.cost``, ``ftrouter.advise``, ``ftrouter.d
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -63,32 +66,107 @@ class ModelEntry(CatalogRow):
     shutdown_date: date | None = None  # the (fine-tuned) model stops serving
 
 
+class GpuPrice(BaseModel):
+    """One provider's on-demand price for one GPU of a kind; dated and sourced on its own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    provider: str = Field(min_length=1)
+    usd_per_hour: Price = Field(ge=0)
+    source: str = Field(min_length=1)
+    as_of: date
+    secondary: bool = False
+
+
+class GpuEntry(CatalogRow):
+    """A GPU kind: memory (GiB), peak dense BF16 tensor TFLOP/s (the MFU denominator), prices."""
+
+    memory_gb: float = Field(gt=0)
+    peak_bf16_tflops: float = Field(gt=0)
+    aliases: list[str] = Field(default_factory=list)
+    prices: list[GpuPrice] = Field(default_factory=list)
+
+    def cheapest(self) -> GpuPrice | None:
+        return min(self.prices, key=lambda p: p.usd_per_hour, default=None)
+
+    def price_from(self, provider: str) -> GpuPrice | None:
+        return next((p for p in self.prices if p.provider.lower() == provider.lower()), None)
+
+
+class OpenModelEntry(CatalogRow):
+    """An open-weights model for local training: the architecture the estimators need."""
+
+    aliases: list[str] = Field(default_factory=list)
+    params_b: float = Field(gt=0)  # published parameter count, billions
+    layers: int = Field(gt=0)
+    hidden: int = Field(gt=0)
+    intermediate: int = Field(gt=0)
+    heads: int = Field(gt=0)
+    kv_heads: int = Field(gt=0)
+    head_dim: int | None = Field(default=None, gt=0)  # when not hidden / heads (Gemma)
+    vocab: int = Field(gt=0)
+    tied_embeddings: bool = False
+    context_length: int = Field(gt=0)
+    licence: str = Field(min_length=1)
+    default_size: Literal["small", "medium", "large"] | None = None
+
+
 Row = TypeVar("Row", bound=CatalogRow)
 
 
-def _read_yaml(text: str, origin: str) -> list[dict[str, Any]]:
+def _row_lines(text: str) -> list[int]:
+    """1-based line of each row in a catalog document (a list, or a mapping holding ``rows``)."""
     try:
-        doc = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return []
+    if isinstance(node, yaml.MappingNode):
+        node = next((v for k, v in node.value if getattr(k, "value", None) == "rows"), None)
+    if not isinstance(node, yaml.SequenceNode):
+        return []
+    return [item.start_mark.line + 1 for item in node.value]
+
+
+def _key_lines(text: str, key: str) -> list[int]:
+    """1-based line of each row under top-level ``key`` of an override file."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return []
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    seq = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+    return [item.start_mark.line + 1 for item in seq.value] if isinstance(seq, yaml.SequenceNode) else []
+
+
+def _load_yaml(text: str, origin: str) -> Any:
+    try:
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise CatalogError(f"not valid YAML: {exc}", path=origin, line=mark.line + 1 if mark else None) from exc
+
+
+def _read_yaml(text: str, origin: str) -> list[dict[str, Any]]:
+    doc = _load_yaml(text, origin)
     rows = doc.get("rows") if isinstance(doc, dict) else doc
     if not isinstance(rows, list):
         raise CatalogError("expected a list of rows (or a mapping with a 'rows' list)", path=origin)
     return rows
 
 
-def parse_rows(raw_rows: list[Any], schema: type[Row], origin: str) -> list[Row]:
-    """Validate raw rows against ``schema``; the error names the file, the row and the field."""
+def parse_rows(raw_rows: list[Any], schema: type[Row], origin: str, lines: list[int] | None = None) -> list[Row]:
+    """Validate raw rows against ``schema``; the error names the file, the row (and its line) and the field."""
     out: list[Row] = []
     for index, raw in enumerate(raw_rows, start=1):
         label = raw.get("name", f"#{index}") if isinstance(raw, dict) else f"#{index}"
+        line = lines[index - 1] if lines and index <= len(lines) else None
         try:
             out.append(schema.model_validate(raw))
         except ValidationError as exc:
             first = exc.errors()[0]
-            field = ".".join(str(p) for p in first["loc"]) or "row"
-            raise CatalogError(f"row {label!r}: {field}: {first['msg']}", path=origin) from exc
+            field_name = ".".join(str(p) for p in first["loc"]) or "row"
+            raise CatalogError(f"row {label!r}: {field_name}: {first['msg']}", path=origin, line=line) from exc
     return out
 
 
@@ -98,26 +176,107 @@ def override_paths() -> list[Path]:
     return [Path(p) for p in value.split(os.pathsep) if p]
 
 
-def load_catalog(filename: str, schema: type[Row], extra_files: tuple[Path, ...] = ()) -> dict[str, Row]:
-    """Load a shipped catalog file, then apply overrides (same ``name`` replaces; new names add).
+def _where(origin: str, lines: list[int], index: int) -> str:
+    return f"{origin}:{lines[index]}" if index < len(lines) else origin
 
-    Override files may hold rows for several catalogs; only rows that validate against ``schema``'s
-    catalog are taken from a file that has a top-level key named like ``filename`` without suffix.
-    """
-    shipped = resources.files("ftrouter.catalog").joinpath(filename)
-    rows = parse_rows(_read_yaml(shipped.read_text(encoding="utf-8"), f"catalog/{filename}"), schema, filename)
+
+def _load_with_origins(
+    filename: str, schema: type[Row], extra_files: tuple[Path, ...] = ()
+) -> tuple[dict[str, Row], dict[str, str]]:
+    """Rows by name, and where each row came from (``file:line``) so later errors can point at it."""
+    shipped_origin = f"catalog/{filename}"
+    text = resources.files("ftrouter.catalog").joinpath(filename).read_text(encoding="utf-8")
+    lines = _row_lines(text)
+    rows = parse_rows(_read_yaml(text, shipped_origin), schema, shipped_origin, lines)
     by_name = {row.name: row for row in rows}
+    origins = {row.name: _where(shipped_origin, lines, i) for i, row in enumerate(rows)}
     key = filename.rsplit(".", 1)[0]
     for path in (*override_paths(), *extra_files):
         try:
             text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise CatalogError(f"cannot read catalog override: {exc.strerror}", path=path) from exc
-        doc = yaml.safe_load(text) if text.strip() else {}
-        if isinstance(doc, dict) and key in doc:
-            for row in parse_rows(doc[key], schema, str(path)):
-                by_name[row.name] = row
-    return by_name
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise CatalogError(f"cannot read catalog override: {reason}", path=path) from exc
+        doc = _load_yaml(text, str(path)) if text.strip() else {}
+        if not isinstance(doc, dict):
+            raise CatalogError("an override file is a mapping: models: [...], gpus: [...], open_models: [...]",
+                               path=path)
+        if key not in doc:
+            continue
+        if not isinstance(doc[key], list):
+            raise CatalogError(f"{key!r} must be a list of rows", path=path)
+        lines = _key_lines(text, key)
+        for i, row in enumerate(parse_rows(doc[key], schema, str(path), lines)):
+            by_name[row.name] = row
+            origins[row.name] = _where(str(path), lines, i)
+    return by_name, origins
+
+
+def load_catalog(filename: str, schema: type[Row], extra_files: tuple[Path, ...] = ()) -> dict[str, Row]:
+    """Load a shipped catalog file, then apply overrides (same ``name`` replaces; new names add).
+
+    Override files may hold rows for several catalogs; rows are taken from the top-level key named
+    like ``filename`` without its suffix.
+    """
+    return _load_with_origins(filename, schema, extra_files)[0]
+
+
+@dataclass(frozen=True)
+class Table(Generic[Row]):
+    """One catalog: rows by name, where each row came from, and lookup by name or alias."""
+
+    kind: str
+    rows: dict[str, Row]
+    origins: dict[str, str] = field(default_factory=dict)
+
+    def find(self, name: str) -> Row | None:
+        if name in self.rows:
+            return self.rows[name]
+        wanted = name.lower()
+        for row in self.rows.values():
+            names = [row.name, *getattr(row, "aliases", [])]
+            if any(n.lower() == wanted for n in names):
+                return row
+        return None
+
+    def get(self, name: str) -> Row:
+        row = self.find(name)
+        if row is None:
+            choices = [n for row in self.rows.values() for n in (row.name, *getattr(row, "aliases", []))]
+            raise UnknownName(self.kind, name, choices)
+        return row
+
+    def where(self, name: str) -> str:
+        """``file:line`` of a row, for error messages."""
+        return self.origins.get(name, f"catalog ({self.kind})")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """All catalogs the cost engine reads, loaded together with the same override files."""
+
+    models: Table[ModelEntry]
+    gpus: Table[GpuEntry]
+    open_models: Table[OpenModelEntry]
+
+    def get_model(self, name: str) -> ModelEntry:
+        return self.models.get(base_model_name(name))
+
+
+def load(extra_files: tuple[Path, ...] | list[Path] = ()) -> Catalog:
+    """Load every catalog with ``FTROUTER_CATALOG`` and ``extra_files`` applied (later files win)."""
+    extra = tuple(extra_files)
+    return Catalog(
+        models=Table("model", *_load_with_origins("models.yaml", ModelEntry, extra)),
+        gpus=Table("GPU", *_load_with_origins("gpus.yaml", GpuEntry, extra)),
+        open_models=Table("open model", *_load_with_origins("open_models.yaml", OpenModelEntry, extra)),
+    )
+
+
+@cache
+def default_catalog() -> Catalog:
+    """The shipped catalogs plus ``FTROUTER_CATALOG`` overrides (cached for the process)."""
+    return load()
 
 
 @cache

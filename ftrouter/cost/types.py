@@ -1,0 +1,67 @@
+"""The cost engine's result type and its overridable assumptions."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ftrouter.cost.compute import DEFAULT_MFU
+from ftrouter.errors import UsageError
+
+# Vertex chooses its own epoch count when none is given and does not publish the rule: assume this.
+VERTEX_ASSUMED_EPOCHS = 3
+# TRL's default num_train_epochs
+LOCAL_DEFAULT_EPOCHS = 3
+
+
+class TrainingEstimate(BaseModel):
+    """One backend x model training estimate: the ``backends`` items of ``estimate --json``."""
+
+    backend: str
+    model: str
+    method: str  # sft | dpo for managed backends; full | lora | qlora for local
+    epochs: int
+    billed_tokens: int  # tokens the provider bills (managed) or the trainer processes (local)
+    cost_usd: float | None  # None only when no price is known or nothing fits — said in assumptions
+    hours: float | None  # None for managed backends (the provider does not publish a rate)
+    gpu: str | None
+    fits: bool  # feasible: enough examples, model still trainable, memory fits
+    assumptions: dict[str, Any]
+    prices_as_of: date | None
+
+
+class Assumptions(BaseModel):
+    """Every overridable assumption (``--set key=value`` on the CLI). Unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    today: date | None = None  # for availability checks; default: the system date
+    # vertex
+    token_error_band: float | None = Field(default=None, ge=0, lt=1)
+    vertex_epochs: int = Field(default=VERTEX_ASSUMED_EPOCHS, ge=1, le=50)
+    # local
+    local_epochs: int = Field(default=LOCAL_DEFAULT_EPOCHS, ge=1, le=50)
+    seq_len: int | None = Field(default=None, ge=16)  # default: longest example, rounded up to 256
+    micro_batch: int = Field(default=1, ge=1)
+    mfu: float = Field(default=DEFAULT_MFU, gt=0, le=1)
+    activation_checkpointing: bool = True
+    lora_rank: int = Field(default=16, ge=1)
+    optimizer: Literal["adamw", "adamw_8bit"] = "adamw"
+    full_precision: Literal["bf16", "mixed"] = "bf16"
+    chunked_loss: bool = False
+    max_gpus: int = Field(default=8, ge=1)
+    gpu_provider: str | None = None  # price from this provider; default: the cheapest listed
+    gpu_usd_per_hour: float | None = Field(default=None, ge=0)  # overrides the catalog price
+
+
+def parse_assumptions(raw: dict[str, Any] | None) -> Assumptions:
+    """Validate overrides; a typo names the key and lists the known ones (exit 2)."""
+    try:
+        return Assumptions.model_validate(raw or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        known = ", ".join(Assumptions.model_fields)
+        raise UsageError(f"assumption {key!r}: {first['msg']} (known: {known})", code="bad_assumption") from exc
