@@ -159,3 +159,24 @@ class AuthError(BackendError):
 
     exit_code = EXIT_AUTH
     code = "auth_error"
+
+
+# -- jobs ------------------------------------------------------------------------------------------
+
+
+class RegistryError(UsageError):
+    """The local job registry cannot be opened or was written by a newer ftrouter (exit 2)."""
+
+    code = "registry_error"
+
+
+class JobFailed(BackendError):
+    """A watched job ended in ``failed`` or ``cancelled`` (``status --watch`` / ``submit --wait``)."""
+
+    code = "job_failed"
+
+
+class NotSupported(UsageError):
+    """The backend cannot do what was asked (pause, resume, a method or adapter it lacks)."""
+
+    code = "not_supported"

@@ -1,0 +1,268 @@
+"""Submit, refresh, reconcile, watch and cancel jobs: the orchestration between a ``Backend`` and the
+registry. The CLI calls this; so can any library user.
+
+The one rule that keeps jobs from being lost or duplicated: the registry row (state ``submitting``)
+is written BEFORE ``Backend.submit`` runs, and the local id travels with the remote job. If the
+submitting process dies or the create call's answer is lost, the next command that sees the row asks
+the backend for a job tagged with that local id (``Backend.find_by_local_id``) and either attaches it
+or marks the submission failed — it never submits again on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+from ftrouter.backends import Backend, get_backend
+from ftrouter.errors import (
+    AuthError,
+    DataError,
+    FtrouterError,
+    InvalidRequest,
+    NotSupported,
+    ProviderUnavailable,
+    QuotaError,
+    RateLimited,
+    UsageError,
+)
+from ftrouter.jobs.models import JobError, JobEvent, JobSpec, JobState, PreparedJob
+from ftrouter.jobs.paths import job_dir
+from ftrouter.jobs.polling import PollSchedule, fingerprint
+from ftrouter.jobs.record import JobRecord
+from ftrouter.jobs.registry import Registry, new_local_id
+
+log = logging.getLogger("ftrouter.jobs")
+
+# Errors after which the backend certainly created nothing: the submission simply failed.
+_DEFINITIVE = (AuthError, InvalidRequest, DataError, UsageError, QuotaError)
+# A row in `submitting` whose submitter we cannot check (another host) is presumed abandoned after this.
+ABANDONED_AFTER = timedelta(hours=6)
+
+BackendFactory = Callable[[str], Backend]
+OnUpdate = Callable[[JobRecord, list[JobEvent]], None]
+
+
+class JobService:
+    def __init__(self, registry: Registry | None = None, *, backend_factory: BackendFactory | None = None,
+                 sleep: Callable[[float], None] = time.sleep, max_workers: int = 8) -> None:
+        self.registry = registry or Registry()
+        self._factory = backend_factory or get_backend
+        self._backends: dict[str, Backend] = {}
+        self._lock = threading.Lock()
+        self.sleep = sleep
+        self.max_workers = max_workers
+
+    def backend(self, name: str) -> Backend:
+        with self._lock:
+            if name not in self._backends:
+                self._backends[name] = self._factory(name)
+            return self._backends[name]
+
+    # -- submitting ------------------------------------------------------------------------------
+
+    def _fresh_id(self) -> str:
+        for _ in range(20):
+            local_id = new_local_id()
+            if not job_dir(local_id, create=False).exists():
+                return local_id
+        raise UsageError("could not find a free job id; is FTROUTER_HOME writable?")
+
+    def plan(self, spec: JobSpec) -> PreparedJob:
+        """Everything ``submit`` does locally (validate, convert, estimate, plan the requests), nothing
+        remote and no registry row. The converted files are removed again: this is ``--dry-run``."""
+        local_id = self._fresh_id()
+        try:
+            return self.backend(spec.backend).prepare(spec, local_id)
+        finally:
+            shutil.rmtree(job_dir(local_id, create=False), ignore_errors=True)
+
+    def submit(self, spec: JobSpec) -> JobRecord:
+        backend = self.backend(spec.backend)
+        local_id = self._fresh_id()
+        try:
+            prepared = backend.prepare(spec, local_id)
+        except BaseException:
+            shutil.rmtree(job_dir(local_id, create=False), ignore_errors=True)
+            raise
+        self.registry.create(prepared)
+        try:
+            ref = backend.submit(prepared)
+        except Exception as exc:
+            return self._after_failed_submit(backend, local_id, exc)
+        return self.registry.attach_remote(local_id, ref)
+
+    def _after_failed_submit(self, backend: Backend, local_id: str, exc: Exception) -> JobRecord:
+        """``submit`` raised. Unless the error proves nothing was created, ask the backend whether the
+        job exists anyway (the create went through but its answer was lost)."""
+        if not isinstance(exc, _DEFINITIVE):
+            try:
+                found = backend.find_by_local_id(local_id)
+            except FtrouterError as lookup_error:
+                log.warning("could not check whether %s reached %s: %s", local_id, backend.name, lookup_error)
+                self.registry.release_submitter(local_id)  # the next command reconciles it
+                raise exc from None
+            if found is not None:
+                log.warning("submit reported %s, but the job was created: %s", exc, found.remote_id)
+                return self.registry.attach_remote(local_id, found)
+        code = exc.code if isinstance(exc, FtrouterError) else "submit_failed"
+        message = exc.message if isinstance(exc, FtrouterError) else f"{type(exc).__name__}: {exc}"
+        self.registry.mark_submit_failed(local_id, JobError(code=code, message=message))
+        raise exc
+
+    # -- reconciling a row left in `submitting` ---------------------------------------------------
+
+    def reconcile(self, record: JobRecord) -> JobRecord:
+        """Resolve a job stuck in ``submitting``: attach the remote job made for it, or mark it failed
+        when its submitter is gone and the backend has no such job. Leaves it alone while a live
+        process is still submitting it."""
+        if record.state is not JobState.SUBMITTING:
+            return record
+        if _submitter_alive(self.registry.submitter(record.id), record.created_at):
+            return record
+        backend = self.backend(record.backend)
+        found = backend.find_by_local_id(record.id)
+        if found is not None:
+            log.info("reconciled %s with remote job %s", record.id, found.remote_id)
+            return self.registry.attach_remote(record.id, found)
+        return self.registry.mark_submit_failed(record.id, JobError(
+            code="submit_interrupted",
+            message=f"the submission stopped before {record.backend} created a job (nothing was created "
+                    "remotely); submit it again"))
+
+    # -- refreshing ------------------------------------------------------------------------------
+
+    def refresh(self, job: str | JobRecord, *, with_events: bool = True) -> tuple[JobRecord, list[JobEvent]]:
+        """Ask the backend for the job's status (and new events) and store them. Ended jobs are not
+        asked again: their last state is final. Returns the record and the events that were new."""
+        record = self.registry.get(job) if isinstance(job, str) else job
+        if record.state is JobState.SUBMITTING:
+            record = self.reconcile(record)
+        if record.remote_id is None or record.terminal:
+            return record, []
+        backend = self.backend(record.backend)
+        status = backend.status(record.ref())
+        new_events = self._pull_events(backend, record) if with_events else []
+        return self.registry.record_status(record.id, status), new_events
+
+    def _pull_events(self, backend: Backend, record: JobRecord) -> list[JobEvent]:
+        after = self.registry.last_event_id(record.id)
+        events = backend.events(record.ref(), after=after)
+        known = {event.id for event in self.registry.events(record.id)} if events else set()
+        fresh = [event for event in events if event.id not in known]
+        self.registry.add_events(record.id, fresh)
+        return fresh
+
+    def refresh_many(self, records: list[JobRecord]) -> list[JobRecord]:
+        """Refresh the unfinished jobs concurrently; a job whose refresh fails keeps its last known state
+        and gets ``refresh_error`` set (one unreachable backend does not hide the others)."""
+        def one(record: JobRecord) -> JobRecord:
+            try:
+                return self.refresh(record, with_events=False)[0]
+            except FtrouterError as exc:
+                return self.registry.record_refresh_error(record.id, str(exc))
+
+        active = [record for record in records if not record.terminal]
+        if not active:
+            return records
+        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(active))) as pool:
+            refreshed = {record.id: record for record in pool.map(one, active)}
+        return [refreshed.get(record.id, record) for record in records]
+
+    def pull_events(self, job: str) -> tuple[JobRecord, list[JobEvent]]:
+        """Fetch new events from the backend into the registry; returns all stored events."""
+        record = self.registry.get(job)
+        if record.state is JobState.SUBMITTING:
+            record = self.reconcile(record)
+        if record.remote_id is not None:
+            self._pull_events(self.backend(record.backend), record)
+        return record, self.registry.events(record.id)
+
+    # -- watching --------------------------------------------------------------------------------
+
+    def watch(self, job: str, on_update: OnUpdate, schedule: PollSchedule | None = None) -> JobRecord:
+        """Refresh until the job ends, calling ``on_update`` after each refresh. Backs off while
+        nothing changes, honours Retry-After, and gives up after ``max_failures`` failures in a row."""
+        schedule = schedule or PollSchedule()
+        local_id = self.registry.get(job).id
+        interval, failures, last = schedule.initial_s, 0, None
+        backoff = interval  # grows over consecutive failures; the polling interval itself is kept
+        while True:
+            try:
+                record, new_events = self.refresh(local_id)
+                failures, backoff = 0, interval
+            except (RateLimited, ProviderUnavailable) as exc:
+                failures += 1
+                if failures >= schedule.max_failures:
+                    raise
+                retry_after = getattr(exc, "retry_after", None)
+                wait = schedule.after_failure(backoff, retry_after)
+                backoff = backoff if retry_after is not None else wait
+                log.info("refresh of %s failed (%s); trying again in %.0fs", local_id, exc, wait)
+                self.sleep(wait)
+                continue
+            on_update(record, new_events)
+            if record.terminal:
+                return record
+            changed = bool(new_events) or fingerprint(record) != last
+            last = fingerprint(record)
+            interval = schedule.next_interval(interval, changed)
+            self.sleep(interval)
+
+    # -- acting on a job -------------------------------------------------------------------------
+
+    def cancel(self, job: str) -> JobRecord:
+        record = self._reached_backend(job)
+        if record.terminal:
+            return record
+        status = self.backend(record.backend).cancel(record.ref())
+        return self.registry.record_status(record.id, status)
+
+    def pause(self, job: str) -> JobRecord:
+        return self._optional_action(job, "pause")
+
+    def resume(self, job: str) -> JobRecord:
+        return self._optional_action(job, "resume")
+
+    def _optional_action(self, job: str, action: str) -> JobRecord:
+        record = self._reached_backend(job)
+        backend = self.backend(record.backend)
+        method = getattr(backend, action, None)
+        if method is None:
+            raise NotSupported(f"the {record.backend} backend cannot {action} jobs")
+        status = method(record.ref())
+        return self.registry.record_status(record.id, status)
+
+    def _reached_backend(self, job: str) -> JobRecord:
+        record = self.registry.get(job)
+        if record.state is JobState.SUBMITTING:
+            record = self.reconcile(record)
+        if record.remote_id is None:
+            raise UsageError(f"job {record.id} never reached {record.backend} (state {record.state.value})",
+                             code="not_submitted")
+        return record
+
+
+def _submitter_alive(submitter: str | None, created_at: datetime) -> bool:
+    """Whether the process that was submitting a job may still be at it."""
+    if not submitter:
+        return False
+    host, _, pid_text = submitter.rpartition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return datetime.now(UTC) - created_at < ABANDONED_AFTER
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True

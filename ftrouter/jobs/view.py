@@ -1,0 +1,204 @@
+"""Human-readable rendering of jobs with rich: the dry-run plan, one job, the jobs table, events, and
+the live view of ``status --watch``. Machine-readable output (``--json``) does not come through here.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.progress_bar import ProgressBar
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from ftrouter.jobs.models import JobEvent, JobState, PreparedJob
+from ftrouter.jobs.record import JobRecord
+
+STATE_STYLE = {
+    JobState.SUBMITTING: "yellow", JobState.PENDING: "cyan", JobState.RUNNING: "blue", JobState.PAUSED: "magenta",
+    JobState.SUCCEEDED: "green", JobState.FAILED: "red", JobState.CANCELLED: "dim", JobState.UNKNOWN: "yellow",
+}
+
+
+def state_text(state: JobState, raw: str | None = None) -> Text:
+    label = state.value if not raw or raw == state.value else f"{state.value} ({raw})"
+    return Text(label, style=STATE_STYLE.get(state, ""))
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def key_values(title: str, values: dict[str, Any]) -> RenderableType:
+    table = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2, 0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    for key, value in values.items():
+        if value is not None and value != {} and value != []:
+            table.add_row(key.replace("_", " "), _value(value))
+    return Group(Text(title, style="bold underline"), table)
+
+
+def _inline(values: dict[str, Any]) -> str:
+    return " · ".join(f"{key} {_value(value)}" for key, value in values.items() if value is not None)
+
+
+# -- submit --dry-run -----------------------------------------------------------------------------
+
+
+def plan(prepared: PreparedJob) -> RenderableType:
+    spec = prepared.spec
+    parts: list[RenderableType] = [
+        Text.assemble(("Dry run", "bold"), f": {spec.backend} · {spec.model} · {spec.method}",
+                      " — nothing was sent and no job was recorded."),
+    ]
+    if prepared.stats:
+        parts.append(key_values("Converted data", prepared.stats))
+    if prepared.estimate:
+        parts.append(key_values("Cost estimate", prepared.estimate))
+    for warning in prepared.warnings:
+        parts.append(Text(f"warning: {warning}", style="yellow"))
+    for number, request in enumerate(prepared.requests, start=1):
+        title = f"{number}. {request.method} {request.url}" + (f"  ({request.note})" if request.note else "")
+        body: RenderableType = Text("(no body)", style="dim")
+        if request.body is not None:
+            text = request.body if isinstance(request.body, str) else json.dumps(request.body, indent=2)
+            body = Syntax(text, "json", word_wrap=True)
+        parts.append(Panel(body, title=title, title_align="left"))
+    return Group(*parts)
+
+
+# -- one job --------------------------------------------------------------------------------------
+
+
+def _progress_text(record: JobRecord) -> str | None:
+    progress = record.progress
+    bits = []
+    if progress.step is not None:
+        bits.append(f"step {progress.step:,}" + (f"/{progress.total_steps:,}" if progress.total_steps else ""))
+    if progress.epoch is not None:
+        bits.append(f"epoch {progress.epoch:g}")
+    if progress.fraction is not None:
+        bits.append(f"{progress.fraction:.0%}")
+    return " · ".join(bits) or None
+
+
+def _eta_text(eta: datetime | None) -> str | None:
+    if eta is None:
+        return None
+    seconds = int((eta - datetime.now(UTC)).total_seconds())
+    if seconds <= 0:
+        return eta.isoformat(timespec="seconds")
+    hours, rest = divmod(seconds, 3600)
+    return f"{eta.isoformat(timespec='seconds')} (in {hours}h{rest // 60:02d}m)"
+
+
+def record_detail(record: JobRecord) -> RenderableType:
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("job", f"{record.id} ({record.backend}" + (f" {record.remote_id})" if record.remote_id else ")"))
+    table.add_row("state", state_text(record.state, record.raw_state))
+    rows: dict[str, Any] = {
+        "model": record.spec.model,
+        "progress": _progress_text(record),
+        "metrics": ", ".join(f"{k} {_value(v)}" for k, v in sorted(record.metrics.items())) or None,
+        "eta": _eta_text(record.eta) if not record.terminal else None,
+        "result": record.result.model_dump(exclude_none=True) if record.result else None,
+        "error": f"{record.error.code or 'error'}: {record.error.message}" if record.error else None,
+        "trained tokens": record.trained_tokens,
+        "estimate": _short_estimate(record.estimate),
+        "actual": _inline(record.actual) or None,
+        "updated": record.updated_at.isoformat(timespec="seconds"),
+    }
+    for key, value in rows.items():
+        if value is not None:
+            table.add_row(key, _value(value))
+    if record.refresh_error:
+        table.add_row("stale", Text(f"last refresh failed: {record.refresh_error}", style="yellow"))
+    return table
+
+
+def _short_estimate(estimate: dict[str, Any]) -> str | None:
+    if not estimate:
+        return None
+    keys = [k for k in estimate if "usd" in k or "cost" in k or "tokens" in k or k in ("epochs", "hours")]
+    return ", ".join(f"{k} {_value(estimate[k])}" for k in keys[:5]) or None
+
+
+def watch_view(record: JobRecord, recent_events: list[JobEvent]) -> RenderableType:
+    parts: list[RenderableType] = [record_detail(record)]
+    fraction = record.progress.fraction
+    if fraction is not None:
+        parts.append(ProgressBar(total=1.0, completed=fraction, width=50))
+    if recent_events:
+        parts.append(events_table(recent_events[-8:], title="latest events"))
+    return Panel(Group(*parts), title=f"ftrouter status --watch {record.id}", title_align="left")
+
+
+def watch_line(record: JobRecord) -> str:
+    """The plain line printed per change when output is not a terminal."""
+    bits = [record.id, record.state.value]
+    if record.raw_state and record.raw_state != record.state.value:
+        bits.append(f"({record.raw_state})")
+    progress = _progress_text(record)
+    if progress:
+        bits.append(progress)
+    if "train_loss" in record.metrics or "loss" in record.metrics:
+        loss = record.metrics.get("train_loss", record.metrics.get("loss"))
+        bits.append(f"loss {loss:.4g}")
+    if record.error:
+        bits.append(f"error: {record.error.message}")
+    return " ".join(bits)
+
+
+# -- lists ----------------------------------------------------------------------------------------
+
+
+def jobs_table(records: list[JobRecord]) -> Table:
+    table = Table(title=None)
+    table.add_column("job", no_wrap=True)
+    table.add_column("backend", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    for column in ("model", "progress", "result / error"):
+        table.add_column(column, overflow="fold")
+    table.add_column("created", no_wrap=True)
+    for record in records:
+        outcome = ""
+        if record.result and record.result.model_id:
+            outcome = record.result.model_id
+        elif record.result and record.result.adapter_path:
+            outcome = record.result.adapter_path
+        elif record.error:
+            outcome = record.error.message
+        if record.refresh_error:
+            outcome = (outcome + " " if outcome else "") + "[stale: refresh failed]"
+        table.add_row(record.id, record.backend, state_text(record.state, record.raw_state), record.spec.model,
+                      _progress_text(record) or "", outcome, record.created_at.strftime("%m-%d %H:%M"))
+    return table
+
+
+def events_table(events: list[JobEvent], *, title: str | None = None) -> Table:
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
+    table.add_column("time", style="dim", no_wrap=True)
+    table.add_column("level")
+    table.add_column("message", overflow="fold")
+    styles = {"warning": "yellow", "error": "red"}
+    for event in events:
+        table.add_row(event.created_at.strftime("%Y-%m-%d %H:%M:%S"), Text(event.level, style=styles.get(event.level,
+                      "")), event.message)
+    return table
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
