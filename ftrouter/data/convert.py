@@ -1,0 +1,82 @@
+"""Writing canonical examples in any format (``write_examples``) and converting files (``convert_file``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ftrouter.data.atomic import atomic_writer
+from ftrouter.data.canonical import Example
+from ftrouter.data.formats import Notes, get_format
+from ftrouter.data.reader import FileScan, read_examples
+from ftrouter.errors import DataError
+
+
+@dataclass
+class ConversionResult:
+    """``examples`` written; ``dropped``: one human line per kind of information that could not be carried."""
+
+    examples: int
+    dropped: list[str] = field(default_factory=list)
+    skipped: int = 0
+    source_format: str | None = None
+    target_format: str = ""
+    path: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"examples": self.examples, "skipped": self.skipped, "dropped": self.dropped,
+                "source_format": self.source_format, "target_format": self.target_format, "path": self.path}
+
+
+def _dumps(obj: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(obj)
+    except TypeError:  # e.g. integers beyond 64 bits kept in metadata
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def write_examples(examples: Iterable[Example], dst: str | Path, to: str, *,
+                   keep_meta: bool = False) -> ConversionResult:
+    """Write ``examples`` to ``dst`` in format ``to`` (atomically). Examples the format cannot hold are
+    skipped and reported in ``dropped``; raises DataError when none could be written.
+
+    ``keep_meta`` writes each example's extra top-level fields back (providers may reject unknown keys, so
+    the default is to leave them out, and say so).
+    """
+    fmt = get_format(to)
+    notes = Notes()
+    written = skipped = 0
+    with atomic_writer(dst) as out:
+        for example in examples:
+            obj = fmt.dump(example, notes)
+            if obj is None:
+                skipped += 1
+                continue
+            if example.meta:
+                if keep_meta:
+                    obj = {**example.meta, **obj}
+                else:
+                    notes.add(f"extra top-level fields dropped ({', '.join(sorted(example.meta))[:60]})")
+            out.write(_dumps(obj))
+            out.write(b"\n")
+            written += 1
+        if written == 0:
+            raise DataError(f"no example could be written as {fmt.name}: {'; '.join(notes.lines()) or 'no input'}",
+                            path=dst, code="nothing_to_write")
+    return ConversionResult(written, notes.lines(), skipped, target_format=fmt.name, path=str(dst))
+
+
+def convert_file(src: str | Path, dst: str | Path, to: str, *, fmt: str = "auto",
+                 keep_meta: bool = False) -> ConversionResult:
+    """Convert ``src`` to format ``to`` at ``dst``. The source must be free of errors (the first one raises
+    DataError with its line); nothing is left at ``dst`` on failure."""
+    get_format(to)  # an unknown target is a usage error before anything is read
+    source_format = FileScan(src, fmt).format
+    result = write_examples(read_examples(src, fmt=source_format or fmt), dst, to, keep_meta=keep_meta)
+    result.source_format = source_format
+    return result

@@ -1,0 +1,110 @@
+"""What every format reader/writer shares: the Format interface, notes on dropped data, and the
+checks every conversation gets whatever format it came from."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any, ClassVar
+
+from ftrouter.data.canonical import Example, Message, ToolCall
+from ftrouter.data.problems import ProblemSink
+
+JSONObject = dict[str, Any]
+
+
+class Notes:
+    """What a writer could not carry over, counted by kind (rendered as one line per kind)."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+
+    def add(self, what: str, n: int = 1) -> None:
+        self._counts[what] += n
+
+    def lines(self) -> list[str]:
+        return [f"{what}: {n} example(s)" for what, n in sorted(self._counts.items())]
+
+
+class Format:
+    """A reader (raw JSON object -> Example) and a writer (Example -> JSON object) for one format."""
+
+    name: ClassVar[str]
+    keys: ClassVar[frozenset[str]]  # the top-level keys the format defines
+    signature: ClassVar[tuple[str, ...]]  # keys whose presence identifies the format
+    description: ClassVar[str]
+
+    def matches(self, obj: JSONObject) -> bool:
+        return all(k in obj for k in self.signature)
+
+    def parse(self, obj: JSONObject, sink: ProblemSink) -> Example | None:
+        raise NotImplementedError
+
+    def dump(self, example: Example, notes: Notes) -> JSONObject | None:
+        """The JSON object for ``example``, or None when the format cannot hold it (noted)."""
+        raise NotImplementedError
+
+    def take_meta(self, obj: JSONObject, sink: ProblemSink) -> dict[str, Any]:
+        """Top-level keys the format does not define: kept as metadata, reported as a warning."""
+        extra = {k: v for k, v in obj.items() if k not in self.keys}
+        if extra:
+            names = ", ".join(sorted(extra))
+            sink.add("unknown_key", f"top-level key(s) not part of the {self.name} format: {names} (kept as metadata)")
+        return extra
+
+
+def text_of(value: Any, what: str, sink: ProblemSink, *, allow_none: bool = False) -> str | None:
+    """A turn's text; lists of OpenAI text parts are joined. Reports missing or non-text content."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        if not allow_none:
+            sink.add("missing_content", f"{what} has no content")
+        return None
+    if isinstance(value, list) and all(isinstance(p, dict) and p.get("type") == "text" for p in value):
+        parts = [p.get("text") for p in value]
+        if all(isinstance(t, str) for t in parts):
+            return "".join(parts)
+    sink.add("non_string_content", f"{what} content is {type(value).__name__}, not text")
+    return None
+
+
+def is_json_object_text(arguments: str) -> bool:
+    try:
+        return isinstance(json.loads(arguments), dict)
+    except ValueError:
+        return False
+
+
+def parse_tool_call(raw: Any, what: str, sink: ProblemSink) -> ToolCall | None:
+    """An OpenAI ``tool_calls`` item: ``{"id", "type": "function", "function": {"name", "arguments"}}``."""
+    fn = raw.get("function") if isinstance(raw, dict) else None
+    if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"]:
+        sink.add("malformed_tool_call", f"{what}: a tool call needs function.name")
+        return None
+    arguments = fn.get("arguments", "{}")
+    if isinstance(arguments, dict):
+        arguments = json.dumps(arguments, ensure_ascii=False)
+    if not isinstance(arguments, str) or not is_json_object_text(arguments):
+        sink.add("malformed_tool_call", f"{what}: arguments of {fn['name']!r} are not a JSON object string")
+        return None
+    call_id = raw.get("id")
+    return ToolCall(name=fn["name"], arguments=arguments, id=call_id if isinstance(call_id, str) else None)
+
+
+def check_conversation(ex: Example, sink: ProblemSink) -> None:
+    """Checks every supervised example gets, whatever format it came from."""
+    for i, m in enumerate(ex.messages, start=1):
+        if m.content is not None and not m.content.strip() and not m.tool_calls:
+            sink.add("empty_content", f"message {i} ({m.role}) has empty content")
+    if not any(m.role == "assistant" for m in ex.messages):
+        sink.add("no_assistant", "no assistant turn to train on")
+    elif ex.messages[-1].role != "assistant":
+        sink.add("last_not_assistant", f"the last turn is from {ex.messages[-1].role!r}, not the assistant")
+    elif not any(m.trained for m in ex.messages):
+        sink.add("no_assistant", "every assistant turn has weight 0: nothing to train on")
+
+
+def plain_turns(messages: list[Message]) -> bool:
+    """True when no turn uses tool calls or tool results."""
+    return all(m.role != "tool" and not m.tool_calls for m in messages)

@@ -1,0 +1,186 @@
+"""``inspect_file``: one streaming pass that counts, measures and lists the problems of a data file."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ftrouter.data.canonical import Example, Problem
+from ftrouter.data.identity import example_key
+from ftrouter.data.problems import ProblemSink, make_problem
+from ftrouter.data.reader import FileScan, Record
+from ftrouter.data.tokens import TokenCounter, counter_for_model
+
+MAX_LISTED_PROBLEMS = 5000  # a million broken lines must not take a million objects; counts stay complete
+
+ExampleCheck = Callable[[Example, ProblemSink], None]
+
+
+@dataclass(slots=True)
+class TokenStats:
+    total: int = 0
+    min: int = 0
+    max: int = 0
+    mean: float = 0.0
+    p50: int = 0
+    p95: int = 0
+
+    @classmethod
+    def of(cls, values: list[int]) -> TokenStats:
+        if not values:
+            return cls()
+        ordered = sorted(values)
+        n = len(ordered)
+
+        def rank(p: float) -> int:  # nearest-rank percentile
+            return ordered[max(0, math.ceil(p * n) - 1)]
+
+        total = sum(ordered)
+        return cls(total, ordered[0], ordered[-1], round(total / n, 1), rank(0.50), rank(0.95))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"total": self.total, "min": self.min, "max": self.max, "mean": self.mean, "p50": self.p50,
+                "p95": self.p95}
+
+
+@dataclass
+class DatasetReport:
+    """What ``data inspect`` reports. ``example_tokens`` are per-example totals in file order."""
+
+    path: str
+    format: str
+    examples: int
+    tokens: TokenStats
+    assistant_tokens: int
+    over_limit: int
+    token_limit: int | None
+    duplicates: int
+    has_system_share: float
+    messages: dict[str, float]
+    problems: list[Problem]
+    problem_counts: dict[str, int]
+    example_tokens: list[int] = field(repr=False)
+    tokenizer: dict[str, Any] = field(default_factory=dict)
+    kinds: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for p in self.problems if p.severity == "warning")
+
+    @property
+    def problems_not_listed(self) -> int:
+        return sum(self.problem_counts.values()) - len(self.problems)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path, "format": self.format, "examples": self.examples, "kinds": self.kinds,
+            "messages_per_example": self.messages, "tokens": self.tokens.to_json(),
+            "assistant_tokens": self.assistant_tokens, "over_limit": self.over_limit, "token_limit": self.token_limit,
+            "duplicates": self.duplicates, "has_system_share": self.has_system_share, "tokenizer": self.tokenizer,
+            "problem_counts": self.problem_counts, "problems_not_listed": self.problems_not_listed,
+            "problems": [{"line": p.line, "code": p.code, "severity": p.severity, "message": p.message}
+                         for p in self.problems],
+        }
+
+
+class Inspector:
+    """Accumulates a report record by record (memory: a few ints per example, flat otherwise)."""
+
+    def __init__(self, counter: TokenCounter, check: ExampleCheck | None = None) -> None:
+        self.counter = counter
+        self.check = check
+        self.problems: list[Problem] = []
+        self.problem_counts: Counter[str] = Counter()
+        self.example_tokens: list[int] = []
+        self.assistant_tokens = 0
+        self.over_limit = 0
+        self.with_system = 0
+        self.message_counts: list[int] = [0, 0, 0]  # min, max, sum
+        self.first_line_of: dict[int, int] = {}  # example key -> first line
+        self.duplicates = 0
+        self.kinds: Counter[str] = Counter()
+
+    def note(self, problem: Problem) -> None:
+        self.problem_counts[problem.code] += 1
+        if len(self.problems) < MAX_LISTED_PROBLEMS:
+            self.problems.append(problem)
+
+    def add(self, record: Record) -> None:
+        for problem in record.problems:
+            self.note(problem)
+        example = record.example
+        if example is None:
+            return
+        sink = ProblemSink(record.line)
+        if self.check is not None:
+            self.check(example, sink)
+        self._measure(example, sink)
+        self._dedupe(example, record.line)
+        for problem in sink.problems:
+            self.note(problem)
+
+    def _measure(self, example: Example, sink: ProblemSink) -> None:
+        total, trained = self.counter.count(example)
+        self.example_tokens.append(total)
+        self.assistant_tokens += trained
+        limit = self.counter.limit
+        if limit is not None and total > limit:
+            self.over_limit += 1
+            sink.add("too_long", f"{total} tokens, over the model's limit of {limit}")
+        n = len(example.messages)
+        counts = self.message_counts
+        counts[0] = n if len(self.example_tokens) == 1 else min(counts[0], n)
+        counts[1] = max(counts[1], n)
+        counts[2] += n
+        if example.messages and example.messages[0].role == "system":
+            self.with_system += 1
+        self.kinds[example.kind] += 1
+
+    def _dedupe(self, example: Example, line: int) -> None:
+        key = example_key(example)
+        first = self.first_line_of.setdefault(key, line)
+        if first != line:
+            self.duplicates += 1
+            self.note(make_problem("duplicate", line, f"exact duplicate of the example at line {first}"))
+
+    def report(self, path: Path, fmt: str | None) -> DatasetReport:
+        n = len(self.example_tokens)
+        lo, hi, total = self.message_counts
+        problems = sorted(self.problems, key=lambda p: (p.line or 0))
+        return DatasetReport(
+            path=str(path), format=fmt or "unknown", examples=n, tokens=TokenStats.of(self.example_tokens),
+            assistant_tokens=self.assistant_tokens, over_limit=self.over_limit, token_limit=self.counter.limit,
+            duplicates=self.duplicates, has_system_share=round(self.with_system / n, 4) if n else 0.0,
+            messages={"min": lo, "max": hi, "mean": round(total / n, 2) if n else 0.0}, problems=problems,
+            problem_counts=dict(self.problem_counts), example_tokens=self.example_tokens,
+            tokenizer=self.counter.describe(), kinds=dict(self.kinds))
+
+
+def run_inspection(scan: FileScan, counter: TokenCounter, check: ExampleCheck | None = None) -> Inspector:
+    inspector = Inspector(counter, check)
+    for record in scan:
+        inspector.add(record)
+    nothing_found = not inspector.example_tokens and not inspector.problem_counts.get("empty_file")
+    if nothing_found and not any(p.severity == "error" for p in inspector.problems):
+        inspector.note(make_problem("empty_file", None, "the file holds no example"))
+    return inspector
+
+
+def inspect_file(path: str | Path, *, fmt: str = "auto", model: str | None = None,
+                 counter: TokenCounter | None = None) -> DatasetReport:
+    """Inspect a data file: format, counts, token distribution for ``model``, duplicates and problems.
+
+    ``model``: an OpenAI model name (exact tiktoken counts), a local model folder (its tokenizer and chat
+    template), a Gemini model name (an estimate), or None (o200k_base, no per-example limit).
+    """
+    scan = FileScan(path, fmt)
+    counter = counter or counter_for_model(model)
+    return run_inspection(scan, counter).report(scan.path, scan.format)

@@ -1,0 +1,106 @@
+"""Reading a JSON Lines file as raw lines, safely and in flat memory.
+
+This layer knows nothing about formats. It turns every oddity of the bytes (missing path, directory,
+empty or binary file, BOM, blank lines, a line too long to hold, a cut-off last line) into either a
+usage error (exit 2) or a Problem with a line number; it never reads more than one line at a time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from ftrouter.data.canonical import Problem
+from ftrouter.data.problems import make_problem
+from ftrouter.errors import UsageError
+
+BOM = b"\xef\xbb\xbf"
+# No backend accepts an example anywhere near this long (Gemini's 131k-token limit is ~1 MB of text);
+# longer lines are reported and skipped without ever being held in memory whole.
+MAX_LINE_BYTES = 32 * 1024 * 1024
+_DRAIN_CHUNK = 1024 * 1024
+_BINARY_SNIFF = 8192
+
+
+@dataclass(slots=True)
+class RawLine:
+    """One non-blank line (``data`` without the newline) or a problem found at that line."""
+
+    number: int
+    data: bytes | None
+    problem: Problem | None = None
+    last_without_newline: bool = False
+
+
+def check_input_path(path: str | Path) -> Path:
+    """The path as a Path, or a usage error (exit 2) when it is missing, a directory or unreadable."""
+    p = Path(path)
+    if not p.exists():
+        raise UsageError("no such file", path=p, code="file_not_found")
+    if p.is_dir():
+        raise UsageError("is a directory, not a JSONL file", path=p, code="is_a_directory")
+    if not os.access(p, os.R_OK):
+        raise UsageError("permission denied", path=p, code="unreadable")
+    return p
+
+
+def _looks_binary(head: bytes) -> bool:
+    return b"\x00" in head
+
+
+def _drain_line(f: BinaryIO) -> bool:
+    """Skip the rest of an over-long line; True when it ended with a newline."""
+    while True:
+        chunk = f.readline(_DRAIN_CHUNK)
+        if not chunk:
+            return False
+        if chunk.endswith(b"\n"):
+            return True
+
+
+def iter_raw_lines(path: str | Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[RawLine]:
+    """Yield the file's non-blank lines, and problems for the lines that cannot be used.
+
+    Yields a single ``empty_file`` or ``binary_file`` problem (and nothing else) for such files.
+    """
+    p = check_input_path(path)
+    with p.open("rb") as f:
+        head = f.read(_BINARY_SNIFF)
+        if not head.strip(b" \t\r\n" + BOM):
+            yield RawLine(1, None, make_problem("empty_file", None, "the file is empty"))
+            return
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            yield RawLine(1, None, make_problem("invalid_utf8", None, "the file is UTF-16: save it as UTF-8"))
+            return
+        if _looks_binary(head):
+            yield RawLine(1, None, make_problem("binary_file", None, "the file holds NUL bytes: binary, not JSONL"))
+            return
+        f.seek(0)
+        yield from _lines(f, max_line_bytes)
+
+
+def _lines(f: BinaryIO, max_line_bytes: int) -> Iterator[RawLine]:
+    number = 0
+    readline = f.readline
+    while True:
+        data = readline(max_line_bytes + 1)
+        if not data:
+            return
+        number += 1
+        if number == 1 and data.startswith(BOM):
+            data = data[len(BOM):]
+            yield RawLine(1, None, make_problem("bom", 1, "the file starts with a UTF-8 BOM (ignored)"))
+        if len(data) > max_line_bytes and not data.endswith(b"\n"):
+            _drain_line(f)
+            msg = f"line longer than {max_line_bytes // (1024 * 1024)} MiB (skipped)"
+            yield RawLine(number, None, make_problem("line_too_long", number, msg))
+            continue
+        has_newline = data.endswith(b"\n")
+        stripped = data.strip()
+        if not stripped:
+            yield RawLine(number, None, make_problem("blank_line", number, "blank line (skipped)"))
+            continue
+        yield RawLine(number, stripped, None, last_without_newline=not has_newline)

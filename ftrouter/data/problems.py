@@ -1,0 +1,69 @@
+"""The stable problem codes the data engine reports, with their default severity.
+
+A backend's rules may raise a warning to an error (``ftrouter.data.validate``); the code itself never
+changes meaning. The README lists these codes; tests cover every one of them.
+"""
+
+from __future__ import annotations
+
+from ftrouter.data.canonical import Problem, Severity
+
+CODES: dict[str, tuple[Severity, str]] = {
+    # the file and its lines
+    "empty_file": ("error", "the file holds no example"),
+    "binary_file": ("error", "the file is binary, not JSON Lines"),
+    "invalid_utf8": ("error", "a line has bytes that are not UTF-8"),
+    "bom": ("warning", "the file starts with a UTF-8 byte-order mark (ignored)"),
+    "blank_line": ("warning", "a blank line (skipped)"),
+    "line_too_long": ("error", "a line longer than the reader accepts (skipped)"),
+    "invalid_json": ("error", "a line that is not valid JSON"),
+    "truncated_line": ("error", "the last line is cut off: no newline and not valid JSON"),
+    "not_object": ("error", "a line whose JSON value is not an object"),
+    # format
+    "unknown_format": ("error", "a line that matches no known format"),
+    "mixed_formats": ("error", "a line in another format than the rest of the file"),
+    "missing_messages": ("error", "the conversation (messages/contents/conversations/...) is missing or not a list"),
+    "unknown_key": ("warning", "a key the format does not define (kept as metadata at top level)"),
+    # turns
+    "unknown_role": ("error", "a turn with a missing or unknown role"),
+    "missing_content": ("error", "a turn without content (and without tool calls)"),
+    "non_string_content": ("error", "a turn whose content is not text"),
+    "empty_content": ("warning", "a turn whose content is empty or whitespace"),
+    "no_assistant": ("error", "no assistant turn to train on"),
+    "last_not_assistant": ("warning", "the last turn is not from the assistant (trailing turns are not trained)"),
+    "role_order": ("error", "turns out of the order the target backend requires"),
+    "malformed_tool_call": ("error", "a tool call without a name, or whose arguments are not a JSON object string"),
+    "invalid_weight": ("error", "a weight that is not 0/1, or a weight on a non-assistant turn"),
+    "invalid_preference": ("error", "a preference example without exactly one preferred and one non-preferred reply"),
+    # backend rules and whole-file checks
+    "too_long": ("warning", "an example longer than the model's training limit (the provider truncates it)"),
+    "too_few_examples": ("error", "fewer examples than the backend's minimum"),
+    "too_many_val_examples": ("error", "a validation file larger than the backend accepts"),
+    "duplicate": ("warning", "an exact duplicate of an earlier example"),
+    "train_val_overlap": ("warning", "an example present in both the training and the validation file"),
+    "unsupported_feature": ("warning", "a feature the target backend does not carry (it is dropped)"),
+    "no_tokenizer": ("warning", "no local tokenizer given: token counts are estimates"),
+}
+
+
+def make_problem(code: str, line: int | None, message: str, severity: Severity | None = None) -> Problem:
+    """A Problem with the code's default severity unless one is given."""
+    default, _ = CODES[code]
+    return Problem(line=line, code=code, severity=severity or default, message=message)
+
+
+class ProblemSink:
+    """Collects the problems of one line while it is parsed."""
+
+    __slots__ = ("line", "problems")
+
+    def __init__(self, line: int) -> None:
+        self.line = line
+        self.problems: list[Problem] = []
+
+    def add(self, code: str, message: str, severity: Severity | None = None) -> None:
+        self.problems.append(make_problem(code, self.line, message, severity))
+
+    @property
+    def has_error(self) -> bool:
+        return any(p.severity == "error" for p in self.problems)

@@ -1,0 +1,132 @@
+"""Streaming a data file into canonical examples, one record per line, with every problem found.
+
+``scan_file`` is the engine under inspect / validate / convert / split; ``read_examples`` is the strict
+public reader (it stops at the first error).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ftrouter.data.canonical import Example, Problem
+from ftrouter.data.formats import FORMATS, Format, detect_format, get_format
+from ftrouter.data.lines import RawLine, check_input_path, iter_raw_lines
+from ftrouter.data.problems import ProblemSink, make_problem
+from ftrouter.errors import DataError
+
+DETECT_LINES = 100  # auto-detection looks at this many lines and takes the most common format
+
+
+@dataclass(slots=True)
+class Record:
+    """What one line of the file gave: an example (possibly with warnings or errors) and its problems."""
+
+    line: int
+    example: Example | None
+    problems: list[Problem] = field(default_factory=list)
+    raw: bytes | None = None
+
+    @property
+    def has_error(self) -> bool:
+        return any(p.severity == "error" for p in self.problems)
+
+
+def decode_json(raw: RawLine) -> tuple[Any, Problem | None]:
+    """Parse one line; orjson for speed, the standard library for what orjson refuses (NaN, big ints)."""
+    data = raw.data or b""
+    try:
+        return orjson.loads(data), None
+    except orjson.JSONDecodeError as fast_error:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return None, make_problem("invalid_utf8", raw.number,
+                                      f"byte 0x{data[exc.start]:02x} at column {exc.start + 1} is not UTF-8")
+        try:
+            return json.loads(text), None
+        except ValueError:
+            pass
+        if raw.last_without_newline:
+            return None, make_problem("truncated_line", raw.number,
+                                      "the last line is cut off (no final newline, not valid JSON)")
+        detail = str(fast_error).replace("line 1 column", "column")
+        return None, make_problem("invalid_json", raw.number, f"not valid JSON: {detail}")
+
+
+def sniff_format(path: Path, lines: int = DETECT_LINES) -> str | None:
+    """The most common format among the first ``lines`` JSON-object lines, or None."""
+    votes: Counter[str] = Counter()
+    for raw in islice((r for r in iter_raw_lines(path) if r.data is not None), lines):
+        obj, problem = decode_json(raw)
+        name = detect_format(obj) if problem is None and isinstance(obj, dict) else None
+        if name:
+            votes[name] += 1
+    return votes.most_common(1)[0][0] if votes else None
+
+
+class FileScan:
+    """Iterate a data file's records. ``format`` is the resolved format name (None if undetectable)."""
+
+    def __init__(self, path: str | Path, fmt: str = "auto") -> None:
+        self.path = check_input_path(path)
+        if fmt == "auto":
+            self.format: str | None = sniff_format(self.path)
+        else:
+            self.format = get_format(fmt).name
+        self._fmt: Format | None = FORMATS[self.format] if self.format else None
+
+    def __iter__(self) -> Iterator[Record]:
+        for raw in iter_raw_lines(self.path):
+            if raw.problem is not None:
+                yield Record(raw.number, None, [raw.problem])
+                continue
+            obj, problem = decode_json(raw)
+            if problem is not None:
+                yield Record(raw.number, None, [problem], raw.data)
+                continue
+            sink = ProblemSink(raw.number)
+            example = self._parse(obj, sink)
+            yield Record(raw.number, example, sink.problems, raw.data)
+
+    def _parse(self, obj: Any, sink: ProblemSink) -> Example | None:
+        if not isinstance(obj, dict):
+            sink.add("not_object", f"expected a JSON object, got {type(obj).__name__}")
+            return None
+        fmt = self._fmt
+        if fmt is None:
+            sink.add("unknown_format", f"keys {', '.join(sorted(obj)[:6]) or '(none)'} match no known format")
+            return None
+        if not fmt.matches(obj):
+            other = detect_format(obj)
+            if other is not None:
+                sink.add("mixed_formats", f"this line is {other} but the file is {fmt.name}")
+                return None
+        return fmt.parse(obj, sink)
+
+
+def read_examples(path: str | Path, fmt: str = "auto") -> Iterator[Example]:
+    """Stream the file's canonical examples; raise DataError (with path and line) at the first error.
+
+    Warnings (unknown keys, blank lines, duplicates...) do not stop reading. A usage problem (missing
+    path, directory, unknown format name) raises UsageError before anything is read.
+    """
+    scan = FileScan(path, fmt)
+    found = False
+    for record in scan:
+        for problem in record.problems:
+            if problem.severity == "error":
+                raise DataError(problem.message, path=scan.path, line=problem.line, code=problem.code)
+        if record.example is not None:
+            found = True
+            yield record.example
+    if not found:
+        raise DataError("the file holds no example", path=scan.path, code="empty_file")
+
