@@ -41,7 +41,8 @@ def _gpu_counts(max_gpus: int) -> list[int]:
 
 def _memory_options(opts: Assumptions, catalog: Catalog) -> dict[str, Any]:
     return {"lora_rank": opts.lora_rank, "activation_checkpointing": opts.activation_checkpointing,
-            "optimizer": opts.optimizer, "full_precision": opts.full_precision, "chunked_loss": opts.chunked_loss,
+            "optimizer": opts.optimizer, "full_precision": opts.full_precision, "logits": opts.logits,
+            "activation_offloading": opts.activation_offloading,
             "catalog": catalog}
 
 

@@ -21,19 +21,24 @@ from ftrouter.cost.shapes import ALL_LINEAR, ModelShape, lora_trainable_params, 
 GiB = 2**30
 TrainMethod = Literal["full", "lora", "qlora"]
 Optimizer = Literal["adamw", "adamw_8bit"]
+LogitsMode = Literal["full", "chunked", "fused"]
 FullPrecision = Literal["bf16", "mixed"]
 METHODS: tuple[TrainMethod, ...] = ("full", "lora", "qlora")
 
 # NF4 with double quantisation: 4 bits per weight + 8-bit block scales every 64 weights + an fp32
 # second-level scale every 256 blocks = 4 + 8/64 + 32/(64*256) = 4.127 bits (QLoRA paper, §2).
 QLORA_BITS_PER_WEIGHT = 4 + 8 / 64 + 32 / (64 * 256)
-# Logits bytes per (token x vocab) without a chunked/fused loss: the bf16 logits (TRL keeps them for
-# its accuracy/entropy metrics) + the fp32 log-probabilities cross-entropy saves for the backward pass.
-UNCHUNKED_LOGITS_BYTES = 2 + 4
-# A chunked or fused cross-entropy (Liger, Unsloth, torchtune's chunked CE) holds one chunk of fp32
-# log-probs and a chunk of gradients at a time.
-LOSS_CHUNK_TOKENS = 1024
-CHUNKED_LOGITS_BYTES = 4 + 4
+# How the loss handles the (tokens x vocab) logits, in bytes per token x vocab entry:
+# - "full": plain HF/TRL — bf16 logits (kept for TRL's accuracy/entropy metrics) + the fp32
+#   log-probabilities cross-entropy saves for the backward pass: 2 + 4.
+# - "chunked": torchtune's CEWithChunkedOutputLoss — bf16 logits for every token, upcast to fp32 one
+#   chunk (1/8 of the tokens) at a time with its gradient: 2 + 8/8.
+# - "fused": a fused linear + cross-entropy kernel (Liger, Unsloth) never holds all logits: one chunk of
+#   fp32 logits and gradients whose size Liger picks to match the hidden states: tokens x hidden x 8.
+LOGITS_MODES = ("full", "chunked", "fused")
+FULL_LOGITS_BYTES = 2 + 4
+CHUNKED_LOGITS_BYTES = 2 + 8 / 8
+FUSED_CHUNK_BYTES = 8
 # CUDA context + cuBLAS workspaces (0.3-2 GiB per the notes) and caching-allocator fragmentation.
 DEFAULT_CONTEXT_GB = 0.75
 DEFAULT_FRAGMENTATION = 0.05
@@ -104,18 +109,21 @@ def activation_bytes_per_token_per_layer(shape: ModelShape) -> int:
     return 2 * (4 * shape.hidden + 2 * shape.q_dim + 2 * shape.kv_dim + 4 * shape.intermediate)
 
 
-def _activations(shape: ModelShape, tokens: int, checkpointing: bool) -> float:
+def _activations(shape: ModelShape, tokens: int, checkpointing: bool, offloading: bool) -> float:
     per_layer = activation_bytes_per_token_per_layer(shape) * tokens
     if not checkpointing:
         return shape.layers * per_layer
-    # full recomputation: each block's input is kept; one block's activations live during its backward
-    return shape.layers * 2 * shape.hidden * tokens + per_layer
+    # full recomputation: each block's input is kept (on the CPU when offloaded, with one block's input
+    # in flight); one block's activations live during its backward
+    kept_inputs = 1 if offloading else shape.layers
+    return kept_inputs * 2 * shape.hidden * tokens + per_layer
 
 
-def _logits(shape: ModelShape, tokens: int, chunked_loss: bool) -> float:
-    if chunked_loss:
-        return min(tokens, LOSS_CHUNK_TOKENS) * shape.vocab * CHUNKED_LOGITS_BYTES
-    return tokens * shape.vocab * UNCHUNKED_LOGITS_BYTES
+def _logits(shape: ModelShape, tokens: int, mode: LogitsMode) -> float:
+    if mode == "fused":
+        return tokens * shape.hidden * FUSED_CHUNK_BYTES
+    per_entry = CHUNKED_LOGITS_BYTES if mode == "chunked" else FULL_LOGITS_BYTES
+    return tokens * shape.vocab * per_entry
 
 
 def estimate_memory(
@@ -130,7 +138,8 @@ def estimate_memory(
     activation_checkpointing: bool = True,
     optimizer: Optimizer = "adamw",
     full_precision: FullPrecision = "bf16",
-    chunked_loss: bool = False,
+    activation_offloading: bool = False,
+    logits: LogitsMode = "full",
     context_gb: float = DEFAULT_CONTEXT_GB,
     fragmentation: float = DEFAULT_FRAGMENTATION,
     catalog: Catalog | None = None,
@@ -141,8 +150,13 @@ def estimate_memory(
     does with a bf16-loaded model; LLaMA-Factory's "pure_bf16"), "mixed" = fp32 master weights + bf16
     copy, fp32 gradients and moments (18 bytes/param, HF "model memory anatomy"). With ``gpus`` > 1 the
     weights, gradients and optimizer states are sharded (FSDP full-shard / ZeRO-3); activations are per
-    GPU (``micro_batch`` is per GPU).
+    GPU (``micro_batch`` is per GPU). ``activation_offloading`` keeps checkpointed block inputs on the
+    CPU (TRL/torchtune ``activation_offloading``, Unsloth's offloaded checkpointing). ``logits``: how the
+    loss treats the logits — "full" (plain HF/TRL), "chunked" (torchtune), "fused" (Liger/Unsloth).
+    ``context_gb`` is the CUDA context, which allocator statistics (torch.cuda.max_memory_*) leave out.
     """
+    if logits not in LOGITS_MODES:
+        raise ValueError(f"unknown logits mode {logits!r}; expected one of {', '.join(LOGITS_MODES)}")
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
     if seq_len < 1 or micro_batch < 1 or gpus < 1:
@@ -159,8 +173,8 @@ def estimate_memory(
         "optimizer": _optimizer_bytes(trainable, state, optimizer),
     }
     per_gpu = {k: v / gpus for k, v in sharded.items()}
-    per_gpu["activations"] = _activations(shape, tokens, activation_checkpointing)
-    per_gpu["logits"] = _logits(shape, tokens, chunked_loss)
+    per_gpu["activations"] = _activations(shape, tokens, activation_checkpointing, activation_offloading)
+    per_gpu["logits"] = _logits(shape, tokens, logits)
     subtotal = sum(per_gpu.values()) / GiB
     return MemoryEstimate(
         model=shape.name, method=method, seq_len=seq_len, micro_batch=micro_batch, gpus=gpus,
@@ -175,7 +189,8 @@ def estimate_memory(
             "lora_targets": ",".join(targets) if method != "full" else None,
             "activation_checkpointing": activation_checkpointing, "optimizer": optimizer,
             "full_precision": full_precision if method == "full" else None,
-            "chunked_loss": chunked_loss, "context_gb": context_gb, "fragmentation": fragmentation,
+            "activation_offloading": activation_offloading, "logits": logits,
+            "context_gb": context_gb, "fragmentation": fragmentation,
         },
     )
 

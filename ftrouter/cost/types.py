@@ -50,7 +50,8 @@ class Assumptions(BaseModel):
     lora_rank: int = Field(default=16, ge=1)
     optimizer: Literal["adamw", "adamw_8bit"] = "adamw"
     full_precision: Literal["bf16", "mixed"] = "bf16"
-    chunked_loss: bool = False
+    activation_offloading: bool = False
+    logits: Literal["full", "chunked", "fused"] = "full"  # how the loss holds the logits
     max_gpus: int = Field(default=8, ge=1)
     gpu_provider: str | None = None  # price from this provider; default: the cheapest listed
     gpu_usd_per_hour: float | None = Field(default=None, ge=0)  # overrides the catalog price

@@ -47,8 +47,8 @@ def test_components_sum_not_largest_component() -> None:
 
 def test_full_precision_modes_bytes_per_param() -> None:
     shape = resolve_shape("llama-3.1-8b")
-    bf16 = estimate_memory(shape, "full", seq_len=16, chunked_loss=True)
-    mixed = estimate_memory(shape, "full", seq_len=16, chunked_loss=True, full_precision="mixed")
+    bf16 = estimate_memory(shape, "full", seq_len=16, logits="fused")
+    mixed = estimate_memory(shape, "full", seq_len=16, logits="fused", full_precision="mixed")
     states = lambda m: (m.weights_gb + m.gradients_gb + m.optimizer_gb) * GiB / shape.params  # noqa: E731
     assert states(bf16) == pytest.approx(8)  # LLaMA-Factory "pure_bf16": 8x
     assert states(mixed) == pytest.approx(18)  # HF memory anatomy: 6 + 4 + 8
@@ -64,12 +64,20 @@ def test_qlora_is_smaller_and_sharding_divides_states() -> None:
     assert eight.activations_gb == pytest.approx(one.activations_gb)  # per-GPU micro-batch
 
 
-def test_checkpointing_and_chunked_loss_reduce_memory() -> None:
+def test_checkpointing_offloading_and_loss_kernels_reduce_memory() -> None:
     base = estimate_memory("qwen2.5-7b", "lora", seq_len=4096, activation_checkpointing=False)
     ckpt = estimate_memory("qwen2.5-7b", "lora", seq_len=4096)
-    chunked = estimate_memory("qwen2.5-7b", "lora", seq_len=4096, chunked_loss=True)
+    offload = estimate_memory("qwen2.5-7b", "lora", seq_len=4096, activation_offloading=True)
     assert ckpt.activations_gb < base.activations_gb / 5
-    assert chunked.logits_gb < ckpt.logits_gb / 2
+    # Qwen2.5-7B: one block saves 2 x (4x3,584 + 2x3,584 + 2x512 + 4x18,944) = 196,608 B per token
+    assert ckpt.activations_gb == pytest.approx((28 * 2 * 3584 + 196_608) * 4096 / GiB)
+    assert offload.activations_gb == pytest.approx((1 * 2 * 3584 + 196_608) * 4096 / GiB)
+    chunked = estimate_memory("qwen2.5-7b", "lora", seq_len=4096, logits="chunked")
+    fused = estimate_memory("qwen2.5-7b", "lora", seq_len=4096, logits="fused")
+    # full: 4,096 x 152,064 x 6 B; chunked: x 3 B; fused: 4,096 x 3,584 x 8 B
+    assert ckpt.logits_gb == pytest.approx(4096 * 152064 * 6 / GiB)
+    assert chunked.logits_gb == pytest.approx(ckpt.logits_gb / 2)
+    assert fused.logits_gb == pytest.approx(4096 * 3584 * 8 / GiB)
 
 
 @pytest.mark.parametrize(
