@@ -1,9 +1,178 @@
-"""`ftrouter data` commands. (Being built: see the issue that owns this module.)"""
+"""``ftrouter data inspect | validate | convert | split``.
+
+Thin: parse flags, call ``ftrouter.data``, render. The data engine (tiktoken, orjson) is imported
+inside the commands so ``ftrouter --help`` stays fast. Exit codes come from the raised error types
+(``ftrouter.cli.app``): 1 when the data has errors, 2 for usage errors.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import typer
+
+from ftrouter.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ftrouter.data.canonical import Problem
+    from ftrouter.data.inspect import DatasetReport
+
+data_app = typer.Typer(help="Inspect, validate, convert and split training data (JSONL).", no_args_is_help=True)
+
+FORMAT_HELP = "Input format: auto, openai, dpo, prompt-completion, alpaca, sharegpt, gemini."
+MODEL_HELP = ("OpenAI model (exact counts), Gemini model (estimate), or a local model folder (its tokenizer). "
+              "Default: o200k_base, no per-example limit.")
+JSON_HELP = "Print machine-readable JSON instead of a table."
+FILE_ARG = typer.Argument(..., help="A JSONL data file.", show_default=False)
 
 
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
+    app.add_typer(data_app, name="data")
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _print_problems(console: Console, path: str, problems: list[Problem], not_listed: int = 0) -> None:
+    for p in problems:
+        style = "red" if p.severity == "error" else "yellow"
+        console.print(p.render(path), style=style, markup=False)
+    if not_listed:
+        console.print(f"... and {not_listed} more problems (see problem_counts in --json)")
+
+
+def _fail_if_errors(path: str, errors: int, what: str) -> None:
+    if errors:
+        raise ValidationFailed(f"{errors} error(s) {what}", path=path)
+
+
+def _render_report(console: Console, r: DatasetReport) -> None:
+    from rich.table import Table
+
+    t = r.tokens
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    tokenizer = r.tokenizer
+    how = tokenizer.get("encoding") or tokenizer.get("rule") or tokenizer.get("path") or ""
+    rows = [
+        ("file", r.path), ("format", r.format), ("examples", f"{r.examples:,}  {r.kinds or ''}"),
+        ("messages / example", f"min {r.messages['min']}  mean {r.messages['mean']}  max {r.messages['max']}"),
+        ("tokens / example", f"min {t.min:,}  mean {t.mean:,}  p50 {t.p50:,}  p95 {t.p95:,}  max {t.max:,}"),
+        ("total tokens", f"{t.total:,}"), ("assistant (trained) tokens", f"{r.assistant_tokens:,}"),
+        ("counted with", f"{tokenizer.get('method')} {how} ({'exact' if tokenizer.get('exact') else 'estimate'})"),
+        ("over the limit", f"{r.over_limit:,}" + (f" (limit {r.token_limit:,})" if r.token_limit else " (no limit)")),
+        ("duplicates", f"{r.duplicates:,}"), ("with a system prompt", f"{r.has_system_share:.0%}"),
+        ("problems", f"{r.errors} error(s), {r.warnings} warning(s)"
+                     + (f" listed, {r.problems_not_listed} more" if r.problems_not_listed else "")),
+    ]
+    for key, value in rows:
+        table.add_row(key, value)
+    console.print(table)
+
+
+@data_app.command("inspect")
+def inspect(
+    file: Path = FILE_ARG,
+    fmt: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
+    model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Format, counts, token distribution, duplicates and problems of a data file. Exit 1 on errors."""
+    from ftrouter.data.inspect import inspect_file
+
+    report = inspect_file(file, fmt=fmt, model=model)
+    if as_json:
+        _print_json(report.to_json())
+    else:
+        console = _console()
+        _render_report(console, report)
+        _print_problems(console, report.path, report.problems, report.problems_not_listed)
+    _fail_if_errors(report.path, report.errors, "in the data")
+
+
+@data_app.command("validate")
+def validate(
+    file: Path = FILE_ARG,
+    backend: str = typer.Option(..., "--backend", "-b", help="openai, vertex or local: whose rules to apply."),
+    model: str | None = typer.Option(None, "--model", "-m", help="Target model (default: the backend's default); "
+                                     "for local, a model folder."),
+    val: Path | None = typer.Option(None, "--val", help="A validation file to check too (size, overlap)."),
+    fmt: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Check a data file against a backend's rules. Exit 1 when any error is found."""
+    from ftrouter.data.validate import validate_file
+
+    result = validate_file(file, backend=backend, model=model, val_path=val, fmt=fmt)
+    if as_json:
+        _print_json(result.to_json())
+    else:
+        console = _console()
+        for line in result.rendered():
+            console.print(line, style="red" if ": error: " in line else "yellow", markup=False)
+        verdict = "OK" if result.ok else "FAILED"
+        console.print(f"{verdict} for {result.backend} ({result.model or 'default'}): {result.report.examples} "
+                      f"examples, {result.errors} error(s), {result.warnings} warning(s)", markup=False)
+    _fail_if_errors(str(file), result.errors, f"for backend {backend}")
+
+
+@data_app.command("convert")
+def convert(
+    file: Path = FILE_ARG,
+    to: str = typer.Option(..., "--to", "-t", help="Target format: openai, dpo, prompt-completion, alpaca, "
+                           "sharegpt, gemini."),
+    output: Path = typer.Option(..., "--output", "-o", help="The output JSONL file (written atomically)."),
+    fmt: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
+    keep_fields: bool = typer.Option(False, "--keep-fields", help="Keep extra top-level fields (ids, labels)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Convert a data file to another format; reports what could not be carried over."""
+    from ftrouter.data.convert import convert_file
+
+    result = convert_file(file, output, to, fmt=fmt, keep_meta=keep_fields)
+    if as_json:
+        _print_json(result.to_json())
+        return
+    console = _console()
+    console.print(f"wrote {result.examples} example(s) as {result.target_format} to {result.path}"
+                  + (f" ({result.skipped} skipped)" if result.skipped else ""), markup=False)
+    for note in result.dropped:
+        console.print(f"  not carried over: {note}", style="yellow", markup=False)
+
+
+@data_app.command("split")
+def split(
+    file: Path = FILE_ARG,
+    val: float = typer.Option(0.1, "--val", help="Fraction of examples for validation."),
+    test: float = typer.Option(0.0, "--test", help="Fraction of examples for test (0: no test file)."),
+    seed: int = typer.Option(0, "--seed", help="The same seed always gives the same split."),
+    stratify: str | None = typer.Option(None, "--stratify", help="A top-level field to keep proportions of."),
+    output: Path = typer.Option(..., "--output", "-o", help="Folder for train.jsonl, val.jsonl, test.jsonl."),
+    fmt: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Split a data file deterministically; exact duplicates stay in the same split."""
+    from ftrouter.data.split import split_file
+
+    result = split_file(file, output, val=val, test=test, seed=seed, stratify=stratify, fmt=fmt)
+    if as_json:
+        _print_json(result.to_json())
+        return
+    console = _console()
+    for name, path in result.files.items():
+        console.print(f"{name:5} {result.counts[name]:>8,}  {path}", markup=False)
+    for stratum, counts in sorted(result.strata.items()):
+        console.print(f"  {stratify}={stratum}: " + ", ".join(f"{k} {v}" for k, v in counts.items()), markup=False)

@@ -14,7 +14,9 @@ from ftrouter.data.convert import ConversionResult, convert_file, write_examples
 from ftrouter.data.formats import FORMAT_NAMES
 from ftrouter.data.inspect import DatasetReport, TokenStats, inspect_file
 from ftrouter.data.reader import read_examples
+from ftrouter.data.split import SplitResult, split_file
 from ftrouter.data.tokens import count_example_tokens, counter_for_model, estimate_gemini_tokens
+from ftrouter.data.validate import ValidationReport, validate_file
 
 __all__ = [
     "FORMAT_NAMES",
@@ -23,13 +25,17 @@ __all__ = [
     "Example",
     "Message",
     "Problem",
+    "SplitResult",
     "TokenStats",
     "ToolCall",
+    "ValidationReport",
     "convert_file",
     "count_example_tokens",
     "counter_for_model",
     "estimate_gemini_tokens",
     "inspect_file",
     "read_examples",
+    "split_file",
+    "validate_file",
     "write_examples",
 ]

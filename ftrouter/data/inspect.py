@@ -66,14 +66,15 @@ class DatasetReport:
     example_tokens: list[int] = field(repr=False)
     tokenizer: dict[str, Any] = field(default_factory=dict)
     kinds: dict[str, int] = field(default_factory=dict)
+    severity_counts: dict[str, int] = field(default_factory=dict)  # over all problems, listed or not
 
     @property
     def errors(self) -> int:
-        return sum(1 for p in self.problems if p.severity == "error")
+        return self.severity_counts.get("error", 0)
 
     @property
     def warnings(self) -> int:
-        return sum(1 for p in self.problems if p.severity == "warning")
+        return self.severity_counts.get("warning", 0)
 
     @property
     def problems_not_listed(self) -> int:
@@ -85,6 +86,7 @@ class DatasetReport:
             "messages_per_example": self.messages, "tokens": self.tokens.to_json(),
             "assistant_tokens": self.assistant_tokens, "over_limit": self.over_limit, "token_limit": self.token_limit,
             "duplicates": self.duplicates, "has_system_share": self.has_system_share, "tokenizer": self.tokenizer,
+            "errors": self.errors, "warnings": self.warnings,
             "problem_counts": self.problem_counts, "problems_not_listed": self.problems_not_listed,
             "problems": [{"line": p.line, "code": p.code, "severity": p.severity, "message": p.message}
                          for p in self.problems],
@@ -99,6 +101,7 @@ class Inspector:
         self.check = check
         self.problems: list[Problem] = []
         self.problem_counts: Counter[str] = Counter()
+        self.severity_counts: Counter[str] = Counter()
         self.example_tokens: list[int] = []
         self.assistant_tokens = 0
         self.over_limit = 0
@@ -110,6 +113,7 @@ class Inspector:
 
     def note(self, problem: Problem) -> None:
         self.problem_counts[problem.code] += 1
+        self.severity_counts[problem.severity] += 1
         if len(self.problems) < MAX_LISTED_PROBLEMS:
             self.problems.append(problem)
 
@@ -161,7 +165,7 @@ class Inspector:
             duplicates=self.duplicates, has_system_share=round(self.with_system / n, 4) if n else 0.0,
             messages={"min": lo, "max": hi, "mean": round(total / n, 2) if n else 0.0}, problems=problems,
             problem_counts=dict(self.problem_counts), example_tokens=self.example_tokens,
-            tokenizer=self.counter.describe(), kinds=dict(self.kinds))
+            tokenizer=self.counter.describe(), kinds=dict(self.kinds), severity_counts=dict(self.severity_counts))
 
 
 def run_inspection(scan: FileScan, counter: TokenCounter, check: ExampleCheck | None = None) -> Inspector:

@@ -55,11 +55,18 @@ def make_problem(code: str, line: int | None, message: str, severity: Severity |
 class ProblemSink:
     """Collects the problems of one line while it is parsed."""
 
-    __slots__ = ("line", "problems")
+    __slots__ = ("line", "problems", "reported")
 
-    def __init__(self, line: int) -> None:
+    def __init__(self, line: int, reported: set[str] | None = None) -> None:
         self.line = line
         self.problems: list[Problem] = []
+        self.reported = reported if reported is not None else set()  # shared by one file's lines
+
+    def add_once(self, key: str, code: str, message: str) -> None:
+        """Report a file-wide fact (e.g. an extra top-level field) at the first line that shows it."""
+        if key not in self.reported:
+            self.reported.add(key)
+            self.add(code, message)
 
     def add(self, code: str, message: str, severity: Severity | None = None) -> None:
         self.problems.append(make_problem(code, self.line, message, severity))

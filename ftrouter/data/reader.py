@@ -84,6 +84,7 @@ class FileScan:
         self._fmt: Format | None = FORMATS[self.format] if self.format else None
 
     def __iter__(self) -> Iterator[Record]:
+        reported: set[str] = set()
         for raw in iter_raw_lines(self.path):
             if raw.problem is not None:
                 yield Record(raw.number, None, [raw.problem])
@@ -92,7 +93,7 @@ class FileScan:
             if problem is not None:
                 yield Record(raw.number, None, [problem], raw.data)
                 continue
-            sink = ProblemSink(raw.number)
+            sink = ProblemSink(raw.number, reported)
             example = self._parse(obj, sink)
             yield Record(raw.number, example, sink.problems, raw.data)
 

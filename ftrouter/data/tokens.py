@@ -169,7 +169,7 @@ def counter_for_model(model: str | None) -> TokenCounter:
         return GeminiEstimator(limit=entry.training_token_limit if entry else None, model=model)
     encoding = encoding_name_for_model(model)
     if encoding is None:
-        raise UnknownName("model (not in the catalog, not an OpenAI model, not a folder)", model, list(models()))
+        raise UnknownName("model", model, list(models()))
     return TiktokenCounter(encoding, limit=entry.training_token_limit if entry else None, model=model)
 
 

@@ -47,9 +47,9 @@ class Format:
     def take_meta(self, obj: JSONObject, sink: ProblemSink) -> dict[str, Any]:
         """Top-level keys the format does not define: kept as metadata, reported as a warning."""
         extra = {k: v for k, v in obj.items() if k not in self.keys}
-        if extra:
-            names = ", ".join(sorted(extra))
-            sink.add("unknown_key", f"top-level key(s) not part of the {self.name} format: {names} (kept as metadata)")
+        for key in extra:
+            sink.add_once(f"top-level:{key}", "unknown_key", f"top-level key {key!r} is not part of the {self.name} "
+                          "format (kept as metadata; reported once per file)")
         return extra
 
 

@@ -1,0 +1,161 @@
+"""``split_file``: deterministic train / validation / test splits that keep exact duplicates together.
+
+Two streaming passes. The first reads every example and groups exact duplicates (``example_key``); the
+groups, in order of first appearance, are shuffled with ``random.Random(seed)`` inside each stratum and
+dealt to test, then validation, until each split holds its share of the stratum's examples. The second
+pass copies the original lines, byte for byte, into the split files (written atomically). The same file,
+fractions and seed always give the same split, on any machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import tempfile
+from array import array
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+
+from ftrouter.data.identity import example_key
+from ftrouter.data.lines import iter_raw_lines
+from ftrouter.data.reader import FileScan
+from ftrouter.errors import DataError, UsageError
+
+SPLITS = ("train", "val", "test")
+_MISSING = "(missing)"
+
+
+@dataclass
+class SplitResult:
+    counts: dict[str, int]
+    files: dict[str, str]
+    groups: int
+    seed: int
+    strata: dict[str, dict[str, int]] = field(default_factory=dict)  # stratum -> split -> examples
+
+    def to_json(self) -> dict[str, Any]:
+        return {"counts": self.counts, "files": self.files, "groups": self.groups, "seed": self.seed,
+                "strata": self.strata}
+
+
+def _stratum_of(meta: dict[str, Any], stratify: str | None) -> str:
+    if stratify is None:
+        return ""
+    if stratify not in meta:
+        return _MISSING
+    value = meta[stratify]
+    return value if isinstance(value, str) else orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+@dataclass
+class _Groups:
+    """Duplicate groups in order of first appearance, and the group of every example line."""
+
+    index_of: dict[int, int] = field(default_factory=dict)
+    sizes: list[int] = field(default_factory=list)
+    stratum: list[str] = field(default_factory=list)
+    of_line: array = field(default_factory=lambda: array("L"))  # group per example, in file order
+
+    def add(self, key: int, stratum: str) -> None:
+        group = self.index_of.setdefault(key, len(self.sizes))
+        if group == len(self.sizes):
+            self.sizes.append(0)
+            self.stratum.append(stratum)
+        self.sizes[group] += 1
+        self.of_line.append(group)
+
+
+def _collect(path: Path, fmt: str, stratify: str | None) -> _Groups:
+    groups = _Groups()
+    for record in FileScan(path, fmt):
+        error = next((p for p in record.problems if p.severity == "error"), None)
+        if error is not None:
+            raise DataError(f"{error.message} (fix or remove the line before splitting)", path=path,
+                            line=error.line, code=error.code)
+        if record.example is not None:
+            groups.add(example_key(record.example), _stratum_of(record.example.meta, stratify))
+    if not groups.sizes:
+        raise DataError("the file holds no example", path=path, code="empty_file")
+    if stratify is not None and set(groups.stratum) == {_MISSING}:
+        raise UsageError(f"no example has a top-level field {stratify!r} to stratify on", path=path)
+    return groups
+
+
+def _assign(groups: _Groups, val: float, test: float, seed: int) -> list[int]:
+    """The split (0 train, 1 val, 2 test) of every group."""
+    rng = random.Random(seed)
+    by_stratum: dict[str, list[int]] = defaultdict(list)
+    for group, stratum in enumerate(groups.stratum):
+        by_stratum[stratum].append(group)
+    split_of = [0] * len(groups.sizes)
+    for stratum in sorted(by_stratum):
+        members = by_stratum[stratum]
+        rng.shuffle(members)
+        size = sum(groups.sizes[g] for g in members)
+        targets = {2: round(test * size), 1: round(val * size)}
+        filled = {1: 0, 2: 0}
+        for group in members:
+            split = next((s for s in (2, 1) if filled[s] < targets[s]), 0)
+            split_of[group] = split
+            if split:
+                filled[split] += groups.sizes[group]
+    return split_of
+
+
+def _check_fractions(val: float, test: float) -> None:
+    if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
+        raise UsageError(f"--val {val} and --test {test} must be fractions in [0, 1) that add up to less than 1")
+
+
+def split_file(src: str | Path, out_dir: str | Path, *, val: float = 0.1, test: float = 0.0, seed: int = 0,
+               stratify: str | None = None, fmt: str = "auto") -> SplitResult:
+    """Split ``src`` into ``out_dir``/train.jsonl, val.jsonl (and test.jsonl when ``test`` > 0)."""
+    _check_fractions(val, test)
+    scan = FileScan(src, fmt)  # usage errors (missing file, unknown format) before anything is written
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UsageError("is a file, not a folder", path=out, code="not_a_directory")
+    groups = _collect(scan.path, scan.format or fmt, stratify)
+    split_of = _assign(groups, val, test, seed)
+    names = [s for s in SPLITS if s != "test" or test > 0]
+    out.mkdir(parents=True, exist_ok=True)
+    counts = _write(scan.path, out, names, [split_of[g] for g in groups.of_line])
+    strata: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(names, 0))
+    if stratify is not None:
+        for group, stratum in enumerate(groups.stratum):
+            strata[stratum][SPLITS[split_of[group]]] += groups.sizes[group]
+    return SplitResult(counts=counts, files={n: str(out / f"{n}.jsonl") for n in names}, groups=len(groups.sizes),
+                       seed=seed, strata=dict(strata))
+
+
+def _write(src: Path, out: Path, names: list[str], split_of_example: list[int]) -> dict[str, int]:
+    """Copy each example's original line into its split's file; all files appear together or none."""
+    temps: dict[str, str] = {}
+    handles: dict[int, BinaryIO] = {}
+    counts = dict.fromkeys(names, 0)
+    try:
+        for index, name in enumerate(names):
+            fd, temps[name] = tempfile.mkstemp(prefix=f".{name}.", suffix=".jsonl.tmp", dir=out)
+            handles[index] = os.fdopen(fd, "wb")
+        examples = (raw for raw in iter_raw_lines(src) if raw.data is not None)
+        for raw, split in zip(examples, split_of_example, strict=True):
+            handles[split].write(raw.data or b"")
+            handles[split].write(b"\n")
+            counts[SPLITS[split]] += 1
+        for handle in handles.values():
+            handle.close()
+        for name, tmp in temps.items():
+            os.replace(tmp, out / f"{name}.jsonl")
+    except BaseException:
+        for handle in handles.values():
+            handle.close()
+        for tmp in temps.values():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        raise
+    return counts

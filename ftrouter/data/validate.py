@@ -1,0 +1,191 @@
+"""``validate_file``: a data file (and optionally its validation file) against one backend's rules.
+
+Every backend gets the reader's checks (JSON, format, roles, content, tool calls, weights...). On top:
+
+- ``openai``: at least the model's minimum examples (10), the model's per-example training limit
+  (longer examples are truncated by OpenAI: a warning), DPO only on models that support it.
+- ``vertex``: Gemini's user/model alternation starting with the user, the last turn from the model,
+  the model's training limit (an error), its minimum examples, and a validation-set size cap;
+  per-turn weights and names cannot be carried (warnings).
+- ``local``: loose rules: any chat or prompt-completion data; a warning when no local tokenizer folder
+  is given (token counts are then o200k_base estimates).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ftrouter.data.canonical import Example, Problem, Severity
+from ftrouter.data.identity import example_key
+from ftrouter.data.inspect import DatasetReport, Inspector, run_inspection
+from ftrouter.data.problems import ProblemSink, make_problem
+from ftrouter.data.reader import FileScan
+from ftrouter.data.tokens import TiktokenCounter, TokenCounter, counter_for_model
+from ftrouter.errors import UnknownName, UsageError
+
+BACKENDS = ("openai", "vertex", "local")
+
+# severities a backend raises above the reader's defaults
+SEVERITY: dict[str, dict[str, Severity]] = {
+    "openai": {},
+    "vertex": {"too_long": "error", "last_not_assistant": "error"},
+    "local": {},
+}
+
+
+@dataclass
+class ValidationReport:
+    """Problems of the train file (and the validation file), with the backend's severities."""
+
+    backend: str
+    model: str | None
+    report: DatasetReport
+    entries: list[tuple[str, Problem]] = field(default_factory=list)  # (file, problem)
+    val_report: DatasetReport | None = None
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [p for _, p in self.entries]
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for p in self.problems if p.severity == "warning")
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0
+
+    def rendered(self) -> list[str]:
+        return [p.render(path) for path, p in self.entries]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"backend": self.backend, "model": self.model, "ok": self.ok, "errors": self.errors,
+                "warnings": self.warnings, "examples": self.report.examples, "format": self.report.format,
+                "val_examples": self.val_report.examples if self.val_report else None,
+                "problems": [{"file": path, "line": p.line, "code": p.code, "severity": p.severity,
+                              "message": p.message} for path, p in self.entries]}
+
+
+def _gemini_turn_roles(example: Example) -> list[str]:
+    """Roles as Gemini sees them: system goes to systemInstruction, consecutive tool results form one
+    user turn, assistant turns are ``model``."""
+    roles: list[str] = []
+    previous: str | None = None
+    for m in example.messages:
+        if m.role == "system" or (m.role == "tool" and previous == "tool"):
+            previous = m.role
+            continue
+        roles.append("model" if m.role == "assistant" else "user")
+        previous = m.role
+    return roles
+
+
+def check_gemini(example: Example, sink: ProblemSink) -> None:
+    roles = _gemini_turn_roles(example)
+    if roles and roles[0] != "user":
+        sink.add("role_order", "Gemini conversations must start with a user turn")
+    for i in range(1, len(roles)):
+        if roles[i] == roles[i - 1]:
+            sink.add("role_order", f"turns {i} and {i + 1} are both {roles[i]}: Gemini needs user/model alternation")
+            break
+    systems = [i for i, m in enumerate(example.messages) if m.role == "system"]
+    if systems and (systems[0] != 0 or len(systems) > 1):
+        sink.add("unsupported_feature", "system turns after the first are merged into one systemInstruction")
+    if any(m.weight is not None for m in example.messages):
+        sink.add("unsupported_feature", "per-turn weights are not supported by Gemini tuning (dropped)")
+
+
+def _openai_check(dpo_supported: bool) -> Callable[[Example, ProblemSink], None]:
+    def check(example: Example, sink: ProblemSink) -> None:
+        if example.is_preference and not dpo_supported:
+            sink.add("unsupported_feature", "this model does not support preference (DPO) tuning", "error")
+    return check
+
+
+@dataclass
+class _Rules:
+    counter: TokenCounter
+    check: Callable[[Example, ProblemSink], None] | None
+    min_examples: int
+    max_val_examples: int | None
+    notes: list[Problem] = field(default_factory=list)
+
+
+def _default_model(backend: str) -> str | None:
+    from ftrouter.catalog import models
+
+    return next((m.name for m in models().values() if m.backend == backend and m.default_for_backend), None)
+
+
+def _managed_rules(backend: str, model: str | None) -> _Rules:
+    from ftrouter.catalog import get_model
+
+    entry = get_model(model or _default_model(backend) or "")
+    if entry.backend != backend:
+        raise UsageError(f"model {entry.name!r} is a {entry.backend} model, not {backend}", code="wrong_backend")
+    counter = counter_for_model(entry.name)
+    counter.limit = entry.training_token_limit
+    check = check_gemini if backend == "vertex" else _openai_check("dpo" in entry.methods)
+    return _Rules(counter, check, entry.min_examples, entry.max_validation_examples)
+
+
+def _local_rules(model: str | None) -> _Rules:
+    if model is not None and Path(model).is_dir():
+        return _Rules(counter_for_model(model), None, 1, None)
+    note = make_problem("no_tokenizer", None, "no local tokenizer folder given (--model DIR): counts use o200k_base")
+    return _Rules(TiktokenCounter(), None, 1, None, notes=[note])
+
+
+def rules_for(backend: str, model: str | None) -> _Rules:
+    if backend not in BACKENDS:
+        raise UnknownName("backend", backend, BACKENDS)
+    return _local_rules(model) if backend == "local" else _managed_rules(backend, model)
+
+
+def _with_severity(problems: list[Problem], backend: str) -> list[Problem]:
+    table = SEVERITY[backend]
+    return [replace(p, severity=table[p.code]) if p.code in table else p for p in problems]
+
+
+def validate_file(path: str | Path, *, backend: str, model: str | None = None, val_path: str | Path | None = None,
+                  fmt: str = "auto") -> ValidationReport:
+    """Validate ``path`` (and ``val_path``) for ``backend`` (and ``model``; the backend's default when None)."""
+    rules = rules_for(backend, model)
+    scan = FileScan(path, fmt)
+    inspector = run_inspection(scan, rules.counter, rules.check)
+    report = inspector.report(scan.path, scan.format)
+    entries = [(str(scan.path), p) for p in _with_severity(rules.notes + report.problems, backend)]
+    if 0 < report.examples < rules.min_examples:
+        msg = f"{report.examples} examples; {backend} needs at least {rules.min_examples}"
+        entries.append((str(scan.path), make_problem("too_few_examples", None, msg)))
+    result = ValidationReport(backend=backend, model=getattr(rules.counter, "model", model), report=report,
+                              entries=entries)
+    if val_path is not None:
+        _validate_val(result, inspector, rules, Path(val_path), fmt)
+    return result
+
+
+def _validate_val(result: ValidationReport, train: Inspector, rules: _Rules, val_path: Path, fmt: str) -> None:
+    scan = FileScan(val_path, fmt)
+    train_lines = train.first_line_of
+
+    def check(example: Example, sink: ProblemSink) -> None:
+        if rules.check is not None:
+            rules.check(example, sink)
+        first = train_lines.get(example_key(example))
+        if first is not None:
+            sink.add("train_val_overlap", f"also in the training file at line {first}")
+
+    val = run_inspection(scan, rules.counter, check).report(scan.path, scan.format)
+    result.val_report = val
+    result.entries += [(str(scan.path), p) for p in _with_severity(val.problems, result.backend)]
+    if rules.max_val_examples is not None and val.examples > rules.max_val_examples:
+        msg = f"{val.examples} validation examples; {result.backend} accepts at most {rules.max_val_examples}"
+        result.entries.append((str(scan.path), make_problem("too_many_val_examples", None, msg)))
