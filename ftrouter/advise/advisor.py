@@ -1,0 +1,185 @@
+"""``advise``: profile (+ data signals) -> the full advice, ready for ``--json`` or the terminal.
+
+Ties the pieces together: the decision (engine), the counterfactual search, next steps and warnings
+(step/warning rules on the decision), and, with data, the cost per backend (cost engine).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+
+from ftrouter.advise.costing import CostOracle
+from ftrouter.advise.counterfactuals import find_counterfactuals
+from ftrouter.advise.engine import Decision, Environment, ProviderWindow, decide, outcome_facts
+from ftrouter.advise.hardware import DEFAULT_SEQ_LEN, MemoryOracle
+from ftrouter.advise.profile import TaskProfile
+from ftrouter.advise.rules import BACKENDS, RuleSet, default_rules
+from ftrouter.advise.scoring import Candidate, Fired, confidence, confidence_label, fire
+from ftrouter.advise.signals import DataSignals
+
+SEQ_ROUND = 256  # sequence lengths are planned in multiples of 256, as the cost engine does
+
+
+class Advice(BaseModel):
+    """The advice; its ``model_dump`` is the ``--json`` output."""
+
+    recommendation: str
+    ranking: list[dict[str, Any]]
+    confidence: float
+    confidence_label: str
+    factors: list[dict[str, Any]]
+    counterfactuals: list[dict[str, Any]]
+    next_steps: list[dict[str, str]]
+    warnings: list[dict[str, str]]
+    method: str | None
+    backends: list[str] | None
+    methods: list[dict[str, Any]] | None
+    backend_details: list[dict[str, Any]] | None
+    costs: list[dict[str, Any]] | None
+    data: dict[str, Any] | None
+    profile: dict[str, Any]
+    assumptions: list[str]
+    rules_as_of: str
+    today: str
+
+
+def provider_windows() -> dict[str, ProviderWindow]:
+    """Per managed backend, the last day new fine-tuning jobs are accepted (from the model catalog):
+    the latest date among its models, or None when any of its models has no announced end."""
+    from ftrouter.catalog import models
+
+    windows = {}
+    for backend in ("openai", "vertex"):
+        dates = [m.training_available_until for m in models().values() if m.backend == backend]
+        until = None if not dates or any(d is None for d in dates) else max(d for d in dates if d is not None)
+        windows[backend] = ProviderWindow(backend, until)
+    return windows
+
+
+def effective_profile(profile: TaskProfile, signals: DataSignals | None) -> TaskProfile:
+    """With ``--data``, the example count is the dataset's distinct examples, not the profile's claim."""
+    if signals is None:
+        return profile
+    return profile.model_copy(update={"examples": signals.distinct_examples})
+
+
+def _seq_len(signals: DataSignals | None) -> int:
+    if signals is None or signals.max_tokens <= 0:
+        return DEFAULT_SEQ_LEN
+    return max(SEQ_ROUND, -(-signals.max_tokens // SEQ_ROUND) * SEQ_ROUND)
+
+
+def build_environment(profile: TaskProfile, signals: DataSignals | None, today: date,
+                      rules: RuleSet | None = None) -> Environment:
+    costs = None
+    if signals is not None and signals.example_tokens:
+        costs = CostOracle(signals.example_tokens, today=today, max_gpus=profile.gpus)
+    return Environment(rules=rules or default_rules(), today=today, memory=MemoryOracle(_seq_len(signals)),
+                       signals=signals, windows=provider_windows(), costs=costs)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def _factor(item: Fired) -> dict[str, Any]:
+    return {"name": item.rule.factor, "rule": item.rule.name, "value": _jsonable(item.value),
+            "effects": item.effects, "reason": item.reason, "source": item.rule.source}
+
+
+def _candidate(c: Candidate, **extra: Any) -> dict[str, Any]:
+    excluded = c.excluded_by
+    return {
+        **extra,
+        "score": c.score,
+        "excluded": excluded is not None,
+        "excluded_by": {"rule": excluded.rule.name, "reason": excluded.reason} if excluded else None,
+        "reasons": [{"rule": f.rule.name, "effect": f.rule.effect, "reason": f.reason} for f in c.fired],
+    }
+
+
+def _methods(decision: Decision) -> list[dict[str, Any]]:
+    return [_candidate(c, method=c.name, memory_gb=c.facts.get("method_memory_gb"), fits=c.facts.get("method_fits"))
+            for c in decision.methods]
+
+
+def _backends(decision: Decision) -> list[dict[str, Any]]:
+    return [_candidate(c, backend=c.name, method=c.facts.get("backend_method"),
+                       cost_usd=c.facts.get("backend_cost_usd")) for c in decision.backends]
+
+
+def _costs(env: Environment, decision: Decision) -> list[dict[str, Any]] | None:
+    if env.costs is None:
+        return None
+    size = decision.facts["model_size_b"]
+    out = []
+    for backend in BACKENDS:
+        method = (decision.local_method or "lora") if backend == "local" else "managed"
+        cost = env.costs.cost(backend, method, size)
+        if cost is not None:
+            out.append(cost.as_json())
+    return out
+
+
+def _notes(kind: str, env: Environment, decision: Decision) -> list[dict[str, str]]:
+    facts = outcome_facts(decision)
+    return [{"text": f.reason, "rule": f.rule.name} for f in fire(env.rules.of_kind(kind), facts)]  # type: ignore[arg-type]
+
+
+def _assumptions(profile: TaskProfile, env: Environment) -> list[str]:
+    out = [f"decision rules as of {env.rules.as_of}; provider availability judged on {env.today.isoformat()}"]
+    if profile.model_size_b is None:
+        out.append(f"open-weights model size not given: {profile.effective_model_size_b:g}B assumed")
+    if env.memory.available:
+        out.append(f"training memory from the cost engine at seq_len {env.memory.seq_len}, micro-batch 1, "
+                   "activation checkpointing; full fine-tuning sharded across the stated GPUs")
+    else:
+        out.append("the cost engine is not available: GPU memory was not checked")
+    if env.signals is not None:
+        out.append(f"examples = {env.signals.distinct_examples} distinct examples of {env.signals.path}")
+    return out
+
+
+def advise(
+    profile: TaskProfile,
+    *,
+    signals: DataSignals | None = None,
+    today: date | None = None,
+    rules: RuleSet | None = None,
+    counterfactuals: bool = True,
+) -> Advice:
+    """The whole advice for a task profile (and optionally the signals of its dataset)."""
+    today = today or date.today()
+    profile = effective_profile(profile, signals)
+    env = build_environment(profile, signals, today, rules)
+    decision = decide(profile, env, plan=True)
+    found = find_counterfactuals(profile, env, decision) if counterfactuals else []
+    finetune = decision.includes_finetune
+    conf = confidence(decision.scores)
+    return Advice(
+        recommendation=decision.recommendation,
+        ranking=[{"approach": a, "score": decision.scores[a]} for a in decision.ranking],
+        confidence=conf,
+        confidence_label=confidence_label(conf),
+        factors=[_factor(f) for f in decision.fired],
+        counterfactuals=[cf.as_json() for cf in found],
+        next_steps=_notes("step", env, decision),
+        warnings=_notes("warning", env, decision),
+        method=decision.method if finetune else None,
+        backends=list(decision.shortlist) if finetune else None,
+        methods=_methods(decision) if finetune else None,
+        backend_details=_backends(decision) if finetune else None,
+        costs=_costs(env, decision),
+        data=signals.summary() if signals else None,
+        profile=_jsonable(profile.model_dump()),
+        assumptions=_assumptions(profile, env),
+        rules_as_of=env.rules.as_of,
+        today=today.isoformat(),
+    )

@@ -1,0 +1,186 @@
+"""One decision: facts -> approach scores -> (when fine-tuning) method and backend shortlist.
+
+``decide`` is pure and cheap so the counterfactual search can call it hundreds of times; everything
+slow or external (the data engine, the cost engine's prices) is computed once into ``Environment``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from ftrouter.advise.costing import CostOracle
+from ftrouter.advise.facts import data_facts, months_between, profile_facts
+from ftrouter.advise.hardware import MemoryOracle, MethodFit
+from ftrouter.advise.profile import TaskProfile
+from ftrouter.advise.rules import APPROACHES, BACKENDS, METHODS, Approach, RuleSet
+from ftrouter.advise.scoring import (
+    Candidate,
+    Fired,
+    fire,
+    order_candidates,
+    rank,
+    score_approaches,
+    score_candidate,
+)
+from ftrouter.advise.signals import DataSignals
+
+FINETUNE_APPROACHES: frozenset[str] = frozenset({"finetune", "rag+finetune"})
+BACKEND_FAMILY = {"openai": "openai", "vertex": "gemini", "local": "open"}
+
+
+@dataclass(frozen=True)
+class ProviderWindow:
+    """Until when a managed backend accepts new fine-tuning jobs (``None``: no end announced)."""
+
+    backend: str
+    training_until: date | None
+
+
+@dataclass
+class Environment:
+    """Everything a decision needs besides the profile."""
+
+    rules: RuleSet
+    today: date
+    memory: MemoryOracle
+    signals: DataSignals | None = None
+    windows: dict[str, ProviderWindow] = field(default_factory=dict)
+    costs: CostOracle | None = None  # training cost per backend (only with --data)
+
+
+@dataclass(frozen=True)
+class Decision:
+    facts: dict[str, Any]
+    fired: tuple[Fired, ...]
+    scores: dict[Approach, float]
+    ranking: tuple[Approach, ...]
+    methods: tuple[Candidate, ...] = ()
+    backends: tuple[Candidate, ...] = ()
+
+    @property
+    def recommendation(self) -> Approach:
+        return self.ranking[0]
+
+    @property
+    def includes_finetune(self) -> bool:
+        return self.recommendation in FINETUNE_APPROACHES
+
+    @property
+    def shortlist(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.backends if not c.excluded)
+
+    @property
+    def local_method(self) -> str | None:
+        return next((c.name for c in self.methods if not c.excluded), None)
+
+    @property
+    def method(self) -> str | None:
+        """``lora|qlora|full`` when the first backend trains locally, ``managed`` for a provider API."""
+        if not self.includes_finetune or not self.shortlist:
+            return None
+        return self.local_method if self.shortlist[0] == "local" else "managed"
+
+    def outcome(self) -> tuple[str, str | None, str | None]:
+        """What a counterfactual compares: recommendation, method, first backend."""
+        top = self.shortlist[0] if self.includes_finetune and self.shortlist else None
+        return self.recommendation, self.method, top
+
+
+def _fits(env: Environment, profile: TaskProfile) -> dict[str, MethodFit]:
+    size = profile.effective_model_size_b
+    return {m: env.memory.fit(m, size, profile.gpu_memory_gb, profile.gpus) for m in METHODS}
+
+
+def _local_can_train(profile: TaskProfile, fits: dict[str, MethodFit]) -> bool | None:
+    if not profile.has_gpu:
+        return False
+    verdicts = [f.fits for f in fits.values()]
+    if any(v is True for v in verdicts):
+        return True
+    return None if any(v is None for v in verdicts) else False
+
+
+def _window_facts(env: Environment) -> dict[str, Any]:
+    openai = env.windows.get("openai")
+    until = openai.training_until if openai else None
+    return {
+        "openai_training_until": until.isoformat() if until else None,
+        "openai_training_months_left": months_between(env.today, until) if until else None,
+    }
+
+
+def base_facts(profile: TaskProfile, env: Environment) -> tuple[dict[str, Any], dict[str, MethodFit]]:
+    facts = profile_facts(profile)
+    facts.update(data_facts(env.signals))
+    facts.update(_window_facts(env))
+    fits = _fits(env, profile)
+    facts["local_can_train"] = _local_can_train(profile, fits)
+    return facts, fits
+
+
+def _method_candidates(env: Environment, facts: dict[str, Any], fits: dict[str, MethodFit]) -> list[Candidate]:
+    rules = env.rules.of_kind("method")
+    candidates = []
+    for method in METHODS:
+        fit = fits[method]
+        view = {**facts, "method": method, "method_fits": fit.fits, "method_memory_gb": fit.memory_gb}
+        candidates.append(score_candidate(method, rules, view))
+    return order_candidates(candidates, METHODS)
+
+
+def _backend_view(env: Environment, facts: dict[str, Any], backend: str, local_method: str | None) -> dict[str, Any]:
+    window = env.windows.get(backend)
+    until = window.training_until if window else None
+    method = local_method if backend == "local" else "managed"
+    cost = env.costs.cost(backend, method, facts["model_size_b"]) if env.costs else None
+    cost_usd = cost.cost_usd if cost else None
+    budget = facts.get("training_budget_usd")
+    if backend == "local":
+        fits = local_method is not None
+    else:  # a managed estimate says whether the provider would take this dataset and model
+        fits = cost.fits if cost else True
+    return {
+        **facts,
+        "backend": backend,
+        "backend_managed": backend != "local",
+        "backend_family": BACKEND_FAMILY[backend],
+        "backend_training_months_left": months_between(env.today, until) if until else None,
+        "backend_fits": fits,
+        "backend_method": method,
+        "backend_cost_usd": None if cost_usd is None else round(cost_usd, 2),
+        "backend_over_budget": None if cost_usd is None or budget is None else cost_usd > budget,
+    }
+
+
+def _backend_candidates(env: Environment, facts: dict[str, Any], local_method: str | None) -> list[Candidate]:
+    rules = env.rules.of_kind("backend")
+    candidates = [score_candidate(b, rules, _backend_view(env, facts, b, local_method)) for b in BACKENDS]
+    return order_candidates(candidates, BACKENDS)
+
+
+def decide(profile: TaskProfile, env: Environment, *, plan: bool = False) -> Decision:
+    """Score the approaches; when fine-tuning wins (or ``plan``), choose the local method and rank backends."""
+    facts, fits = base_facts(profile, env)
+    fired = fire(env.rules.of_kind("approach"), facts)
+    scores = score_approaches(fired)
+    ranking: tuple[Approach, ...] = tuple(rank(scores, APPROACHES))  # type: ignore[arg-type]
+    if ranking[0] not in FINETUNE_APPROACHES and not plan:
+        return Decision(facts, tuple(fired), scores, ranking)
+    methods = _method_candidates(env, facts, fits)
+    local_method = next((c.name for c in methods if not c.excluded), None)
+    backends = _backend_candidates(env, facts, local_method)
+    return Decision(facts, tuple(fired), scores, ranking, tuple(methods), tuple(backends))
+
+
+def outcome_facts(decision: Decision) -> dict[str, Any]:
+    """Facts about the decision itself, for step and warning rules."""
+    return {
+        **decision.facts,
+        "recommendation": decision.recommendation,
+        "includes_finetune": decision.includes_finetune,
+        "chosen_method": decision.method,
+        "top_backend": decision.outcome()[2],
+        "shortlist": decision.shortlist if decision.includes_finetune else (),
+    }

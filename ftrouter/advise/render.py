@@ -1,0 +1,126 @@
+"""Terminal rendering of the advice with rich (the ``--json`` output is ``Advice.model_dump``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from ftrouter.advise.advisor import Advice
+from ftrouter.advise.facts import display
+from ftrouter.advise.rules import APPROACHES
+
+_SHORT = {"prompting": "prompt", "rag": "rag", "finetune": "ft", "rag+finetune": "rag+ft"}
+
+
+def _points(value: float | None) -> Text:
+    if not value:
+        return Text("")
+    return Text(f"{value:+g}", style="green" if value > 0 else "red")
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={display(v)}" for k, v in value.items())
+    return "" if value is None else display(value)
+
+
+def _headline(advice: Advice) -> Panel:
+    lines = [Text.assemble(("Recommendation: ", "bold"), (advice.recommendation, "bold cyan"),
+                           f"   confidence {advice.confidence:.2f} ({advice.confidence_label})")]
+    if advice.method:
+        lines.append(Text.assemble(("Method: ", "bold"), advice.method,
+                                   ("   Backends: ", "bold"), " > ".join(advice.backends or []) or "none"))
+    ranking = "   ".join(f"{r['approach']} {r['score']:+g}" for r in advice.ranking)
+    lines.append(Text(f"Ranking: {ranking}", style="dim"))
+    return Panel(Group(*lines), title="ftrouter advise", box=box.ROUNDED)
+
+
+def _effects(effects: dict[str, float]) -> Text:
+    text = Text()
+    for approach in APPROACHES:
+        points = effects.get(approach)
+        if points:
+            if text:
+                text.append("\n")
+            text.append(f"{_SHORT[approach]} ")
+            text.append_text(_points(points))
+    return text
+
+
+def _factors(advice: Advice) -> Table:
+    table = Table(title="Factors", box=box.SIMPLE_HEAD, expand=True)
+    table.add_column("factor (value)", overflow="fold", ratio=2)
+    table.add_column("points", no_wrap=True)
+    table.add_column("reason [rule]", overflow="fold", ratio=5)
+    for factor in advice.factors:
+        value = _value(factor["value"])
+        name = Text.assemble(factor["name"], (f"\n{value}" if value else "", "dim"))
+        table.add_row(name, _effects(factor["effects"]),
+                      Text.assemble(factor["reason"], (f" [{factor['rule']}]", "dim")))
+    return table
+
+
+def _methods(advice: Advice) -> Table:
+    table = Table(title="Local training method", box=box.SIMPLE_HEAD, expand=True)
+    for name in ("method", "memory GB/GPU", "fits", "score", "why"):
+        table.add_column(name, overflow="fold")
+    for m in advice.methods or []:
+        why = m["excluded_by"]["reason"] if m["excluded"] else "; ".join(r["reason"] for r in m["reasons"])
+        table.add_row(m["method"], _value(m["memory_gb"]), _value(m["fits"]),
+                      "excluded" if m["excluded"] else f"{m['score']:+g}", why)
+    return table
+
+
+def _backends(advice: Advice) -> Table:
+    table = Table(title="Backends", box=box.SIMPLE_HEAD, expand=True)
+    for name in ("backend", "method", "score", "est. cost", "why"):
+        table.add_column(name, overflow="fold")
+    for b in advice.backend_details or []:
+        why = b["excluded_by"]["reason"] if b["excluded"] else "; ".join(r["reason"] for r in b["reasons"])
+        cost = "" if b["cost_usd"] is None else f"${b['cost_usd']:,.2f}"
+        table.add_row(b["backend"], _value(b["method"]), "excluded" if b["excluded"] else f"{b['score']:+g}",
+                      cost, why)
+    return table
+
+
+def _costs(advice: Advice) -> Table:
+    table = Table(title="Estimated training cost (from --data)", box=box.SIMPLE_HEAD, expand=True)
+    for name in ("backend", "model", "method", "cost", "time", "GPU", "note"):
+        table.add_column(name, overflow="fold")
+    for c in advice.costs or []:
+        cost = "unknown" if c["cost_usd"] is None else f"${c['cost_usd']:,.2f}"
+        hours = "" if c["hours"] is None else f"{c['hours']:.2f} h"
+        table.add_row(c["backend"], c["model"], c["method"], cost, hours, c["gpu"] or "", c["note"] or "")
+    return table
+
+
+def _bullets(title: str, items: list[str], style: str = "", numbered: bool = False) -> Group:
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for i, item in enumerate(items, start=1):
+        grid.add_row(f"  {i}." if numbered else "  •", Text(item, style=style))
+    return Group(Text(title, style="bold"), grid)
+
+
+def render_advice(advice: Advice, console: Console) -> None:
+    """Print the advice: headline, factors, method and backends, costs, counterfactuals, steps."""
+    console.print(_headline(advice))
+    console.print(_factors(advice))
+    if advice.methods:
+        console.print(_methods(advice))
+    if advice.backend_details:
+        console.print(_backends(advice))
+    if advice.costs:
+        console.print(_costs(advice))
+    if advice.counterfactuals:
+        console.print(_bullets("What would change the advice", [c["text"] for c in advice.counterfactuals]))
+    if advice.warnings:
+        console.print(_bullets("Warnings", [w["text"] for w in advice.warnings], style="yellow"))
+    console.print(_bullets("Next steps", [s["text"] for s in advice.next_steps], numbered=True))
+    console.print(Text("; ".join(advice.assumptions), style="dim"))
