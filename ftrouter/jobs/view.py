@@ -39,13 +39,25 @@ def _value(value: Any) -> str:
     return str(value)
 
 
+def _rows(table: Table, values: dict[str, Any], indent: str = "") -> None:
+    for key, value in values.items():
+        if value is None or value == {} or value == []:
+            continue
+        label = indent + key.replace("_", " ")
+        if isinstance(value, dict) and not indent:
+            table.add_row(label, "")
+            _rows(table, value, indent + "  ")
+        elif "usd" in key and isinstance(value, int | float) and not isinstance(value, bool):
+            table.add_row(label, f"${value:,.4f}" if value < 1 else f"${value:,.2f}")
+        else:
+            table.add_row(label, _value(value))
+
+
 def key_values(title: str, values: dict[str, Any]) -> RenderableType:
     table = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2, 0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
-    for key, value in values.items():
-        if value is not None and value != {} and value != []:
-            table.add_row(key.replace("_", " "), _value(value))
+    _rows(table, values)
     return Group(Text(title, style="bold underline"), table)
 
 
@@ -67,14 +79,15 @@ def plan(prepared: PreparedJob) -> RenderableType:
     if prepared.estimate:
         parts.append(key_values("Cost estimate", prepared.estimate))
     for warning in prepared.warnings:
-        parts.append(Text(f"warning: {warning}", style="yellow"))
+        parts.append(Text(f"warning: {warning}", style="yellow", overflow="fold"))
+    if prepared.requests:
+        parts.append(Text("Requests submit would send", style="bold underline"))
     for number, request in enumerate(prepared.requests, start=1):
-        title = f"{number}. {request.method} {request.url}" + (f"  ({request.note})" if request.note else "")
-        body: RenderableType = Text("(no body)", style="dim")
+        inner: list[RenderableType] = [Text(request.note, style="dim")] if request.note else []
         if request.body is not None:
             text = request.body if isinstance(request.body, str) else json.dumps(request.body, indent=2)
-            body = Syntax(text, "json", word_wrap=True)
-        parts.append(Panel(body, title=title, title_align="left"))
+            inner.append(Syntax(text, "json", word_wrap=True, background_color="default"))
+        parts.append(Panel(Group(*inner), title=f"{number}. {request.method} {request.url}", title_align="left"))
     return Group(*parts)
 
 

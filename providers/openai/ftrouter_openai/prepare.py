@@ -1,0 +1,105 @@
+"""``OpenAIBackend.prepare``: everything before the first request, all local.
+
+Validate with the data engine's OpenAI rules, convert to the JSONL OpenAI trains on (chat messages,
+or preference pairs for DPO) under the job's folder, estimate the cost with the cost engine, and plan
+the requests. The only side effect is the converted files.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ftrouter.catalog import get_model
+from ftrouter.errors import DataError, NotSupported, UsageError, ValidationFailed
+from ftrouter.jobs.models import JobSpec, PreparedJob
+from ftrouter.jobs.paths import job_dir
+from ftrouter_openai.requests import MAX_UPLOAD_BYTES, check_spec, planned_requests
+
+MAX_LISTED_PROBLEMS = 3
+
+
+def check_model(spec: JobSpec) -> tuple[list[str], date | None]:
+    """The model must be an OpenAI catalog model that supports the method; returns its methods and the
+    date after which it takes no new jobs (if known)."""
+    row = get_model(spec.model)
+    if row.backend != "openai":
+        raise UsageError(f"{spec.model} is a {row.backend} model; use --backend {row.backend}", code="wrong_backend")
+    if spec.method not in row.methods:
+        raise NotSupported(f"{spec.model} cannot be trained with --method {spec.method} "
+                           f"(it supports: {', '.join(row.methods)})")
+    return list(row.methods), row.training_available_until
+
+
+def _raise_on_errors(report: Any) -> None:
+    """One line naming the first error's file and line, and how many more there are."""
+    errors = [(path, p) for path, p in report.entries if p.severity == "error"]
+    if not errors:
+        return
+    path, first = errors[0]
+    more = len(errors) - 1
+    tail = f" (and {more} more error{'s' if more > 1 else ''}; see `ftrouter data validate {path} --backend openai`)"
+    raise ValidationFailed(first.message + (tail if more else ""), path=path, line=first.line, code=first.code)
+
+
+def _check_kind(spec: JobSpec, kinds: dict[str, int], path: str) -> None:
+    wanted = "dpo" if spec.method == "dpo" else "sft"
+    other = sum(count for kind, count in kinds.items() if kind != wanted)
+    if other:
+        need = "preference pairs (prompt, chosen, rejected)" if wanted == "dpo" else "conversations"
+        raise DataError(f"--method {spec.method} needs {need}, but {other} example(s) are "
+                        f"{'preference pairs' if wanted == 'sft' else 'plain conversations'}", path=path,
+                        code="wrong_method")
+
+
+def _stats(report: Any, files: dict[str, str]) -> dict[str, Any]:
+    data = report.report
+    stats: dict[str, Any] = {
+        "source_format": data.format, "examples": data.examples, "tokens_total": data.tokens.total,
+        "tokens_per_example": f"min {data.tokens.min:,} · mean {data.tokens.mean:,.0f} · max {data.tokens.max:,}",
+        "over_token_limit": data.over_limit, "token_limit": data.token_limit, "duplicates": data.duplicates,
+        "tokenizer": data.tokenizer.get("encoding"), "warnings": report.warnings,
+    }
+    if report.val_report is not None:
+        stats["val_examples"] = report.val_report.examples
+        stats["val_tokens_total"] = report.val_report.tokens.total
+    for role, path in files.items():
+        stats[f"{role}_file"] = f"{os.path.basename(path)} ({os.path.getsize(path):,} bytes)"
+    return stats
+
+
+def prepare(spec: JobSpec, local_id: str) -> PreparedJob:
+    from ftrouter.cost import estimate_training
+    from ftrouter.data import convert_file
+    from ftrouter.data.validate import validate_file
+
+    check_spec(spec)
+    _, available_until = check_model(spec)
+    report = validate_file(spec.data, backend="openai", model=spec.model, val_path=spec.val)
+    _raise_on_errors(report)
+    _check_kind(spec, report.report.kinds, spec.data)
+    target = "dpo" if spec.method == "dpo" else "openai"
+    folder = job_dir(local_id)
+    files = {"train": str(folder / "train.jsonl")}
+    convert_file(spec.data, files["train"], to=target)
+    if spec.val:
+        files["val"] = str(folder / "val.jsonl")
+        convert_file(spec.val, files["val"], to=target)
+    sizes = {role: Path(path).stat().st_size for role, path in files.items()}
+    for role, size in sizes.items():
+        if size > MAX_UPLOAD_BYTES:
+            raise DataError(f"the converted {role} file is {size / 2**20:,.0f} MiB; OpenAI's file upload takes at most "
+                            "512 MiB", path=spec.data if role == "train" else spec.val, code="file_too_large")
+    estimate = estimate_training("openai", example_tokens=report.report.example_tokens, model=spec.model,
+                                 epochs=spec.hyperparameters.epochs, method=spec.method)[0]
+    warnings = [f"{path}:{p.line}: {p.code}: {p.message}" if p.line else f"{path}: {p.code}: {p.message}"
+                for path, p in report.entries if p.severity == "warning"][:MAX_LISTED_PROBLEMS]
+    if available_until is not None and date.today() > available_until:
+        warnings.append(f"the catalog says OpenAI takes no new fine-tuning jobs for {spec.model} after "
+                        f"{available_until} (OpenAI is winding down self-serve fine-tuning); expect the create call "
+                        "to be refused and consider --backend vertex or --backend local")
+    return PreparedJob(spec=spec, local_id=local_id, files=files, stats=_stats(report, files),
+                       estimate=estimate.model_dump(mode="json"),
+                       requests=planned_requests(spec, local_id, files, sizes), warnings=warnings)
