@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from ftrouter.advise.costing import CostOracle
 from ftrouter.advise.counterfactuals import find_counterfactuals
 from ftrouter.advise.engine import Decision, Environment, ProviderWindow, decide, outcome_facts
+from ftrouter.advise.fastcatalog import fast_load_catalog
 from ftrouter.advise.hardware import DEFAULT_SEQ_LEN, MemoryOracle
 from ftrouter.advise.profile import TaskProfile
 from ftrouter.advise.rules import BACKENDS, RuleSet, default_rules
@@ -49,11 +50,12 @@ class Advice(BaseModel):
 def provider_windows() -> dict[str, ProviderWindow]:
     """Per managed backend, the last day new fine-tuning jobs are accepted (from the model catalog):
     the latest date among its models, or None when any of its models has no announced end."""
-    from ftrouter.catalog import models
+    from ftrouter.catalog import ModelEntry
 
+    models = fast_load_catalog("models.yaml", ModelEntry)
     windows = {}
     for backend in ("openai", "vertex"):
-        dates = [m.training_available_until for m in models().values() if m.backend == backend]
+        dates = [m.training_available_until for m in models.values() if m.backend == backend]
         until = None if not dates or any(d is None for d in dates) else max(d for d in dates if d is not None)
         windows[backend] = ProviderWindow(backend, until)
     return windows
