@@ -11,7 +11,7 @@ from typing import Any
 
 from ftrouter.data.canonical import Example, Problem
 from ftrouter.data.identity import example_key
-from ftrouter.data.problems import ProblemSink, make_problem
+from ftrouter.data.problems import ONCE_PER_FILE, ProblemSink, make_problem
 from ftrouter.data.reader import FileScan, Record
 from ftrouter.data.tokens import TokenCounter, counter_for_model
 
@@ -94,7 +94,14 @@ class DatasetReport:
 
 
 class Inspector:
-    """Accumulates a report record by record (memory: a few ints per example, flat otherwise)."""
+    """Accumulates a report record by record (memory: a few ints per example, flat otherwise).
+
+    Its data (everything but the counter and the check) is plain and picklable, so the chunks of a big
+    file can be inspected in worker processes and merged in file order (``state`` / ``absorb``).
+    """
+
+    DATA = ("problems", "problem_counts", "severity_counts", "example_tokens", "assistant_tokens", "over_limit",
+            "with_system", "message_counts", "first_line_of", "duplicates", "kinds")
 
     def __init__(self, counter: TokenCounter, check: ExampleCheck | None = None) -> None:
         self.counter = counter
@@ -110,6 +117,43 @@ class Inspector:
         self.first_line_of: dict[int, int] = {}  # example key -> first line
         self.duplicates = 0
         self.kinds: Counter[str] = Counter()
+
+    def state(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.DATA}
+
+    def absorb(self, state: dict[str, Any]) -> None:
+        """Merge the state of the NEXT chunk of the file (chunks must be absorbed in file order)."""
+        once = {p.message for p in self.problems if p.code == "unknown_key" and ONCE_PER_FILE in p.message}
+        problem_counts, severity_counts = Counter(state["problem_counts"]), Counter(state["severity_counts"])
+        for problem in state["problems"]:
+            if problem.code == "unknown_key" and problem.message in once:  # already reported by an earlier chunk
+                problem_counts[problem.code] -= 1
+                severity_counts[problem.severity] -= 1
+            elif len(self.problems) < MAX_LISTED_PROBLEMS:
+                self.problems.append(problem)
+        self.problem_counts.update(problem_counts)
+        self.severity_counts.update(severity_counts)
+        self._merge_numbers(state)
+        for key, line in state["first_line_of"].items():
+            first = self.first_line_of.setdefault(key, line)
+            if first != line:  # the chunk's first copy duplicates an example of an earlier chunk
+                self.duplicates += 1
+                self.note(make_problem("duplicate", line, f"exact duplicate of the example at line {first}"))
+
+    def _merge_numbers(self, state: dict[str, Any]) -> None:
+        tokens = state["example_tokens"]
+        if tokens:
+            lo, hi, total = state["message_counts"]
+            counts = self.message_counts
+            counts[0] = lo if not self.example_tokens else min(counts[0], lo)
+            counts[1] = max(counts[1], hi)
+            counts[2] += total
+        self.example_tokens.extend(tokens)
+        self.assistant_tokens += state["assistant_tokens"]
+        self.over_limit += state["over_limit"]
+        self.with_system += state["with_system"]
+        self.duplicates += state["duplicates"]
+        self.kinds.update(state["kinds"])
 
     def note(self, problem: Problem) -> None:
         self.problem_counts[problem.code] += 1
@@ -169,9 +213,14 @@ class Inspector:
 
 
 def run_inspection(scan: FileScan, counter: TokenCounter, check: ExampleCheck | None = None) -> Inspector:
+    from ftrouter.data.parallel import can_parallelize, inspect_in_parallel
+
     inspector = Inspector(counter, check)
-    for record in scan:
-        inspector.add(record)
+    if can_parallelize(scan.path, counter):
+        inspect_in_parallel(scan, inspector)
+    else:
+        for record in scan:
+            inspector.add(record)
     nothing_found = not inspector.example_tokens and not inspector.problem_counts.get("empty_file")
     if nothing_found and not any(p.severity == "error" for p in inspector.problems):
         inspector.note(make_problem("empty_file", None, "the file holds no example"))

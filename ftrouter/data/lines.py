@@ -82,19 +82,31 @@ def iter_raw_lines(path: str | Path, max_line_bytes: int = MAX_LINE_BYTES) -> It
         yield from _lines(f, max_line_bytes)
 
 
-def _lines(f: BinaryIO, max_line_bytes: int) -> Iterator[RawLine]:
-    number = 0
+def iter_raw_lines_between(path: str | Path, start: int, end: int, first_number: int,
+                           max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[RawLine]:
+    """The lines that start in the byte range [start, end), ``start`` being a line start numbered
+    ``first_number`` (used to read one chunk of a big file in a worker process)."""
+    with Path(path).open("rb") as f:
+        f.seek(start)
+        yield from _lines(f, max_line_bytes, end - start, first_number - 1)
+
+
+def _lines(f: BinaryIO, max_line_bytes: int, length: int | None = None, number: int = 0) -> Iterator[RawLine]:
     readline = f.readline
-    while True:
+    origin = f.tell()
+    consumed = 0
+    while length is None or consumed < length:
         data = readline(max_line_bytes + 1)
         if not data:
             return
+        consumed += len(data)
         number += 1
         if number == 1 and data.startswith(BOM):
             data = data[len(BOM):]
             yield RawLine(1, None, make_problem("bom", 1, "the file starts with a UTF-8 BOM (ignored)"))
         if len(data) > max_line_bytes and not data.endswith(b"\n"):
             _drain_line(f)
+            consumed = f.tell() - origin
             msg = f"line longer than {max_line_bytes // (1024 * 1024)} MiB (skipped)"
             yield RawLine(number, None, make_problem("line_too_long", number, msg))
             continue

@@ -46,6 +46,9 @@ CODES: dict[str, tuple[Severity, str]] = {
 }
 
 
+ONCE_PER_FILE = "reported once per file"  # marks problems reported at the first line only
+
+
 def make_problem(code: str, line: int | None, message: str, severity: Severity | None = None) -> Problem:
     """A Problem with the code's default severity unless one is given."""
     default, _ = CODES[code]

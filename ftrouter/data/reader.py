@@ -18,7 +18,7 @@ import orjson
 
 from ftrouter.data.canonical import Example, Problem
 from ftrouter.data.formats import FORMATS, Format, detect_format, get_format
-from ftrouter.data.lines import RawLine, check_input_path, iter_raw_lines
+from ftrouter.data.lines import RawLine, check_input_path, iter_raw_lines, iter_raw_lines_between
 from ftrouter.data.problems import ProblemSink, make_problem
 from ftrouter.errors import DataError
 
@@ -84,8 +84,15 @@ class FileScan:
         self._fmt: Format | None = FORMATS[self.format] if self.format else None
 
     def __iter__(self) -> Iterator[Record]:
+        return self._records(iter_raw_lines(self.path))
+
+    def records_between(self, start: int, end: int, first_line: int) -> Iterator[Record]:
+        """Records of the lines starting in the byte range [start, end) (one chunk of a parallel scan)."""
+        return self._records(iter_raw_lines_between(self.path, start, end, first_line))
+
+    def _records(self, raws: Iterator[RawLine]) -> Iterator[Record]:
         reported: set[str] = set()
-        for raw in iter_raw_lines(self.path):
+        for raw in raws:
             if raw.problem is not None:
                 yield Record(raw.number, None, [raw.problem])
                 continue

@@ -42,6 +42,7 @@ class TokenCounter:
 
     exact: bool = False
     limit: int | None = None
+    fork_safe: bool = False  # may be used in forked worker processes (ftrouter.data.parallel)
 
     def count(self, example: Example) -> tuple[int, int]:
         raise NotImplementedError
@@ -58,6 +59,7 @@ class TiktokenCounter(TokenCounter):
     """
 
     exact = True
+    fork_safe = True
     CACHE_ENTRIES = 200_000
     CACHE_CHARS = 64 * 1024 * 1024
 
@@ -81,18 +83,21 @@ class TiktokenCounter(TokenCounter):
         return n
 
     def messages_tokens(self, messages: list[Message]) -> tuple[int, int]:
+        lengths = self._lengths
         tokens = self.text_tokens
         total = trained = 0
         for m in messages:
-            body = tokens(m.content) if m.content else 0
+            content = m.content
+            body = (lengths.get(content) or tokens(content)) if content else 0
             if m.tool_calls:
                 body += sum(tokens(c.name) + tokens(c.arguments) for c in m.tool_calls)
-            total += TOKENS_PER_MESSAGE + tokens(m.role) + body
+            role = m.role
+            total += TOKENS_PER_MESSAGE + (lengths.get(role) or tokens(role)) + body
             if m.name:
                 total += tokens(m.name) + TOKENS_PER_NAME
             if m.tool_call_id:
                 total += tokens(m.tool_call_id)
-            if m.role == "assistant" and (m.weight is None or m.weight > 0):
+            if role == "assistant" and (m.weight is None or m.weight > 0):
                 trained += body
         return total, trained
 
@@ -129,6 +134,7 @@ class GeminiEstimator(TokenCounter):
     """Google's ~4 characters per token rule (see the module docstring for the error band)."""
 
     exact = False
+    fork_safe = True
 
     def __init__(self, *, limit: int | None = None, model: str | None = None) -> None:
         self.limit = limit

@@ -8,7 +8,7 @@ from collections import Counter
 from typing import Any, ClassVar
 
 from ftrouter.data.canonical import Example, Message, ToolCall
-from ftrouter.data.problems import ProblemSink
+from ftrouter.data.problems import ONCE_PER_FILE, ProblemSink
 
 JSONObject = dict[str, Any]
 
@@ -49,7 +49,7 @@ class Format:
         extra = {k: v for k, v in obj.items() if k not in self.keys}
         for key in extra:
             sink.add_once(f"top-level:{key}", "unknown_key", f"top-level key {key!r} is not part of the {self.name} "
-                          "format (kept as metadata; reported once per file)")
+                          f"format (kept as metadata; {ONCE_PER_FILE})")
         return extra
 
 
@@ -93,15 +93,20 @@ def parse_tool_call(raw: Any, what: str, sink: ProblemSink) -> ToolCall | None:
 
 
 def check_conversation(ex: Example, sink: ProblemSink) -> None:
-    """Checks every supervised example gets, whatever format it came from."""
+    """Checks every supervised example gets, whatever format it came from (one loop: this runs per line)."""
+    has_assistant = trained = False
     for i, m in enumerate(ex.messages, start=1):
-        if m.content is not None and not m.content.strip() and not m.tool_calls:
+        content = m.content
+        if content is not None and not m.tool_calls and (not content or content.isspace()):
             sink.add("empty_content", f"message {i} ({m.role}) has empty content")
-    if not any(m.role == "assistant" for m in ex.messages):
+        if m.role == "assistant":
+            has_assistant = True
+            trained = trained or m.weight is None or m.weight > 0
+    if not has_assistant:
         sink.add("no_assistant", "no assistant turn to train on")
     elif ex.messages[-1].role != "assistant":
         sink.add("last_not_assistant", f"the last turn is from {ex.messages[-1].role!r}, not the assistant")
-    elif not any(m.trained for m in ex.messages):
+    elif not trained:
         sink.add("no_assistant", "every assistant turn has weight 0: nothing to train on")
 
 

@@ -40,8 +40,20 @@ def _parse_tool_calls(raw: JSONObject, what: str, sink: ProblemSink) -> list[Any
     return [c for c in parsed if c is not None] or None
 
 
+_PLAIN_ROLES = frozenset({"system", "user", "assistant"})
+
+
 def parse_message(raw: Any, index: int, sink: ProblemSink) -> Message | None:
     """One OpenAI chat message (also used for DPO's input and outputs)."""
+    # fast path for the common case, a plain {"role", "content"} turn: nothing to check or report
+    if type(raw) is dict and len(raw) == 2:
+        role, content = raw.get("role"), raw.get("content")
+        if role in _PLAIN_ROLES and type(content) is str:
+            return Message(role, content)
+    return _parse_message(raw, index, sink)
+
+
+def _parse_message(raw: Any, index: int, sink: ProblemSink) -> Message | None:
     what = f"message {index}"
     if not isinstance(raw, dict):
         sink.add("not_object", f"{what} is {type(raw).__name__}, not an object")
