@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -174,13 +173,3 @@ def estimate_training(
                           adapter=adapter, gpu=gpu, opts=opts, catalog=cat, measured=measured)
     raise UnknownName("backend", backend, list(BACKENDS))
 
-
-def hours_to_text(hours: float | None) -> str:
-    if hours is None:
-        return "-"
-    minutes = hours * 60
-    if minutes < 1:
-        return "<1 min"
-    if minutes < 90:
-        return f"{math.ceil(minutes)} min"
-    return f"{hours:.1f} h"

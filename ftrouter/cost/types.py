@@ -32,6 +32,15 @@ class TrainingEstimate(BaseModel):
     prices_as_of: date | None
 
 
+class PriceDate(BaseModel):
+    """One price a report used, with its date and source (reports always print these)."""
+
+    item: str
+    as_of: date
+    source: str
+    secondary: bool = False
+
+
 class Assumptions(BaseModel):
     """Every overridable assumption (``--set key=value`` on the CLI). Unknown keys are errors."""
 

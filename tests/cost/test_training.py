@@ -44,8 +44,8 @@ def test_openai_defaults_and_feasibility() -> None:
     ests = estimate_training("openai", example_tokens=[100] * 5, assumptions={"today": "2027-02-01"})
     assert [e.model for e in ests] == ["gpt-4.1-mini-2025-04-14"]
     [est] = ests
-    assert not est.fits  # 5 < 10 examples and past the wind-down date
-    assert len(est.assumptions["problems"]) == 2
+    assert not est.fits  # 5 < 10 examples, past the wind-down date and past the shutdown
+    assert len(est.assumptions["problems"]) == 3
     assert est.cost_usd == pytest.approx(5 * 100 * 20 / 1e6 * 5.00)  # still priced, flagged infeasible
 
 

@@ -1,0 +1,158 @@
+"""From a data file to the estimate and comparison reports: the only place the cost engine reads data.
+
+Token counts come from the data engine (``ftrouter.data.inspect_file``): exact tiktoken counts for
+OpenAI models (o200k_base unless ``--model`` names an OpenAI model with another encoding), Google's
+documented estimate for Gemini, and the OpenAI counts as the proxy for open models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from ftrouter.catalog import Catalog
+from ftrouter.cost.compare import DEFAULT_PROMPT_MODEL, Comparison, build_comparison, price_dates
+from ftrouter.cost.inference import Workload
+from ftrouter.cost.training import BACKENDS, estimate_training
+from ftrouter.cost.types import PriceDate, TrainingEstimate, parse_assumptions
+from ftrouter.errors import DataError, UnknownName
+
+DEFAULT_VERTEX_COUNT_MODEL = "gemini-2.5-flash"
+
+
+class EstimateReport(BaseModel):
+    """What ``ftrouter estimate --json`` prints."""
+
+    data: dict[str, Any]
+    backends: list[TrainingEstimate]
+    prices_as_of: date | None  # the oldest price date used (each item has its own too)
+    prices: list[PriceDate]
+
+
+@dataclass
+class TokenCounts:
+    path: str
+    format: str
+    examples: int
+    by_backend: dict[str, list[int]]
+    counted_with: dict[str, str]
+
+    def summary(self) -> dict[str, Any]:
+        totals = {b: sum(t) for b, t in self.by_backend.items()}
+        return {"path": self.path, "format": self.format, "examples": self.examples, "tokens_total": totals,
+                "counted_with": self.counted_with}
+
+
+def backend_of_model(model: str, catalog: Catalog) -> str:
+    """Which backend a model name belongs to: a managed catalog model, or an open model (local)."""
+    entry = catalog.models.find(model) or catalog.models.find(model.split(":")[1] if model.startswith("ft:") else "")
+    if entry is not None:
+        return entry.backend
+    if catalog.open_models.find(model) is not None:
+        return "local"
+    names = [*catalog.models.rows, *catalog.open_models.rows,
+             *(a for m in catalog.open_models.rows.values() for a in m.aliases)]
+    raise UnknownName("model", model, names)
+
+
+def _inspect(path: str | Path, model: str | None) -> Any:
+    from ftrouter.data import inspect_file  # the data engine (tiktoken) loads only when a file is read
+
+    report = inspect_file(path, model=model)
+    if report.errors:
+        first = next((p for p in report.problems if p.severity == "error"), None)
+        detail = f"{first.code}: {first.message}" if first else "see `ftrouter data validate`"
+        raise DataError(f"{report.errors} error(s) in the data; the first: {detail} "
+                        f"(run `ftrouter data validate {path}` for all)", path=report.path,
+                        line=first.line if first else None, code="invalid_data")
+    if not report.example_tokens:
+        raise DataError("no examples in the file", path=report.path, code="no_examples")
+    return report
+
+
+def count_tokens(path: str | Path, backends: list[str], model: str | None, catalog: Catalog) -> TokenCounts:
+    """Per-example token counts for each backend (one pass per distinct tokenizer)."""
+    model_backend = backend_of_model(model, catalog) if model else None
+    openai_model = model if model_backend == "openai" else None
+    by_backend: dict[str, list[int]] = {}
+    counted: dict[str, str] = {}
+    report = None
+    if any(b in ("openai", "local") for b in backends):
+        report = _inspect(path, openai_model)
+        how = report.tokenizer.get("encoding") or report.tokenizer.get("method") or "tiktoken"
+        for b in (b for b in backends if b in ("openai", "local")):
+            by_backend[b] = list(report.example_tokens)
+            counted[b] = f"{how} (exact)" if b == "openai" else f"{how} (proxy for the open model's tokenizer)"
+    if "vertex" in backends:
+        gemini = _inspect(path, model if model_backend == "vertex" else DEFAULT_VERTEX_COUNT_MODEL)
+        by_backend["vertex"] = list(gemini.example_tokens)
+        band = gemini.tokenizer.get("error_band")
+        rule = gemini.tokenizer.get("rule", "estimate")
+        counted["vertex"] = f"{rule} (estimate, ±{band:.0%})" if band else f"{rule} (estimate)"
+        report = report or gemini
+    assert report is not None
+    return TokenCounts(path=str(report.path), format=report.format, examples=report.examples,
+                       by_backend=by_backend, counted_with=counted)
+
+
+def _gemini_band() -> float | None:
+    try:
+        from ftrouter.data.tokens import GEMINI_ERROR_BAND
+    except ImportError:
+        return None
+    return float(GEMINI_ERROR_BAND)
+
+
+def resolve_backends(backend: str, model: str | None, catalog: Catalog) -> list[str]:
+    if backend not in (*BACKENDS, "all"):
+        raise UnknownName("backend", backend, [*BACKENDS, "all"])
+    if model is not None:
+        owner = backend_of_model(model, catalog)
+        if backend not in ("all", owner):
+            raise UnknownName(f"{backend} model", model, _backend_model_names(backend, catalog))
+        return [owner]
+    return list(BACKENDS) if backend == "all" else [backend]
+
+
+def _backend_model_names(backend: str, catalog: Catalog) -> list[str]:
+    if backend == "local":
+        return list(catalog.open_models.rows)
+    return [m.name for m in catalog.models.rows.values() if m.backend == backend]
+
+
+def estimate_for_file(
+    path: str | Path, *, catalog: Catalog, backend: str = "all", model: str | None = None,
+    epochs: int | None = None, method: str = "sft", adapter: str | None = None, gpu: str | None = None,
+    assumptions: dict[str, Any] | None = None,
+) -> EstimateReport:
+    """Count the file's tokens and estimate training on each backend (the ``estimate`` command)."""
+    backends = resolve_backends(backend, model, catalog)
+    parse_assumptions(assumptions)  # fail on a typo before reading a large file
+    counts = count_tokens(path, backends, model, catalog)
+    extra = dict(assumptions or {})
+    if "vertex" in backends and "token_error_band" not in extra and _gemini_band() is not None:
+        extra["token_error_band"] = _gemini_band()
+    estimates: list[TrainingEstimate] = []
+    for b in backends:
+        estimates += estimate_training(b, example_tokens=counts.by_backend[b], model=model, epochs=epochs,
+                                       method=method, adapter=adapter if b == "local" else None,
+                                       gpu=gpu if b == "local" else None, assumptions=extra, catalog=catalog)
+    prices = price_dates([], estimates, catalog)
+    return EstimateReport(data=counts.summary(), backends=estimates,
+                          prices_as_of=min((p.as_of for p in prices), default=None), prices=prices)
+
+
+def compare_for_file(
+    path: str | Path, *, catalog: Catalog, workload: Workload, backend: str = "all", gpu: str | None = None,
+    prompt_model: str = DEFAULT_PROMPT_MODEL, assumptions: dict[str, Any] | None = None,
+    today: date | None = None,
+) -> Comparison:
+    """Training on every backend, then inference and break-even against prompting (``compare``)."""
+    report = estimate_for_file(path, catalog=catalog, backend=backend, gpu=gpu, assumptions=assumptions)
+    when = today or parse_assumptions(assumptions).today or date.today()
+    return build_comparison(report.backends, workload, catalog=catalog, today=when, prompt_model=prompt_model,
+                            data=report.data)
