@@ -16,7 +16,7 @@ Number = int | float
 Scalar = str | int | float | bool
 
 
-class Test(BaseModel):
+class FactTest(BaseModel):
     """One fact's test. Several operators in one test all must hold (``{ge: 50, lt: 500}`` is a range)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -34,7 +34,7 @@ class Test(BaseModel):
     missing: bool | None = None  # true: the fact is unknown; false: it is known
 
     @model_validator(mode="after")
-    def _has_an_operator(self) -> Test:
+    def _has_an_operator(self) -> FactTest:
         if not self.model_dump(exclude_none=True):
             raise ValueError("a test needs at least one operator (lt, le, gt, ge, eq, ne, in, not_in, any_of, "
                              "none_of, missing)")
@@ -65,7 +65,7 @@ class Test(BaseModel):
         return out
 
 
-def _numeric_ok(test: Test, value: Any) -> bool:
+def _numeric_ok(test: FactTest, value: Any) -> bool:
     if test.lt is not None and not value < test.lt:
         return False
     if test.le is not None and not value <= test.le:
@@ -75,7 +75,7 @@ def _numeric_ok(test: Test, value: Any) -> bool:
     return test.ge is None or value >= test.ge
 
 
-def _membership_ok(test: Test, value: Any) -> bool:
+def _membership_ok(test: FactTest, value: Any) -> bool:
     if test.eq is not None and value != test.eq:
         return False
     if test.ne is not None and value == test.ne:
@@ -90,7 +90,7 @@ def _membership_ok(test: Test, value: Any) -> bool:
     return test.none_of is None or not present & set(test.none_of)
 
 
-Condition = Mapping[str, Test]
+Condition = Mapping[str, FactTest]
 
 
 def holds(condition: Condition, facts: Mapping[str, Any]) -> bool:

@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from ftrouter.advise.conditions import Test
+from ftrouter.advise.conditions import FactTest
 from ftrouter.advise.facts import FACTS, Scope
 from ftrouter.advise.fastcatalog import fast_load_catalog
 from ftrouter.catalog import CatalogRow
@@ -51,7 +51,7 @@ class DecisionRule(CatalogRow):
 
     kind: RuleKind
     factor: str = Field(min_length=1)
-    when: dict[str, Test] = Field(default_factory=dict)
+    when: dict[str, FactTest] = Field(default_factory=dict)
     effects: dict[Approach, float] = Field(default_factory=dict)
     effect: float | Literal["exclude"] | None = None
     reason: str = Field(min_length=1)

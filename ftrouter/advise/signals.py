@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ftrouter.errors import DataError
+
 
 @dataclass(frozen=True)
 class DataSignals:
@@ -82,4 +84,9 @@ def read_signals(path: str | Path, *, fmt: str = "auto", model: str | None = Non
     from ftrouter.data import inspect_file  # the data engine is only imported when --data is given
 
     report = inspect_file(Path(path), fmt=fmt, model=model)
+    if not report.examples:  # nothing usable: advice on an empty dataset would be misleading
+        first = next(iter(report.problems or []), None)
+        if first is not None:
+            raise DataError(f"no usable examples: {first.message}", path=path, line=first.line, code=first.code)
+        raise DataError("no usable examples in the dataset", path=path, code="no_examples")
     return signals_from_report(report, str(path))
