@@ -10,9 +10,11 @@ from ftrouter.advise import apply_eval_scores, load_eval_scores, load_profile
 from ftrouter.advise.profile import DEFAULT_MODEL_SIZE_B, PROFILE_KEYS
 from ftrouter.errors import EXIT_USAGE, ProfileError
 
-ISSUE_KEYS = ("task task_type failures knowledge_change needs_citations examples eval_set_size scores "
-              "latency_budget_ms prompt_tokens monthly_requests training_budget_usd data_must_stay_local "
-              "gpu_memory_gb gpus model_family model_size_b service_months distribution_shift").split()
+ISSUE_KEYS = [
+    "task", "task_type", "failures", "knowledge_change", "needs_citations", "examples", "eval_set_size", "scores",
+    "latency_budget_ms", "prompt_tokens", "monthly_requests", "training_budget_usd", "data_must_stay_local",
+    "gpu_memory_gb", "gpus", "model_family", "model_size_b", "service_months", "distribution_shift",
+]
 
 
 def write(tmp_path: Path, text: str, name: str = "task.yaml") -> Path:
