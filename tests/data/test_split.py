@@ -37,7 +37,7 @@ def test_same_seed_same_split_other_seed_other_split(dataset: Path, tmp_path: Pa
 def test_every_line_lands_in_exactly_one_split_and_duplicates_stay_together(dataset: Path, tmp_path: Path) -> None:
     result = split_file(dataset, tmp_path, val=0.2, test=0.1, seed=0)
     splits = {name: lines(tmp_path / f"{name}.jsonl") for name in ("train", "val", "test")}
-    assert sorted(sum(splits.values(), [])) == sorted(lines(dataset))  # nothing lost, nothing added
+    assert sorted(r for rows in splits.values() for r in rows) == sorted(lines(dataset))  # nothing lost or added
     holders = [name for name, rows in splits.items() if any('"q7"' in r for r in rows)]
     assert len(holders) == 1 and sum('"q7"' in r for r in splits[holders[0]]) == 6
     assert result.groups == 200
