@@ -7,10 +7,10 @@ rule never fires on a guess.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 Number = int | float
 Scalar = str | int | float | bool
@@ -32,6 +32,7 @@ class FactTest(BaseModel):
     any_of: tuple[str, ...] | None = None  # list facts: at least one of these is present
     none_of: tuple[str, ...] | None = None  # list facts: none of these is present
     missing: bool | None = None  # true: the fact is unknown; false: it is known
+    _checks: tuple[Callable[[Any], bool], ...] = PrivateAttr(default=())
 
     @model_validator(mode="after")
     def _has_an_operator(self) -> FactTest:
@@ -39,6 +40,10 @@ class FactTest(BaseModel):
             raise ValueError("a test needs at least one operator (lt, le, gt, ge, eq, ne, in, not_in, any_of, "
                              "none_of, missing)")
         return self
+
+    def model_post_init(self, context: Any, /) -> None:
+        # compiled once: tests run thousands of times during the counterfactual search
+        self._checks = _compile(self)
 
     def holds(self, value: Any) -> bool:
         if self.missing is not None:
@@ -48,7 +53,7 @@ class FactTest(BaseModel):
                 return True
         if value is None:
             return False
-        return _numeric_ok(self, value) and _membership_ok(self, value)
+        return all(check(value) for check in self._checks)
 
     def thresholds(self) -> list[tuple[str, Number]]:
         """The numeric boundaries this test draws, for counterfactual search."""
@@ -65,29 +70,35 @@ class FactTest(BaseModel):
         return out
 
 
-def _numeric_ok(test: FactTest, value: Any) -> bool:
-    if test.lt is not None and not value < test.lt:
-        return False
-    if test.le is not None and not value <= test.le:
-        return False
-    if test.gt is not None and not value > test.gt:
-        return False
-    return test.ge is None or value >= test.ge
+def _as_set(value: Any) -> set[Any]:
+    return set(value) if isinstance(value, Iterable) and not isinstance(value, str) else {value}
 
 
-def _membership_ok(test: FactTest, value: Any) -> bool:
-    if test.eq is not None and value != test.eq:
-        return False
-    if test.ne is not None and value == test.ne:
-        return False
-    if test.in_ is not None and value not in test.in_:
-        return False
-    if test.not_in is not None and value in test.not_in:
-        return False
-    present = set(value) if isinstance(value, Iterable) and not isinstance(value, str) else {value}
-    if test.any_of is not None and not present & set(test.any_of):
-        return False
-    return test.none_of is None or not present & set(test.none_of)
+def _compile(test: FactTest) -> tuple[Callable[[Any], bool], ...]:
+    checks: list[Callable[[Any], bool]] = []
+    if (lt := test.lt) is not None:
+        checks.append(lambda v: v < lt)
+    if (le := test.le) is not None:
+        checks.append(lambda v: v <= le)
+    if (gt := test.gt) is not None:
+        checks.append(lambda v: v > gt)
+    if (ge := test.ge) is not None:
+        checks.append(lambda v: v >= ge)
+    if (eq := test.eq) is not None:
+        checks.append(lambda v: v == eq)
+    if (ne := test.ne) is not None:
+        checks.append(lambda v: v != ne)
+    if (in_ := test.in_) is not None:
+        checks.append(lambda v: v in in_)
+    if (not_in := test.not_in) is not None:
+        checks.append(lambda v: v not in not_in)
+    if (any_of := test.any_of) is not None:
+        wanted = set(any_of)
+        checks.append(lambda v: bool(_as_set(v) & wanted))
+    if (none_of := test.none_of) is not None:
+        unwanted = set(none_of)
+        checks.append(lambda v: not _as_set(v) & unwanted)
+    return tuple(checks)
 
 
 Condition = Mapping[str, FactTest]
@@ -95,4 +106,7 @@ Condition = Mapping[str, FactTest]
 
 def holds(condition: Condition, facts: Mapping[str, Any]) -> bool:
     """Whether every test of ``condition`` holds on ``facts``."""
-    return all(test.holds(facts.get(name)) for name, test in condition.items())
+    for name, test in condition.items():  # noqa: SIM110 - a plain loop: the innermost loop of the search
+        if not test.holds(facts.get(name)):
+            return False
+    return True

@@ -13,7 +13,7 @@ Every reason, step and warning the advisor prints comes from a rule here and car
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -89,9 +89,12 @@ class RuleSet:
     """The loaded rules, grouped by kind in file order."""
 
     rules: tuple[DecisionRule, ...]
+    _by_kind: dict[str, tuple[DecisionRule, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     def of_kind(self, kind: RuleKind) -> tuple[DecisionRule, ...]:
-        return tuple(r for r in self.rules if r.kind == kind)
+        if kind not in self._by_kind:
+            self._by_kind[kind] = tuple(r for r in self.rules if r.kind == kind)
+        return self._by_kind[kind]
 
     @property
     def as_of(self) -> str:

@@ -38,11 +38,20 @@ def render(template: str, facts: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Fired:
-    """A rule whose condition held, with what it read and what it did."""
+    """A rule whose condition held, with the facts it was evaluated on."""
 
     rule: DecisionRule
-    value: Any  # the value(s) of the facts its condition read
-    reason: str
+    facts: Mapping[str, Any]
+
+    @property
+    def value(self) -> Any:
+        """The value(s) of the facts its condition read."""
+        return _value(self.rule, self.facts)
+
+    @property
+    def reason(self) -> str:
+        # rendered on demand: the counterfactual search fires thousands of rules and reads no reasons
+        return render(self.rule.reason, self.facts)
 
     @property
     def effects(self) -> dict[str, float]:
@@ -60,7 +69,7 @@ def _value(rule: DecisionRule, facts: Mapping[str, Any]) -> Any:
 
 def fire(rules: Iterable[DecisionRule], facts: Mapping[str, Any]) -> list[Fired]:
     """The rules whose conditions hold on ``facts``, in file order."""
-    return [Fired(rule, _value(rule, facts), render(rule.reason, facts)) for rule in rules if holds(rule.when, facts)]
+    return [Fired(rule, facts) for rule in rules if holds(rule.when, facts)]
 
 
 def score_approaches(fired: Sequence[Fired]) -> dict[Approach, float]:
