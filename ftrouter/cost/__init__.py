@@ -5,6 +5,17 @@ Pure functions over per-example token counts and the catalogs (``ftrouter.catalo
 """
 
 from ftrouter.cost.calibration import MeasuredRun, measured_tokens_per_second, registry_runs
+from ftrouter.cost.compare import Comparison, build_comparison
+from ftrouter.cost.inference import (
+    BreakEven,
+    InferenceOption,
+    Workload,
+    break_even,
+    fine_tuned_option,
+    prompting_option,
+    rag_option,
+    self_hosted_option,
+)
 from ftrouter.cost.memory import (
     GpuFit,
     MemoryEstimate,
@@ -19,21 +30,31 @@ from ftrouter.cost.types import Assumptions, TrainingEstimate
 
 __all__ = [
     "Assumptions",
+    "BreakEven",
+    "Comparison",
     "GpuFit",
+    "InferenceOption",
     "MeasuredRun",
     "MemoryEstimate",
     "ModelShape",
     "TrainingEstimate",
+    "Workload",
     "billed_tokens",
+    "break_even",
+    "build_comparison",
     "estimate_memory",
     "estimate_training",
+    "fine_tuned_option",
     "fit_on_gpu",
     "lora_trainable_params",
     "measured_tokens_per_second",
     "methods_that_fit",
     "openai_default_epochs",
+    "prompting_option",
+    "rag_option",
     "registry_runs",
     "resolve_shape",
+    "self_hosted_option",
     "shape_from_params",
     "smallest_fitting_gpu",
 ]
