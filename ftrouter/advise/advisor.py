@@ -7,6 +7,7 @@ Ties the pieces together: the decision (engine), the counterfactual search, next
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -17,7 +18,7 @@ from ftrouter.advise.engine import Decision, Environment, ProviderWindow, decide
 from ftrouter.advise.fastcatalog import fast_load_catalog
 from ftrouter.advise.hardware import DEFAULT_SEQ_LEN, MemoryOracle
 from ftrouter.advise.profile import TaskProfile
-from ftrouter.advise.rules import BACKENDS, RuleSet, default_rules
+from ftrouter.advise.rules import BACKENDS, RuleSet, default_rules, load_rules
 from ftrouter.advise.scoring import Candidate, Fired, confidence, confidence_label, fire
 from ftrouter.advise.signals import DataSignals
 
@@ -47,12 +48,12 @@ class Advice(BaseModel):
     today: str
 
 
-def provider_windows() -> dict[str, ProviderWindow]:
+def provider_windows(catalog_files: tuple[Path, ...] = ()) -> dict[str, ProviderWindow]:
     """Per managed backend, the last day new fine-tuning jobs are accepted (from the model catalog):
     the latest date among its models, or None when any of its models has no announced end."""
     from ftrouter.catalog import ModelEntry
 
-    models = fast_load_catalog("models.yaml", ModelEntry)
+    models = fast_load_catalog("models.yaml", ModelEntry, catalog_files)
     windows = {}
     for backend in ("openai", "vertex"):
         dates = [m.training_available_until for m in models.values() if m.backend == backend]
@@ -75,12 +76,14 @@ def _seq_len(signals: DataSignals | None) -> int:
 
 
 def build_environment(profile: TaskProfile, signals: DataSignals | None, today: date,
-                      rules: RuleSet | None = None) -> Environment:
+                      rules: RuleSet | None = None, catalog_files: tuple[Path, ...] = ()) -> Environment:
     costs = None
     if signals is not None and signals.example_tokens:
-        costs = CostOracle(signals.example_tokens, today=today, max_gpus=profile.gpus)
-    return Environment(rules=rules or default_rules(), today=today, memory=MemoryOracle(_seq_len(signals)),
-                       signals=signals, windows=provider_windows(), costs=costs)
+        costs = CostOracle(signals.example_tokens, today=today, max_gpus=profile.gpus, catalog_files=catalog_files)
+    if rules is None:
+        rules = load_rules(catalog_files) if catalog_files else default_rules()
+    return Environment(rules=rules, today=today, memory=MemoryOracle(_seq_len(signals)), signals=signals,
+                       windows=provider_windows(catalog_files), costs=costs)
 
 
 def _jsonable(value: Any) -> Any:
@@ -156,11 +159,15 @@ def advise(
     today: date | None = None,
     rules: RuleSet | None = None,
     counterfactuals: bool = True,
+    catalog_files: tuple[Path, ...] | list[Path] = (),
 ) -> Advice:
-    """The whole advice for a task profile (and optionally the signals of its dataset)."""
+    """The whole advice for a task profile (and optionally the signals of its dataset).
+
+    ``catalog_files``: override files (``--catalog``) for the decision rules, the model catalog and prices.
+    """
     today = today or date.today()
     profile = effective_profile(profile, signals)
-    env = build_environment(profile, signals, today, rules)
+    env = build_environment(profile, signals, today, rules, tuple(catalog_files))
     decision = decide(profile, env, plan=True)
     found = find_counterfactuals(profile, env, decision) if counterfactuals else []
     finetune = decision.includes_finetune

@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from ftrouter.errors import FtrouterError
@@ -36,19 +37,22 @@ class BackendCost:
         }
 
 
-def closest_open_model(model_size_b: float) -> str:
+def closest_open_model(model_size_b: float, catalog: Any = None) -> str:
     """The open-model catalog entry whose size is closest (on a log scale) to ``model_size_b``."""
     from ftrouter.catalog import default_catalog
 
-    rows = default_catalog().open_models.rows.values()
+    rows = (catalog or default_catalog()).open_models.rows.values()
     return min(rows, key=lambda m: (abs(math.log(m.params_b / model_size_b)), m.name)).name
 
 
 class CostOracle:
     """Memoised training estimates for one dataset, keyed by backend, method and model size."""
 
-    def __init__(self, example_tokens: Sequence[int], *, today: date, max_gpus: int) -> None:
+    def __init__(self, example_tokens: Sequence[int], *, today: date, max_gpus: int,
+                 catalog_files: tuple[Path, ...] = ()) -> None:
         self.example_tokens = list(example_tokens)
+        self.catalog_files = catalog_files
+        self._catalog: Any = None
         self.today = today
         self.max_gpus = max(max_gpus, 1)
         self._cache: dict[tuple[str, str, float], BackendCost | None] = {}
@@ -61,18 +65,26 @@ class CostOracle:
             self._cache[key] = self._estimate(backend, method, model_size_b)
         return self._cache[key]
 
+    def catalog(self) -> Any:
+        from ftrouter.catalog import default_catalog, load
+
+        if self._catalog is None:
+            self._catalog = load(self.catalog_files) if self.catalog_files else default_catalog()
+        return self._catalog
+
     def _estimate(self, backend: str, method: str, model_size_b: float) -> BackendCost | None:
         from ftrouter.cost import estimate_training
 
         options: dict[str, Any] = {"today": self.today, "max_gpus": self.max_gpus}
+        catalog = self.catalog()  # a malformed override file is the user's error to see (exit 2)
         try:
             if backend == "local":
                 estimates = estimate_training("local", example_tokens=self.example_tokens,
-                                              model=closest_open_model(model_size_b), adapter=method,
-                                              assumptions=options)
+                                              model=closest_open_model(model_size_b, catalog), adapter=method,
+                                              assumptions=options, catalog=catalog)
             else:
                 estimates = estimate_training(backend, example_tokens=self.example_tokens,
-                                              assumptions={"today": self.today})
+                                              assumptions={"today": self.today}, catalog=catalog)
         except FtrouterError as exc:  # an estimate that cannot be made is reported, not fatal
             return BackendCost(backend, "-", method, None, None, None, False, note=exc.message)
         if not estimates:

@@ -32,6 +32,8 @@ def advise_command(
                                             "rag, target, eval_set_size); they override the profile's scores."),
     data_format: str = typer.Option("auto", "--data-format", help="Format of --data (as `data inspect --format`)."),
     model: str | None = typer.Option(None, "--model", help="Model whose tokenizer counts --data's tokens."),
+    catalogs: list[Path] | None = typer.Option(None, "--catalog", help="A catalog override file (repeatable): "
+                                               "decision_rules, models and prices; see docs/readme/advise.md."),
     today: str | None = typer.Option(None, "--today", help="Judge provider availability on this date "
                                      "(YYYY-MM-DD; default: today)."),
     as_json: bool = typer.Option(False, "--json", help="Print the advice as JSON."),
@@ -47,7 +49,7 @@ def advise_command(
         from ftrouter.advise.signals import read_signals
 
         signals = read_signals(data, fmt=data_format, model=model)
-    advice = advise(profile, signals=signals, today=_parse_day(today))
+    advice = advise(profile, signals=signals, today=_parse_day(today), catalog_files=tuple(catalogs or ()))
     if as_json:
         typer.echo(json.dumps(advice.model_dump(), indent=2, ensure_ascii=False))
         return

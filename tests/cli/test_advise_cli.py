@@ -114,3 +114,33 @@ def test_the_command_runs_as_a_process_without_heavy_imports() -> None:
                           capture_output=True, text=True, timeout=60, check=True)
     assert json.loads(done.stdout)["recommendation"] == "prompting"
     assert "HEAVY []" in done.stderr
+
+
+def test_catalog_override_changes_rules_and_is_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    override = tmp_path / "house.yaml"
+    override.write_text("""decision_rules:
+  - name: examples.too_few
+    kind: approach
+    factor: curated examples
+    when: {examples: {lt: 10}}
+    effects: {finetune: -4}
+    reason: "house rule"
+    source: "our experiments"
+    as_of: 2026-11-01
+  - name: eval.missing
+    kind: approach
+    factor: eval set
+    when: {eval_set_size: {lt: 0}}
+    effects: {finetune: -3}
+    reason: "off"
+    source: "our experiments"
+    as_of: 2026-11-01
+""")
+    base = json.loads(run(capsys, "advise", str(TASKS / "early-prototype.yaml"), "--json", TODAY)[1])
+    code, out, _ = run(capsys, "advise", str(TASKS / "early-prototype.yaml"), "--catalog", str(override), "--json",
+                       TODAY)
+    assert code == 0 and base["recommendation"] == "prompting" and json.loads(out)["recommendation"] == "finetune"
+    override.write_text("decision_rules:\n  - {name: bad, kind: approach, factor: x, reason: y, source: z, "
+                        "as_of: 2026-11-01, effects: {finetune: 1}, when: {nope: {eq: 1}}}\n")
+    code, _, err = run(capsys, "advise", str(TASKS / "early-prototype.yaml"), "--catalog", str(override))
+    assert code == 2 and "unknown fact 'nope'" in err
