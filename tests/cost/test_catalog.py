@@ -72,4 +72,4 @@ def test_override_replaces_and_adds_rows(tmp_path: Path, monkeypatch: pytest.Mon
     cheapest = l4.cheapest()
     assert cheapest is not None and cheapest.usd_per_hour == 0.1
     assert catalog.gpus.get("B200").cheapest() is None
-    assert catalog.gpus.where("B200") == f"{path}:9"
+    assert catalog.gpus.where("B200") == f"{path}:8"
