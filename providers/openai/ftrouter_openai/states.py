@@ -127,7 +127,7 @@ def _runtime(job: dict[str, Any], checkpoints: list[dict[str, Any]], usd_per_1m:
         runtime["epochs"] = epochs
     trained = job.get("trained_tokens")
     if isinstance(trained, int) and usd_per_1m is not None:
-        runtime["cost_usd"] = round(trained / 1_000_000 * usd_per_1m, 4)
+        runtime["cost_usd"] = round(trained / 1_000_000 * usd_per_1m, 6)
     names = [c["fine_tuned_model_checkpoint"] for c in sorted(checkpoints, key=lambda c: c.get("step_number") or 0)
              if c.get("fine_tuned_model_checkpoint")]
     if names:
