@@ -196,7 +196,8 @@ def _text(kind: str, changes: tuple[Change, ...], base: Decision, new: Decision)
     if kind == "recommendation":
         return f"With {what}, {new.recommendation} would rank first instead of {base.recommendation}."
     if kind == "method":
-        return f"With {what}, the method would be {new.method or 'none (no backend fits)'} instead of {base.method}."
+        old_method = base.method or "none (no backend fits)"
+        return f"With {what}, the method would be {new.method or 'none (no backend fits)'} instead of {old_method}."
     old_top = base.shortlist[0] if base.shortlist else "none"
     new_top = new.shortlist[0] if new.shortlist else "none (no backend fits)"
     return f"With {what}, {new_top} would head the backend shortlist instead of {old_top}."
