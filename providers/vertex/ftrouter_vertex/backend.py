@@ -129,13 +129,17 @@ class VertexBackend(Backend):
         return self.status(ref)
 
     def find_by_local_id(self, local_id: str) -> RemoteRef | None:
-        """The remote job labelled with ``local_id``, looked up where the submit sent it."""
+        """The remote job labelled with ``local_id``, looked up where the submit sent it (the job folder
+        remembers the project and region; without it, the current settings are used)."""
         target = _read_target(local_id)
-        if target is not None:
-            project, region, credentials_file = target
-        else:
+        if target is None:
             settings = self.settings()
-            project, region, credentials_file = settings.project, settings.region, settings.credentials_file
+            target = (settings.project, settings.region, settings.credentials_file)
+        project, region, credentials_file = target
+        return self.find_by_local_id_in(local_id, project=project, region=region, credentials_file=credentials_file)
+
+    def find_by_local_id_in(self, local_id: str, *, project: str | None, region: str,
+                            credentials_file: str | None = None) -> RemoteRef | None:
         client = self.client(project, region, credentials_file)
         job = _find_job(client, local_id)
         return self._ref(job, local_id, client, credentials_file) if job is not None else None

@@ -104,8 +104,13 @@ class VertexClient:
             self._resolve()
             from google.cloud import storage
 
-            self._storage = storage.Client(project=self._project, credentials=self._credentials,
-                                           _http=self._storage_http)
+            client = storage.Client(project=self._project, credentials=self._credentials, _http=self._storage_http)
+            # google-cloud-storage 3.x starts a background thread per bucket to GET its metadata for
+            # tracing attributes (unless DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA is set). We do not
+            # trace; the extra request would only cost a call and race with the upload.
+            if getattr(client, "_bucket_metadata_cache", None) is not None:
+                client._bucket_metadata_cache = None
+            self._storage = client
         return self._storage
 
     # -- calls ------------------------------------------------------------------------------------

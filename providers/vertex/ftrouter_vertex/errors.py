@@ -122,6 +122,10 @@ def translate_vertex(exc: BaseException, *, action: str, region: str, base_model
     message = _message(exc)
     if status is None:
         return _translate_other(exc, action=action, service="Vertex AI")
+    if status == 400 and "adapter size" in message.lower():
+        # e.g. "The adapter size is not supported for this base model." (googleapis/python-genai#908)
+        return InvalidRequest(f"Vertex AI refused the adapter size for {base_model or 'this model'}: {message} "
+                              "(try a smaller --option adapter_size, e.g. 4, or leave it out)")
     if status in (400, 404) and base_model and _looks_like_model_problem(message, base_model):
         return ModelNotTunable(
             f"{base_model} cannot be tuned in region {region}: {message} "

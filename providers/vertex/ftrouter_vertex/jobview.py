@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ftrouter.jobs.models import JobError, JobEvent, JobResult, JobState, JobStatus, Progress
@@ -45,7 +45,7 @@ def parse_time(value: Any) -> datetime | None:
     if not value:
         return None
     if isinstance(value, datetime):
-        return value
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     text = str(value).replace("Z", "+00:00")
     # Python < 3.11.? rejects more than 6 fractional digits; Google sends up to 9.
     head, dot, tail = text.partition(".")
@@ -54,9 +54,10 @@ def parse_time(value: Any) -> datetime | None:
         tail = digits[:6] + tail[len(digits):]
         text = f"{head}.{tail}"
     try:
-        return datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)  # Google's times are UTC
 
 
 @dataclass(frozen=True)

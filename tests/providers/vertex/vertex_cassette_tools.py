@@ -1,0 +1,90 @@
+"""Cassette helpers shared by the Vertex tests and the re-recording script.
+
+- ``Normaliser``: what every recording goes through before it is written - the real project id and
+  number, region and bucket become the fixed test values, service-account e-mails are replaced,
+  credentials and machine-specific headers are dropped, and OAuth / metadata-server exchanges are not
+  stored at all.
+- ``vertex_json_body``: a vcrpy matcher that compares the JSON body of Vertex POSTs (the tuning-job
+  create body is the thing most worth checking), with local job ids normalised so a recording made
+  with one id replays for another. Cloud Storage multipart bodies have random boundaries and are not
+  compared.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+TEST_PROJECT = "ftrouter-test"
+TEST_PROJECT_NUMBER = "123456789012"
+TEST_REGION = "us-central1"
+TEST_BUCKET = "ftrouter-test-bucket"
+TEST_SERVICE_ACCOUNT = "ftrouter-runner@ftrouter-test.iam.gserviceaccount.com"
+
+DROPPED_HOSTS = ("oauth2.googleapis.com", "accounts.google.com", "metadata.google.internal", "169.254.169.254",
+                 "iamcredentials.googleapis.com", "sts.googleapis.com")
+KEPT_REQUEST_HEADERS = frozenset({"content-type"})
+KEPT_RESPONSE_HEADERS = frozenset({"content-type"})
+
+_LOCAL_ID = re.compile(r"ftr-[a-z0-9]+")
+_EMAIL = re.compile(r"[A-Za-z0-9._-]+@[A-Za-z0-9-]+\.iam\.gserviceaccount\.com")
+_PROJECT_NUMBER = re.compile(r"projects/\d+/")
+
+
+@dataclass(frozen=True)
+class Normaliser:
+    """Rewrites a live recording into the normalised, secret-free form the tests replay."""
+
+    project: str
+    region: str
+    bucket: str
+
+    def text(self, value: str) -> str:
+        value = _EMAIL.sub(TEST_SERVICE_ACCOUNT, value)
+        value = _PROJECT_NUMBER.sub(f"projects/{TEST_PROJECT_NUMBER}/", value)
+        value = re.sub(rf"\b{re.escape(self.project)}\b", TEST_PROJECT, value)
+        value = re.sub(rf"\b{re.escape(self.bucket)}\b", TEST_BUCKET, value)
+        return re.sub(rf"\b{re.escape(self.region)}\b", TEST_REGION, value)
+
+    def request(self, request: Any) -> Any:
+        """vcrpy ``before_record_request``: drop token exchanges, scrub headers, normalise the URI and body."""
+        host = urlsplit(request.uri).hostname or ""
+        if host in DROPPED_HOSTS:
+            return None
+        request.uri = self.text(request.uri)
+        for name in list(request.headers):
+            if name.lower() not in KEPT_REQUEST_HEADERS:
+                del request.headers[name]
+        if request.body and "aiplatform.googleapis.com" in host:
+            body = request.body.decode() if isinstance(request.body, bytes) else request.body
+            request.body = self.text(body).encode()
+        elif request.body:
+            request.body = None  # multipart upload: the file bytes and a random boundary, never matched
+        return request
+
+    def response(self, response: dict[str, Any]) -> dict[str, Any]:
+        """vcrpy ``before_record_response``: keep only Content-Type, normalise ids inside the body."""
+        response["headers"] = {k: v for k, v in response["headers"].items() if k.lower() in KEPT_RESPONSE_HEADERS}
+        raw = response["body"].get("string")
+        if raw:
+            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+            response["body"]["string"] = self.text(text)
+        return response
+
+
+def _normalised_json(body: Any) -> Any:
+    if not body:
+        return None
+    text = body.decode("utf-8") if isinstance(body, bytes) else str(body)
+    return json.loads(_LOCAL_ID.sub("ftr-<id>", text))
+
+
+def vertex_json_body(r1: Any, r2: Any) -> None:
+    """vcrpy matcher: Vertex request bodies must be the same JSON (local ids aside)."""
+    if "aiplatform.googleapis.com" not in (r1.host or ""):
+        return
+    left, right = _normalised_json(r1.body), _normalised_json(r2.body)
+    assert left == right, f"request body differs from the cassette:\n{left}\n!=\n{right}"
