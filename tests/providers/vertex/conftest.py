@@ -13,12 +13,12 @@ import pytest
 # google-auth reads this once, at import: never probe a metadata server (also set per test by the root conftest).
 os.environ.setdefault("NO_GCE_CHECK", "true")
 
-from vertex_cassette_tools import TEST_BUCKET, TEST_PROJECT, vertex_json_body  # noqa: E402
+from ftrouter_vertex import VertexBackend
+from ftrouter_vertex.retry import RetryPolicy
+from vertex_cassette_tools import TEST_BUCKET, TEST_PROJECT, vertex_json_body
 
-from ftrouter.jobs.models import Hyperparameters, JobSpec, PreparedJob  # noqa: E402
-from ftrouter.jobs.paths import job_dir  # noqa: E402
-from ftrouter_vertex import VertexBackend  # noqa: E402
-from ftrouter_vertex.retry import RetryPolicy  # noqa: E402
+from ftrouter.jobs.models import Hyperparameters, JobSpec, PreparedJob
+from ftrouter.jobs.paths import job_dir
 
 REPO = Path(__file__).resolve().parents[3]
 CASSETTES = REPO / "cassettes" / "vertex"

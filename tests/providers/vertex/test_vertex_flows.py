@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from ftrouter_vertex import VertexBackend
+from ftrouter_vertex.errors import BucketNotFound, BucketNotWritable, ModelNotTunable
 
 from ftrouter.errors import EXIT_AUTH, EXIT_INVALID, EXIT_USAGE, AuthError, InvalidRequest, UsageError
 from ftrouter.jobs.models import JobState, JobStatus, RemoteRef
-from ftrouter_vertex import VertexBackend
-from ftrouter_vertex.errors import BucketNotFound, BucketNotWritable, ModelNotTunable
 
 JOB_NAME = "projects/123456789012/locations/us-central1/tuningJobs/{}"
 
