@@ -18,7 +18,7 @@ from ftrouter.advise.engine import Decision, Environment, ProviderWindow, decide
 from ftrouter.advise.fastcatalog import fast_load_catalog
 from ftrouter.advise.hardware import DEFAULT_SEQ_LEN, MemoryOracle
 from ftrouter.advise.profile import TaskProfile
-from ftrouter.advise.rules import BACKENDS, RuleSet, default_rules, load_rules
+from ftrouter.advise.rules import BACKENDS, RuleKind, RuleSet, default_rules, load_rules
 from ftrouter.advise.scoring import Candidate, Fired, confidence, confidence_label, fire
 from ftrouter.advise.signals import DataSignals
 
@@ -133,9 +133,9 @@ def _costs(env: Environment, decision: Decision) -> list[dict[str, Any]] | None:
     return out
 
 
-def _notes(kind: str, env: Environment, decision: Decision) -> list[dict[str, str]]:
+def _notes(kind: RuleKind, env: Environment, decision: Decision) -> list[dict[str, str]]:
     facts = outcome_facts(decision)
-    return [{"text": f.reason, "rule": f.rule.name} for f in fire(env.rules.of_kind(kind), facts)]  # type: ignore[arg-type]
+    return [{"text": f.reason, "rule": f.rule.name} for f in fire(env.rules.of_kind(kind), facts)]
 
 
 def _assumptions(profile: TaskProfile, env: Environment) -> list[str]:

@@ -213,8 +213,9 @@ def _apply(profile: TaskProfile, changes: tuple[Change, ...]) -> TaskProfile | N
 
 
 def _margin(decision: Decision, approach: str) -> float:
-    others = [s for a, s in decision.scores.items() if a != approach]
-    return decision.scores[approach] - max(others)  # type: ignore[index]
+    """How far ``approach`` leads (positive) or trails (negative) the best other approach."""
+    scores = {str(a): s for a, s in decision.scores.items()}
+    return scores[approach] - max(s for a, s in scores.items() if a != approach)
 
 
 def _outcome_key(kind: str, decision: Decision) -> Any:

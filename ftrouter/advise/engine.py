@@ -165,7 +165,7 @@ def decide(profile: TaskProfile, env: Environment, *, plan: bool = False) -> Dec
     facts, fits = base_facts(profile, env)
     fired = fire(env.rules.of_kind("approach"), facts)
     scores = score_approaches(fired)
-    ranking: tuple[Approach, ...] = tuple(rank(scores, APPROACHES))  # type: ignore[arg-type]
+    ranking = tuple(rank(scores, APPROACHES))
     if ranking[0] not in FINETUNE_APPROACHES and not plan:
         return Decision(facts, tuple(fired), scores, ranking)
     methods = _method_candidates(env, facts, fits)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ftrouter.advise.conditions import holds
 from ftrouter.advise.facts import display
@@ -80,7 +80,10 @@ def score_approaches(fired: Sequence[Fired]) -> dict[Approach, float]:
     return {k: round(v, 3) for k, v in scores.items()}
 
 
-def rank(scores: Mapping[str, float], order: Sequence[str]) -> list[str]:
+Name = TypeVar("Name", bound=str)
+
+
+def rank(scores: Mapping[Name, float], order: Sequence[Name]) -> list[Name]:
     """Names by score, highest first; ties keep ``order`` (the simpler / preferred option first)."""
     return sorted(scores, key=lambda name: (-scores[name], order.index(name)))
 
