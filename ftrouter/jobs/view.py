@@ -50,7 +50,7 @@ def _rows(table: Table, values: dict[str, Any], indent: str = "") -> None:
         elif "usd" in key and isinstance(value, int | float) and not isinstance(value, bool):
             table.add_row(label, f"${value:,.4f}" if value < 1 else f"${value:,.2f}")
         else:
-            table.add_row(label, _value(value))
+            table.add_row(label, Text(_value(value)))
 
 
 def key_values(title: str, values: dict[str, Any]) -> RenderableType:
@@ -136,7 +136,7 @@ def record_detail(record: JobRecord) -> RenderableType:
     }
     for key, value in rows.items():
         if value is not None:
-            table.add_row(key, _value(value))
+            table.add_row(key, Text(_value(value)))
     if record.refresh_error:
         table.add_row("stale", Text(f"last refresh failed: {record.refresh_error}", style="yellow"))
     return table
@@ -195,9 +195,9 @@ def jobs_table(records: list[JobRecord]) -> Table:
         elif record.error:
             outcome = record.error.message
         if record.refresh_error:
-            outcome = (outcome + " " if outcome else "") + "[stale: refresh failed]"
-        table.add_row(record.id, record.backend, state_text(record.state, record.raw_state), record.spec.model,
-                      _progress_text(record) or "", outcome, record.created_at.strftime("%m-%d %H:%M"))
+            outcome = (outcome + " " if outcome else "") + "(stale: last refresh failed)"
+        table.add_row(record.id, record.backend, state_text(record.state, record.raw_state), Text(record.spec.model),
+                      _progress_text(record) or "", Text(outcome), record.created_at.strftime("%m-%d %H:%M"))
     return table
 
 
@@ -209,7 +209,7 @@ def events_table(events: list[JobEvent], *, title: str | None = None) -> Table:
     styles = {"warning": "yellow", "error": "red"}
     for event in events:
         table.add_row(event.created_at.strftime("%Y-%m-%d %H:%M:%S"), Text(event.level, style=styles.get(event.level,
-                      "")), event.message)
+                      "")), Text(event.message))
     return table
 
 
