@@ -56,9 +56,11 @@ def provider_windows(catalog_files: tuple[Path, ...] = ()) -> dict[str, Provider
     models = fast_load_catalog("models.yaml", ModelEntry, catalog_files)
     windows = {}
     for backend in ("openai", "vertex"):
-        dates = [m.training_available_until for m in models.values() if m.backend == backend]
+        rows = [m for m in models.values() if m.backend == backend]
+        dates = [m.training_available_until for m in rows]
         until = None if not dates or any(d is None for d in dates) else max(d for d in dates if d is not None)
-        windows[backend] = ProviderWindow(backend, until)
+        shutdowns = [m.shutdown_date for m in rows if m.shutdown_date is not None]
+        windows[backend] = ProviderWindow(backend, until, min(shutdowns, default=None))
     return windows
 
 

@@ -36,6 +36,7 @@ class ProviderWindow:
 
     backend: str
     training_until: date | None
+    shutdown: date | None = None  # the first announced shutdown of the backend's fine-tuned models
 
 
 @dataclass
@@ -133,6 +134,10 @@ def _method_candidates(env: Environment, facts: dict[str, Any], fits: dict[str, 
 def _backend_view(env: Environment, facts: dict[str, Any], backend: str, local_method: str | None) -> dict[str, Any]:
     window = env.windows.get(backend)
     until = window.training_until if window else None
+    shutdown = window.shutdown if window else None
+    training_left = months_between(env.today, until) if until else None
+    serving_left = months_between(env.today, shutdown) if shutdown else None
+    service = facts["service_months"]
     method = local_method if backend == "local" else "managed"
     cost = env.costs.cost(backend, method, facts["model_size_b"]) if env.costs else None
     cost_usd = cost.cost_usd if cost else None
@@ -146,7 +151,10 @@ def _backend_view(env: Environment, facts: dict[str, Any], backend: str, local_m
         "backend": backend,
         "backend_managed": backend != "local",
         "backend_family": BACKEND_FAMILY[backend],
-        "backend_training_months_left": months_between(env.today, until) if until else None,
+        "backend_training_months_left": training_left,
+        "backend_shutdown_months_left": serving_left,
+        "service_outlives_training": None if training_left is None else service > training_left,
+        "service_outlives_backend": None if serving_left is None else service > serving_left,
         "backend_fits": fits,
         "backend_method": method,
         "backend_cost_usd": None if cost_usd is None else round(cost_usd, 2),

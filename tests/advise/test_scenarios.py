@@ -14,7 +14,7 @@ import pytest
 
 from ftrouter.advise.rules import default_rules
 
-from .helpers import TASKS, profile, run
+from .helpers import TASKS, TODAY, profile, run
 
 
 @dataclass(frozen=True)
@@ -172,3 +172,18 @@ def test_confidence_is_higher_when_the_evidence_is_one_sided() -> None:
                         examples=100, eval_set_size=50))
     assert clear.confidence > close.confidence
     assert 0 < close.confidence <= 1 and clear.confidence_label in ("high", "medium", "low")
+
+
+def test_service_life_beyond_a_providers_dates_counts_against_it() -> None:
+    from ftrouter.advise.advisor import build_environment
+    from ftrouter.advise.engine import ProviderWindow, decide
+
+    p = profile(task_type="extraction", failures=["format"], examples=800, eval_set_size=100, service_months=24)
+    env = build_environment(p, None, TODAY)
+    env.windows["openai"] = ProviderWindow("openai", date(2027, 1, 6), shutdown=date(2027, 1, 14))
+    openai = next(c for c in decide(p, env).backends if c.name == "openai")
+    fired = {f.rule.name for f in openai.fired}
+    assert {"backend.no_retraining", "backend.service_outlives_model", "backend.winding_down"} <= fired
+    short = profile(task_type="extraction", failures=["format"], examples=800, eval_set_size=100, service_months=1)
+    openai = next(c for c in decide(short, env).backends if c.name == "openai")
+    assert not {"backend.no_retraining", "backend.service_outlives_model"} & {f.rule.name for f in openai.fired}
