@@ -30,15 +30,14 @@ class GeminiFileStats:
     turns_max: int
     turns_mean: float
 
-    def as_dict(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, Any]:
+        """Flat, readable facts for ``submit --dry-run`` (and ``--json``)."""
         return {
-            "file": self.path,
-            "format": "gemini",
             "examples": self.examples,
             "bytes": self.bytes,
             "with_system_instruction": self.with_system_instruction,
             "with_tools": self.with_tools,
-            "turns": {"min": self.turns_min, "max": self.turns_max, "mean": round(self.turns_mean, 2)},
+            "turns_per_example": f"min {self.turns_min} · mean {self.turns_mean:.1f} · max {self.turns_max}",
         }
 
 
@@ -92,20 +91,13 @@ def read_gemini_file(path: Path, *, max_examples: int | None = None, role: str =
     )
 
 
-def token_summary(example_tokens: list[int], limit: int | None) -> dict[str, Any]:
-    """min / mean / p50 / p95 / max / total of per-example token estimates, and how many exceed ``limit``."""
+def token_percentiles(example_tokens: list[int]) -> str:
+    """``p50 / p95 / max`` of per-example token estimates."""
     if not example_tokens:
-        return {"total": 0}
+        return "-"
     ordered = sorted(example_tokens)
 
     def pct(q: float) -> int:
         return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
-    summary: dict[str, Any] = {
-        "total": sum(ordered), "min": ordered[0], "mean": round(statistics.fmean(ordered), 1),
-        "p50": pct(0.5), "p95": pct(0.95), "max": ordered[-1],
-    }
-    if limit is not None:
-        summary["limit"] = limit
-        summary["over_limit"] = sum(1 for t in ordered if t > limit)
-    return summary
+    return f"p50 {pct(0.5):,} · p95 {pct(0.95):,} · max {ordered[-1]:,}"

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from ftrouter.catalog import ModelEntry, get_model, models
-from ftrouter.errors import UsageError, ValidationFailed
+from ftrouter.errors import DataError, NotSupported, UsageError, ValidationFailed
 from ftrouter.jobs.models import JobSpec, PlannedRequest, PreparedJob
 from ftrouter.jobs.paths import job_dir
-from ftrouter_vertex.gemini_file import read_gemini_file, token_summary
+from ftrouter_vertex.gemini_file import read_gemini_file, token_percentiles
 from ftrouter_vertex.request import (
     CREATED_BY_LABEL,
     LABEL_KEY,
@@ -24,7 +24,7 @@ from ftrouter_vertex.request import (
 )
 from ftrouter_vertex.settings import VertexSettings
 
-MAX_PROBLEMS_IN_MESSAGE = 5
+MAX_LISTED_PROBLEMS = 3
 
 
 def vertex_models() -> list[str]:
@@ -35,49 +35,77 @@ def check_model(name: str) -> ModelEntry:
     """The catalog row for a tunable Gemini model; other backends' models are a usage error."""
     entry = get_model(name)
     if entry.backend != "vertex":
-        raise UsageError(f"{name} is a {entry.backend} model; the vertex backend tunes: {', '.join(vertex_models())}")
+        raise UsageError(f"{name} is a {entry.backend} model; use --backend {entry.backend} (the vertex backend "
+                         f"tunes: {', '.join(vertex_models())})", code="wrong_backend")
     return entry
 
 
 def check_spec(spec: JobSpec, entry: ModelEntry) -> None:
-    if spec.method not in entry.methods or spec.method != "sft":
-        raise UsageError(f"the vertex backend runs supervised tuning (--method sft) only; got {spec.method!r}")
+    if spec.method != "sft":
+        raise NotSupported(f"the vertex backend runs supervised tuning (--method sft) only; got {spec.method!r}")
     if spec.adapter not in (None, "lora"):
-        raise UsageError(f"Vertex tunes Gemini with managed adapters; --adapter {spec.adapter} is not available "
-                         "(leave it out, or set the adapter size with --option adapter_size=N)")
+        raise NotSupported(f"Vertex tunes Gemini with managed adapters; --adapter {spec.adapter} is not available "
+                           "(leave it out, or set the adapter size with --option adapter_size=N)")
 
 
-def _raise_validation(path: str, problems: list[Any]) -> None:
-    shown = [p.render(path) if hasattr(p, "render") else str(p) for p in problems[:MAX_PROBLEMS_IN_MESSAGE]]
-    more = len(problems) - len(shown)
-    tail = f" (and {more} more; run `ftrouter data validate {path} --backend vertex`)" if more > 0 else ""
-    first_line = getattr(problems[0], "line", None) if problems else None
-    raise ValidationFailed(f"{len(problems)} problem(s) for Vertex: " + " | ".join(shown) + tail,
-                           path=path, line=first_line)
+def _raise_on_errors(report: Any) -> None:
+    """One line naming the first error's file, line and code, and how many more there are."""
+    errors = [(path, p) for path, p in report.entries if p.severity == "error"]
+    if not errors:
+        return
+    path, first = errors[0]
+    more = len(errors) - 1
+    tail = f" (and {more} more; see `ftrouter data validate {path} --backend vertex`)" if more else ""
+    raise ValidationFailed(first.message + tail, path=path, line=first.line, code=first.code)
 
 
-def _validate_and_convert(spec: JobSpec, entry: ModelEntry, folder: Path) -> tuple[dict[str, Path], list[int]]:
+def _validate_and_convert(spec: JobSpec, entry: ModelEntry, folder: Path) -> tuple[dict[str, Path], Any]:
     from ftrouter.data import convert_file, validate_file
 
-    result = validate_file(spec.data, backend="vertex", model=entry.name, val_path=spec.val)
-    if not result.ok:
-        _raise_validation(spec.data, list(result.errors))
+    report = validate_file(spec.data, backend="vertex", model=entry.name, val_path=spec.val)
+    _raise_on_errors(report)
+    kinds = {kind: n for kind, n in report.report.kinds.items() if kind != "sft" and n}
+    if kinds:
+        raise DataError(f"Vertex supervised tuning needs conversations, but the file holds "
+                        f"{sum(kinds.values())} preference pair(s)", path=spec.data, code="wrong_method")
     files = {"train": folder / "train.gemini.jsonl"}
     convert_file(spec.data, files["train"], to="gemini")
     if spec.val:
         files["val"] = folder / "val.gemini.jsonl"
         convert_file(spec.val, files["val"], to="gemini")
-    return files, list(result.report.example_tokens)
+    return files, report
 
 
 def _estimate(entry: ModelEntry, spec: JobSpec, example_tokens: list[int]) -> dict[str, Any]:
+    """The cost engine's Vertex estimate, from this backend's (the data engine's Gemini) token counts."""
     from ftrouter.cost import estimate_training
 
-    estimate = estimate_training("vertex", example_tokens=example_tokens, model=entry.name,
-                                 epochs=spec.hyperparameters.epochs)
-    if hasattr(estimate, "model_dump"):
-        return dict(estimate.model_dump(mode="json"))
-    return dict(estimate)
+    estimates = estimate_training("vertex", example_tokens=example_tokens, model=entry.name,
+                                  epochs=spec.hyperparameters.epochs, method="sft")
+    return dict(estimates[0].model_dump(mode="json"))
+
+
+def _stats(report: Any, files: dict[str, Path], entry: ModelEntry) -> dict[str, Any]:
+    """The source data's summary (same keys as the other managed backends) plus the Gemini files'."""
+    data = report.report
+    stats: dict[str, Any] = {
+        "source_format": data.format, "examples": data.examples, "tokens_total": data.tokens.total,
+        "tokens_per_example": f"min {data.tokens.min:,} · mean {data.tokens.mean:,.0f} · max {data.tokens.max:,}",
+        "over_token_limit": data.over_limit, "token_limit": data.token_limit, "duplicates": data.duplicates,
+        "tokenizer": "Gemini estimate", "warnings": report.warnings,
+    }
+    if report.val_report is not None:
+        stats["val_examples"] = report.val_report.examples
+        stats["val_tokens_total"] = report.val_report.tokens.total
+    for role, path in files.items():
+        stats[f"{role}_file"] = f"{path.name} ({path.stat().st_size:,} bytes)"
+    gemini = {f"train_{k}": v for k, v in read_gemini_file(files["train"]).summary().items()}
+    gemini["train_tokens_estimate"] = token_percentiles(list(data.example_tokens))
+    if "val" in files:
+        val = read_gemini_file(files["val"], max_examples=entry.max_validation_examples, role="val")
+        gemini.update({f"val_{k}": v for k, v in val.summary().items() if k in ("examples", "bytes")})
+    stats["gemini"] = gemini
+    return stats
 
 
 def build_request(spec: JobSpec, settings: VertexSettings, local_id: str, uris: dict[str, str]) -> TuningRequest:
@@ -134,21 +162,18 @@ def prepare_job(spec: JobSpec, local_id: str, settings: VertexSettings) -> Prepa
     """Validate and convert ``spec``'s data for Vertex, estimate the cost and plan every request."""
     entry = check_model(spec.model)
     check_spec(spec, entry)
-    folder = job_dir(local_id)
-    files, example_tokens = _validate_and_convert(spec, entry, folder)
-    stats: dict[str, Any] = {"train": read_gemini_file(files["train"]).as_dict()}
-    stats["train"]["tokens"] = token_summary(example_tokens, entry.training_token_limit)
-    stats["train"]["tokens"]["method"] = "estimate (Gemini has no public tokenizer; see the data engine's band)"
-    if "val" in files:
-        stats["val"] = read_gemini_file(files["val"], max_examples=entry.max_validation_examples, role="val").as_dict()
+    files, report = _validate_and_convert(spec, entry, job_dir(local_id))
+    stats = _stats(report, files, entry)
     uris = {role: settings.gs_uri(settings.object_name(local_id, role)) for role in files}
     request = build_request(spec, settings, local_id, uris)
+    warnings = [f"{path}:{p.line}: {p.code}: {p.message}" if p.line else f"{path}: {p.code}: {p.message}"
+                for path, p in report.entries if p.severity == "warning"][:MAX_LISTED_PROBLEMS]
     return PreparedJob(
         spec=spec,
         local_id=local_id,
         files={role: str(path) for role, path in files.items()},
         stats=stats,
-        estimate=_estimate(entry, spec, example_tokens),
+        estimate=_estimate(entry, spec, list(report.report.example_tokens)),
         requests=plan_requests(settings, local_id, files, request),
-        warnings=_settings_warnings(settings) + _ignored_settings(spec),
+        warnings=warnings + _settings_warnings(settings) + _ignored_settings(spec),
     )
