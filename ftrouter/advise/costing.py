@@ -27,13 +27,14 @@ class BackendCost:
     gpu: str | None
     fits: bool
     note: str | None = None
+    prices_as_of: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
             "backend": self.backend, "model": self.model, "method": self.method,
             "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 2),
             "hours": None if self.hours is None else round(self.hours, 2),
-            "gpu": self.gpu, "fits": self.fits, "note": self.note,
+            "gpu": self.gpu, "fits": self.fits, "note": self.note, "prices_as_of": self.prices_as_of,
         }
 
 
@@ -92,4 +93,5 @@ class CostOracle:
         first = estimates[0]
         problems = first.assumptions.get("problems") or []
         return BackendCost(backend, first.model, method if backend == "local" else "managed", first.cost_usd,
-                           first.hours, first.gpu, first.fits, note="; ".join(map(str, problems)) or None)
+                           first.hours, first.gpu, first.fits, note="; ".join(map(str, problems)) or None,
+                           prices_as_of=first.prices_as_of.isoformat() if first.prices_as_of else None)

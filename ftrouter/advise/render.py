@@ -90,12 +90,13 @@ def _backends(advice: Advice) -> Table:
 
 def _costs(advice: Advice) -> Table:
     table = Table(title="Estimated training cost (from --data)", box=box.SIMPLE_HEAD, expand=True)
-    for name in ("backend", "model", "method", "cost", "time", "GPU", "note"):
+    for name in ("backend", "model", "method", "cost", "time", "GPU", "prices as of", "note"):
         table.add_column(name, overflow="fold")
     for c in advice.costs or []:
         cost = "unknown" if c["cost_usd"] is None else f"${c['cost_usd']:,.2f}"
         hours = "" if c["hours"] is None else f"{c['hours']:.2f} h"
-        table.add_row(c["backend"], c["model"], c["method"], cost, hours, c["gpu"] or "", c["note"] or "")
+        table.add_row(c["backend"], c["model"], c["method"], cost, hours, c["gpu"] or "", c["prices_as_of"] or "",
+                      c["note"] or "")
     return table
 
 
