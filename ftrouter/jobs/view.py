@@ -153,7 +153,9 @@ def watch_view(record: JobRecord, recent_events: list[JobEvent]) -> RenderableTy
     parts: list[RenderableType] = [record_detail(record)]
     fraction = record.progress.fraction
     if fraction is not None:
-        parts.append(ProgressBar(total=1.0, completed=fraction, width=50))
+        bar = Table.grid(padding=(0, 1))  # a grid row ends the line; a bare ProgressBar does not
+        bar.add_row(ProgressBar(total=1.0, completed=fraction, width=50), f"{fraction:.0%}")
+        parts.append(bar)
     if recent_events:
         parts.append(events_table(recent_events[-8:], title="latest events"))
     return Panel(Group(*parts), title=f"ftrouter status --watch {record.id}", title_align="left")
