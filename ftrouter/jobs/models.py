@@ -132,6 +132,7 @@ class JobResult(_Model):
     model_id: str | None = None  # OpenAI fine_tuned_model, Vertex tuned model resource
     endpoint: str | None = None  # Vertex endpoint
     adapter_path: str | None = None  # local output folder
+    checkpoint: str | None = None  # local: the newest training checkpoint (what `resume` continues from)
 
 
 class JobError(_Model):

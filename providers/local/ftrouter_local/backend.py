@@ -1,0 +1,232 @@
+"""``LocalBackend``: fine-tuning on this machine's GPU(s) — or CPU — behind the common Backend API.
+
+``submit`` starts a detached worker process (``ftrouter_local.worker``) that owns the run and
+outlives the CLI; ``status``/``events`` read the files it writes in the job folder; ``cancel``
+signals it (it checkpoints, then ends ``cancelled``); ``resume`` starts a new worker from the last
+checkpoint. A worker that died without a final word is marked ``failed`` with its log tail at the
+next ``status``. Nothing here imports torch: ``ftrouter status`` on a local job stays fast.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ftrouter.backends import Backend
+from ftrouter.errors import NotFound, UsageError
+from ftrouter.jobs.models import (
+    Capabilities,
+    JobError,
+    JobEvent,
+    JobResult,
+    JobSpec,
+    JobState,
+    JobStatus,
+    PreparedJob,
+    Progress,
+    RemoteRef,
+    utcnow,
+)
+from ftrouter_local.config import TrainConfig
+from ftrouter_local.jobfiles import JobFiles, WorkerStatus, write_atomic
+from ftrouter_local.launcher import (
+    START_TIMEOUT_S,
+    launcher_pid,
+    process_alive,
+    signal_workers,
+    spawn_detached,
+    worker_command,
+)
+from ftrouter_local.preparation import prepare_job
+
+RESUMABLE = frozenset({JobState.CANCELLED, JobState.FAILED})
+
+
+class LocalBackend(Backend):
+    """Supervised fine-tuning with TRL + PEFT in a detached local worker."""
+
+    name: ClassVar[str] = "local"
+
+    def __init__(self, *, cancel_wait_s: float = 15.0, jobs_root: Path | None = None, **_: Any) -> None:
+        self.cancel_wait_s = cancel_wait_s  # how long cancel() waits for the checkpoint before returning
+        self.jobs_root = jobs_root
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(methods=["sft"], adapters=["lora", "qlora", "full"], base_models=[],
+                            needs_credentials=False, can_pause=False, can_resume=True)
+
+    # -- where jobs live --------------------------------------------------------------------------
+
+    def _job_root(self, local_id: str) -> Path:
+        if self.jobs_root is not None:
+            return self.jobs_root / local_id
+        from ftrouter.jobs.paths import job_dir
+
+        return job_dir(local_id, create=False)
+
+    def _files(self, ref: RemoteRef) -> JobFiles:
+        root = ref.extra.get("job_dir") or self._job_root(ref.local_id)
+        return JobFiles(Path(root))
+
+    def _ref(self, files: JobFiles, local_id: str) -> RemoteRef:
+        return RemoteRef(backend=self.name, remote_id=local_id, local_id=local_id,
+                         extra={"job_dir": str(files.root)})
+
+    # -- the contract -------------------------------------------------------------------------------
+
+    def prepare(self, spec: JobSpec, local_id: str) -> PreparedJob:
+        files = JobFiles(self._job_root(local_id))
+        return prepare_job(spec, local_id, files)
+
+    def submit(self, prepared: PreparedJob) -> RemoteRef:
+        files = JobFiles(Path(prepared.files["config"]).parent)
+        config = _read_config(files)
+        files.write_status(WorkerStatus(state="pending"))
+        files.append_event(f"submitted: {config.adapter} fine-tuning of {config.model}", type="state",
+                           data={"state": "pending"})
+        self._spawn(files, config, resume_from=None)
+        return self._ref(files, prepared.local_id)
+
+    def status(self, ref: RemoteRef) -> JobStatus:
+        files = self._files(ref)
+        current = files.read_status()
+        if not current.job_state.terminal and not self._worker_alive(files, current):
+            with files.locked():
+                current = files.read_status()  # it may have finished between the two looks
+                if not current.job_state.terminal and not self._worker_alive(files, current):
+                    current = _mark_dead(files, current, launcher_pid(files))
+        return _to_job_status(current, files)
+
+    def events(self, ref: RemoteRef, after: str | None = None) -> list[JobEvent]:
+        files = self._files(ref)
+        if not files.status.is_file():
+            raise NotFound(f"no local job in {files.root}")
+        return files.read_events(after)
+
+    def cancel(self, ref: RemoteRef) -> JobStatus:
+        current = self.status(ref)
+        if current.state.terminal:
+            return current
+        files = self._files(ref)
+        write_atomic(files.cancel_request, utcnow().isoformat())
+        files.append_event("cancel requested", type="state", data={"state": "cancelling"})
+        signal_workers(files, launcher_pid(files))
+        deadline = time.monotonic() + self.cancel_wait_s
+        while time.monotonic() < deadline:
+            current = self.status(ref)
+            if current.state.terminal:
+                break
+            time.sleep(0.2)
+        return current
+
+    def resume(self, ref: RemoteRef) -> JobStatus:
+        """Continue a cancelled or failed job from its newest checkpoint (from the start if none) in a
+        new worker; returns the job's status right after the worker was started (pending)."""
+        current = self.status(ref)
+        if current.state not in RESUMABLE:
+            raise UsageError(f"job {ref.local_id} is {current.state.value}; only cancelled or failed jobs "
+                             "can be resumed", code="not_resumable")
+        files = self._files(ref)
+        config = _read_config(files)
+        checkpoint = files.latest_checkpoint()
+        with files.locked():
+            previous = files.read_status()
+            files.cancel_request.unlink(missing_ok=True)
+            files.clear_rank_pids()
+            files.write_status(WorkerStatus(state="pending", attempt=previous.attempt + 1,
+                                            prior=_carry_over(previous), step=previous.step,
+                                            total_steps=previous.total_steps, checkpoint=previous.checkpoint,
+                                            resume_from=str(checkpoint) if checkpoint else None))
+        what = f"from {checkpoint.name}" if checkpoint else "from the start (no checkpoint was saved)"
+        files.append_event(f"resuming {what}", type="state", data={"state": "pending", "checkpoint":
+                           str(checkpoint) if checkpoint else None})
+        self._spawn(files, config, resume_from=checkpoint)
+        return self.status(ref)
+
+    def find_by_local_id(self, local_id: str) -> RemoteRef | None:
+        files = JobFiles(self._job_root(local_id))
+        return self._ref(files, local_id) if files.status.is_file() else None
+
+    # -- helpers ------------------------------------------------------------------------------------
+
+    def _spawn(self, files: JobFiles, config: TrainConfig, *, resume_from: Path | None) -> None:
+        try:
+            spawn_detached(worker_command(files, config, resume_from), files)
+        except Exception as exc:
+            with files.locked():
+                status = files.read_status()
+                status.state, status.error_code, status.error_message = "failed", "worker_start_failed", str(exc)
+                files.write_status(status)
+            files.append_event(f"the worker did not start: {exc}", type="state", level="error",
+                               data={"state": "failed"})
+            raise
+
+    @staticmethod
+    def _worker_alive(files: JobFiles, status: WorkerStatus) -> bool:
+        pid = launcher_pid(files)
+        if pid is None:  # submit writes the status just before it starts the worker
+            return status.state == "pending" and utcnow() - status.updated_at < timedelta(seconds=START_TIMEOUT_S)
+        return process_alive(pid, str(files.root))
+
+
+def _read_config(files: JobFiles) -> TrainConfig:
+    try:
+        return TrainConfig.model_validate_json(files.config.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise NotFound(f"no prepared local job in {files.root}", path=files.config) from exc
+
+
+def _carry_over(previous: WorkerStatus) -> dict[str, float]:
+    """Time spent by earlier attempts, so wall time adds up across resumes. An attempt that died
+    without a final status left no runtime: its time is lost, not guessed."""
+    carried = dict(previous.prior)
+    for key in ("wall_time_s", "train_time_s"):
+        if key in previous.runtime:
+            carried[key] = float(previous.runtime[key])
+    return carried
+
+
+def _mark_dead(files: JobFiles, status: WorkerStatus, pid: int | None) -> WorkerStatus:
+    """The worker is gone without a final state: cancelled if a cancel was asked for, else failed."""
+    tail = files.log_tail(20)
+    if files.cancel_request.exists():
+        checkpoint = files.latest_checkpoint()
+        status.state = "cancelled"
+        status.checkpoint = str(checkpoint) if checkpoint else status.checkpoint
+        message = "cancelled: the worker stopped before it reported"
+        level = "info"
+    else:
+        status.state = "failed"
+        status.error_code = "worker_died"
+        status.error_message = (f"the worker process{f' (pid {pid})' if pid else ''} ended without a final "
+                                f"status (killed, or out of memory?); last lines of {files.log}:\n{tail or '(empty)'}")
+        message = status.error_message
+        level = "error"
+    files.write_status(status)
+    files.append_event(message, type="state", level=level, data={"state": status.state})
+    return status
+
+
+def _to_job_status(status: WorkerStatus, files: JobFiles) -> JobStatus:
+    state = status.job_state
+    raw = status.state
+    if not state.terminal and files.cancel_request.exists():
+        raw = "cancelling"
+    result = None
+    if state == JobState.SUCCEEDED or status.checkpoint:
+        result = JobResult(adapter_path=status.adapter_path, checkpoint=status.checkpoint)
+    error = JobError(code=status.error_code, message=status.error_message) if status.error_message else None
+    return JobStatus(
+        state=state,
+        raw_state=raw,
+        progress=Progress(step=status.step, total_steps=status.total_steps, epoch=status.epoch),
+        metrics=status.metrics,
+        eta=status.eta if not state.terminal else None,
+        result=result,
+        error=error if state == JobState.FAILED else None,
+        trained_tokens=status.trained_tokens,
+        runtime=status.runtime if state.terminal else {},
+        updated_at=status.updated_at,
+    )

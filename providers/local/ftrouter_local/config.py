@@ -1,0 +1,228 @@
+"""The local training configuration: defaults, recipe files, and the job's own flags, merged once.
+
+Precedence, lowest first: the defaults below < a recipe (``configs/recipes/*.yaml``, chosen with
+``--option recipe=NAME|PATH``) < ``--option KEY=VALUE`` settings < the common ``submit`` flags
+(``--epochs``, ``--batch-size``, ``--adapter``, ``--seed``...). The merged result is written to the
+job's folder as ``config.json``; the worker and a later ``resume`` read exactly that file, so a
+resumed run trains with the settings it started with.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ftrouter.errors import UnknownName, UsageError
+from ftrouter.jobs.models import JobSpec
+
+Dtype = Literal["auto", "bfloat16", "float16", "float32"]
+Device = Literal["auto", "cuda", "cpu"]
+
+# TRL's documented advice: LoRA wants about 10x the full fine-tuning learning rate.
+DEFAULT_LR = {"lora": 2e-4, "qlora": 2e-4, "full": 2e-5}
+RECIPES_ENV = "FTROUTER_RECIPES"
+
+
+class TrainConfig(BaseModel):
+    """Every knob of a local SFT run. Field names are what recipes and ``--option`` use."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(min_length=1, description="local folder or hub id of the base model")
+    adapter: Literal["lora", "qlora", "full"] = "lora"
+    epochs: float = Field(default=3.0, gt=0)
+    max_steps: int | None = Field(default=None, ge=1)
+    learning_rate: float | None = Field(default=None, gt=0, description="default: 2e-4 LoRA/QLoRA, 2e-5 full")
+    batch_size: int = Field(default=4, ge=1, description="per device (per process)")
+    gradient_accumulation_steps: int = Field(default=1, ge=1)
+    max_length: int = Field(default=1024, ge=16)
+    packing: bool = False
+    lora_r: int = Field(default=16, ge=1)
+    lora_alpha: int = Field(default=32, ge=1)
+    lora_dropout: float = Field(default=0.05, ge=0, lt=1)
+    lora_target_modules: str | list[str] = "all-linear"
+    dtype: Dtype = "auto"
+    device: Device = "auto"
+    gpus: int = Field(default=1, ge=1, description="processes (one per GPU); >1 uses accelerate launch")
+    distributed: Literal["ddp", "fsdp"] = "ddp"
+    activation_checkpointing: bool = True
+    lr_scheduler_type: str = "linear"
+    warmup_ratio: float = Field(default=0.0, ge=0, lt=1)
+    weight_decay: float = Field(default=0.0, ge=0)
+    logging_steps: int = Field(default=10, ge=1)
+    save_steps: int = Field(default=200, ge=1)
+    save_total_limit: int | None = Field(default=2, ge=1)
+    eval_steps: int | None = Field(default=None, ge=1)
+    seed: int = Field(default=42, ge=0)
+    attn_implementation: str | None = None
+    revision: str | None = None
+    trust_remote_code: bool = False
+    tensorboard: bool = True
+
+    @property
+    def resolved_learning_rate(self) -> float:
+        return self.learning_rate if self.learning_rate is not None else DEFAULT_LR[self.adapter]
+
+
+class Recipe(BaseModel):
+    """A recipe file: a flat mapping of TrainConfig fields (except the base model) plus notes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str | None = None
+    suggested_models: list[str] = Field(default_factory=list)
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+_RECIPE_NOTES = ("description", "suggested_models")
+
+
+# -- recipes ---------------------------------------------------------------------------------------
+
+
+def recipe_dirs() -> list[Path]:
+    """Where recipe names are looked up: ``$FTROUTER_RECIPES`` (os.pathsep list), then ./configs/recipes."""
+    configured = [Path(p) for p in os.environ.get(RECIPES_ENV, "").split(os.pathsep) if p]
+    return [*configured, Path.cwd() / "configs" / "recipes"]
+
+
+def known_recipes() -> list[str]:
+    names = {p.stem for folder in recipe_dirs() if folder.is_dir() for p in folder.glob("*.yaml")}
+    return sorted(names)
+
+
+def find_recipe(name_or_path: str) -> Path:
+    """A recipe by path, or by name in :func:`recipe_dirs`."""
+    direct = Path(name_or_path).expanduser()
+    if direct.is_file():
+        return direct
+    for folder in recipe_dirs():
+        candidate = folder / f"{name_or_path}.yaml"
+        if candidate.is_file():
+            return candidate
+    raise UnknownName("recipe", name_or_path, known_recipes())
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """1-based line of each top-level key, for error messages."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {str(key.value): key.start_mark.line + 1 for key, _ in node.value}
+
+
+def load_recipe(name_or_path: str) -> tuple[Path, Recipe]:
+    """Read and validate a recipe; errors name the file, the line and the key."""
+    path = find_recipe(name_or_path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        raw = yaml.safe_load(text) or {}
+    except OSError as exc:
+        raise UsageError(f"cannot read recipe: {exc.strerror}", path=path, code="invalid_recipe") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        raise UsageError(f"not valid YAML: {exc}", path=path, line=line, code="invalid_recipe") from exc
+    if not isinstance(raw, dict):
+        raise UsageError("a recipe must be a mapping of settings", path=path, line=1, code="invalid_recipe")
+    if "model" in raw:
+        raise UsageError("a recipe does not pick the base model; pass --model", path=path,
+                         line=_key_lines(text).get("model"), code="invalid_recipe")
+    notes = {key: raw[key] for key in _RECIPE_NOTES if key in raw}
+    settings = {key: value for key, value in raw.items() if key not in _RECIPE_NOTES}
+    try:
+        TrainConfig.model_validate({"model": "recipe-check", **settings})
+        recipe = Recipe.model_validate({**notes, "settings": settings})
+    except ValidationError as exc:
+        key, message = _describe(exc)
+        raise UsageError(message, path=path, line=_key_lines(text).get(key), code="invalid_recipe") from exc
+    return path, recipe
+
+
+def _describe(exc: ValidationError) -> tuple[str, str]:
+    first = exc.errors()[0]
+    key = str(first["loc"][0]) if first["loc"] else "recipe"
+    field = ".".join(str(p) for p in first["loc"]) or "recipe"
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        allowed = sorted({*TrainConfig.model_fields, *_RECIPE_NOTES} - {"model"})
+        message = f"unknown setting (allowed: {', '.join(allowed)})"
+    return key, f"{field}: {message}"
+
+
+# -- merging a JobSpec into a TrainConfig ----------------------------------------------------------
+
+# JobSpec.hyperparameters field -> TrainConfig field (None means: not a local setting)
+_HYPERPARAMETERS = {
+    "epochs": "epochs",
+    "learning_rate": "learning_rate",
+    "batch_size": "batch_size",
+    "lora_r": "lora_r",
+    "lora_alpha": "lora_alpha",
+    "max_length": "max_length",
+    "packing": "packing",
+    "max_steps": "max_steps",
+}
+_NOT_OPTIONS = {"recipe"}
+
+
+def config_from_spec(spec: JobSpec) -> TrainConfig:
+    """Merge defaults, the recipe, ``spec.options`` and the common flags into one validated config."""
+    if spec.method != "sft":
+        raise UsageError(f"the local backend trains sft only, not {spec.method!r}", code="not_supported")
+    if spec.hyperparameters.beta is not None:
+        raise UsageError("beta is a DPO setting; the local backend trains sft only", code="not_supported")
+    settings: dict[str, Any] = {}
+    recipe_name = spec.options.get("recipe")
+    if recipe_name:
+        _, recipe = load_recipe(str(recipe_name))
+        settings.update(recipe.settings)
+    settings.update(_options(spec.options))
+    settings.update(_flags(spec))
+    settings["model"] = spec.model
+    config = _validate(settings)
+    multiplier = spec.hyperparameters.learning_rate_multiplier
+    if multiplier is not None:
+        config = config.model_copy(update={"learning_rate": config.resolved_learning_rate * multiplier})
+    return config
+
+
+def _options(options: dict[str, Any]) -> dict[str, Any]:
+    picked = {k: v for k, v in options.items() if k not in _NOT_OPTIONS}
+    unknown = sorted(set(picked) - set(TrainConfig.model_fields) | ({"model"} & set(picked)))
+    if unknown:
+        choices = sorted((set(TrainConfig.model_fields) - {"model"}) | _NOT_OPTIONS)
+        raise UnknownName("local backend option", unknown[0], choices)
+    if isinstance(picked.get("lora_target_modules"), str) and "," in picked["lora_target_modules"]:
+        picked["lora_target_modules"] = [m.strip() for m in picked["lora_target_modules"].split(",") if m.strip()]
+    return picked
+
+
+def _flags(spec: JobSpec) -> dict[str, Any]:
+    flags: dict[str, Any] = {}
+    for source, target in _HYPERPARAMETERS.items():
+        value = getattr(spec.hyperparameters, source)
+        if value is not None:
+            flags[target] = value
+    if spec.adapter is not None:
+        flags["adapter"] = spec.adapter
+    if spec.seed is not None:
+        flags["seed"] = spec.seed
+    return flags
+
+
+def _validate(settings: dict[str, Any]) -> TrainConfig:
+    try:
+        return TrainConfig.model_validate(settings)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        value = settings.get(str(first["loc"][0])) if first["loc"] else None
+        raise UsageError(f"option {field}={value!r}: {first['msg']}", code="invalid_option") from exc

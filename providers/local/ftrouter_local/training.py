@@ -1,0 +1,266 @@
+"""The training run itself: TRL's SFTTrainer with a PEFT LoRA/QLoRA adapter or full fine-tuning.
+
+Heavy (torch, transformers, trl, peft): imported by the worker process only, after it has
+reported "loading". Every choice that changes memory or numerics (device, weight dtype, mixed
+precision) is resolved explicitly here and written to the event log — never a silent float32 load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ftrouter_local.config import TrainConfig
+from ftrouter_local.jobfiles import JobFiles, write_atomic
+from ftrouter_local.progress import ProgressCallback
+from ftrouter_local.reporting import StatusWriter, StopFlag, peak_rss_gb
+
+QLORA_NEEDS_GPU = ("QLoRA (4-bit NF4 through bitsandbytes) needs a CUDA GPU and this machine has none; "
+                   "use --adapter lora (or full) to train on the CPU")
+
+
+class TrainingError(Exception):
+    """A failure the worker reports with a stable code (``failed`` + message, no traceback needed)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Precision:
+    """Where and in which number format the run happens."""
+
+    device: str  # "cuda" | "cpu"
+    dtype: str  # weights as loaded
+    bf16: bool  # mixed precision (autocast) flags for the Trainer
+    fp16: bool
+    gpu_name: str | None
+    why: str
+
+    def describe(self) -> str:
+        amp = "bf16 autocast" if self.bf16 else "fp16 autocast" if self.fp16 else "no autocast"
+        return f"{self.device} ({self.gpu_name or 'no GPU'}), weights {self.dtype}, {amp}: {self.why}"
+
+
+def resolve_precision(config: TrainConfig) -> Precision:
+    """Pick device, weight dtype and autocast for this config on this machine."""
+    import torch
+
+    has_cuda = torch.cuda.is_available()
+    if config.device == "cuda" and not has_cuda:
+        raise TrainingError("no_gpu", "device=cuda was asked for but no CUDA GPU is visible")
+    if config.adapter == "qlora" and (not has_cuda or config.device == "cpu"):
+        raise TrainingError("qlora_needs_gpu", QLORA_NEEDS_GPU)
+    if not has_cuda or config.device == "cpu":
+        dtype = "float32" if config.dtype == "auto" else config.dtype
+        return Precision("cpu", dtype, False, False, None, "CPU training: float32 unless a dtype is set")
+    name = torch.cuda.get_device_name(0)
+    bf16_ok = torch.cuda.is_bf16_supported()
+    amp_bf16, amp_fp16 = bf16_ok, not bf16_ok
+    if config.dtype != "auto":
+        if config.dtype == "float16" and config.adapter == "full":
+            raise TrainingError("invalid_dtype", "full fine-tuning with float16 weights cannot unscale its "
+                                "gradients; use dtype bfloat16 or float32")
+        return Precision("cuda", config.dtype, amp_bf16 and config.dtype != "float16",
+                         config.dtype == "float16", name, "dtype set by the recipe/options")
+    if config.adapter == "full":
+        return Precision("cuda", "float32", amp_bf16, amp_fp16, name,
+                         "full fine-tuning keeps float32 master weights, mixed precision compute")
+    dtype = "bfloat16" if bf16_ok else "float16"
+    return Precision("cuda", dtype, amp_bf16, amp_fp16, name, f"frozen base weights in {dtype} "
+                     f"({'bf16 supported' if bf16_ok else 'no bf16 on this GPU'}), adapter in float32")
+
+
+def peak_memory_fn(precision: Precision) -> Any:
+    if precision.device == "cuda":
+        import torch
+
+        return lambda: round(torch.cuda.max_memory_allocated() / 1e9, 3)
+    return peak_rss_gb
+
+
+def load_records(path: Path) -> Any:
+    """A datasets.Dataset from the prepared JSONL. Every record gets every column (from_list takes
+    the columns of the FIRST record only), so an optional ``tools`` column is not dropped."""
+    from datasets import Dataset
+
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    columns = {key for row in rows for key in row}
+    for row in rows:
+        for key in columns - row.keys():
+            row[key] = None
+    return Dataset.from_list(rows, on_mixed_types="use_json")
+
+
+def peft_config(config: TrainConfig) -> Any:
+    if config.adapter == "full":
+        return None
+    from peft import LoraConfig
+
+    return LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                      target_modules=config.lora_target_modules, bias="none", task_type="CAUSAL_LM")
+
+
+def quantization_config(config: TrainConfig, precision: Precision) -> Any:
+    if config.adapter != "qlora":
+        return None
+    import importlib.util
+
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise TrainingError("missing_dependency", "QLoRA needs bitsandbytes: pip install -e 'providers/local[qlora]'")
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    compute = torch.bfloat16 if precision.bf16 else torch.float16
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=compute)
+
+
+def model_init_kwargs(config: TrainConfig, precision: Precision) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"dtype": precision.dtype}  # explicit: TRL would otherwise load float32
+    if config.revision:
+        kwargs["revision"] = config.revision
+    if config.attn_implementation:
+        kwargs["attn_implementation"] = config.attn_implementation
+    if config.adapter == "qlora":
+        kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", "0"))}
+    return kwargs
+
+
+def tensorboard_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("tensorboard") is not None or importlib.util.find_spec("tensorboardX") is not None
+
+
+def sft_config(config: TrainConfig, files: JobFiles, precision: Precision, *, has_eval: bool) -> Any:
+    from trl import SFTConfig
+
+    return SFTConfig(
+        output_dir=str(files.checkpoints),
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps or -1,
+        learning_rate=config.resolved_learning_rate,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        max_length=config.max_length,
+        packing=config.packing,
+        completion_only_loss=True,  # records are prompt-completion: loss on the assistant turn only
+        lr_scheduler_type=config.lr_scheduler_type,
+        warmup_steps=config.warmup_ratio,  # a float below 1 is a ratio of the total steps
+        weight_decay=config.weight_decay,
+        logging_steps=config.logging_steps,
+        logging_first_step=True,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=config.save_total_limit,
+        eval_strategy="steps" if has_eval else "no",
+        eval_steps=config.eval_steps or config.save_steps,
+        seed=config.seed,
+        bf16=precision.bf16,
+        fp16=precision.fp16,
+        use_cpu=precision.device == "cpu",
+        activation_checkpointing=config.activation_checkpointing,
+        model_init_kwargs=model_init_kwargs(config, precision),
+        trust_remote_code=config.trust_remote_code,
+        include_num_input_tokens_seen="non_padding",
+        report_to=["tensorboard"] if config.tensorboard and tensorboard_available() else "none",
+        disable_tqdm=True,
+    )
+
+
+def _world() -> tuple[int, int]:
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def train(config: TrainConfig, files: JobFiles, stop: StopFlag, writer: StatusWriter,
+          resume_from: Path | None) -> None:
+    """Run (or continue) the job's training and leave it succeeded or cancelled."""
+    from transformers import AutoTokenizer
+    from trl import SFTTrainer
+
+    _, world_size = _world()
+    precision = resolve_precision(config)
+    writer.event(f"loading {config.model}: {precision.describe()}", data={"dtype": precision.dtype,
+                 "device": precision.device, "processes": world_size})
+    tokenizer = AutoTokenizer.from_pretrained(config.model, revision=config.revision,
+                                              trust_remote_code=config.trust_remote_code)
+    train_set = load_records(files.train_data)
+    eval_set = load_records(files.val_data) if files.val_data.is_file() else None
+    callback = ProgressCallback(writer, stop, peak_memory_gb=peak_memory_fn(precision), world_size=world_size)
+    trainer = SFTTrainer(model=config.model, args=sft_config(config, files, precision, has_eval=eval_set is not None),
+                         train_dataset=train_set, eval_dataset=eval_set, processing_class=tokenizer,
+                         peft_config=peft_config(config), quantization_config=quantization_config(config, precision),
+                         callbacks=[callback])
+    trainable, total = _parameter_counts(trainer.model)
+    writer.event(f"{len(train_set)} training records, {trainable:,} of {total:,} parameters trainable",
+                 data={"records": len(train_set), "trainable_parameters": trainable, "parameters": total})
+    if stop.requested:
+        writer.set_state("cancelled", "cancelled before training started")
+        return
+    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    runtime = _runtime(trainer, callback, precision, config, world_size, writer)
+    if callback.stopped:
+        checkpoint = files.checkpoints / f"checkpoint-{trainer.state.global_step}"
+        writer.set_state("cancelled", f"cancelled at step {trainer.state.global_step}; checkpoint {checkpoint}",
+                         checkpoint=str(checkpoint), runtime=runtime)
+        return
+    writer.update(state="saving", force=True)
+    trainer.save_model(str(files.output))
+    if trainer.is_world_process_zero():
+        tokenizer.save_pretrained(str(files.output))
+        write_atomic(files.output / "summary.json", json.dumps(_summary(trainer, config, runtime), indent=1))
+    writer.set_state("succeeded", f"succeeded: adapter and tokenizer in {files.output}",
+                     adapter_path=str(files.output), runtime=runtime)
+
+
+def _parameter_counts(model: Any) -> tuple[int, int]:
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    return trainable, total
+
+
+def _runtime(trainer: Any, callback: ProgressCallback, precision: Precision, config: TrainConfig,
+             world_size: int, writer: StatusWriter) -> dict[str, Any]:
+    """The measured facts of this run, as the registry stores them (its ``actual``)."""
+    meter = callback.throughput
+    meter.sample(trainer.state)
+    prior = writer.status.prior
+    started = writer.status.started_at
+    from ftrouter.jobs.models import utcnow
+
+    wall = (utcnow() - started).total_seconds() if started else meter.seconds
+    return {
+        "tokens_per_second": round(meter.tokens_per_second, 2),
+        "wall_time_s": round(wall + prior.get("wall_time_s", 0.0), 2),
+        "train_time_s": round(meter.seconds + prior.get("train_time_s", 0.0), 2),
+        "trained_tokens": int(trainer.state.num_input_tokens_seen or 0),
+        "steps": trainer.state.global_step,
+        "gpu": precision.gpu_name or "cpu",
+        "gpus": world_size if precision.device == "cuda" else 0,
+        "processes": world_size,
+        "peak_memory_gb": callback.peak_memory_gb(),
+        "memory_kind": "gpu_allocated" if precision.device == "cuda" else "cpu_rss",
+        "device": precision.device,
+        "dtype": precision.dtype,
+        "adapter": config.adapter,
+    }
+
+
+def _summary(trainer: Any, config: TrainConfig, runtime: dict[str, Any]) -> dict[str, Any]:
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    return {
+        "base_model": config.model,
+        "adapter": config.adapter,
+        "first_loss": losses[0] if losses else None,
+        "final_loss": losses[-1] if losses else None,
+        "tokens_seen": runtime["trained_tokens"],
+        **runtime,
+        "config": config.model_dump(mode="json"),
+    }
