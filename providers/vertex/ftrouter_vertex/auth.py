@@ -25,19 +25,44 @@ HOW_TO_AUTHENTICATE = (
 )
 
 
+def _from_file(path: Path) -> tuple[Any, str | None]:
+    """A service-account key or an authorized-user (``gcloud auth application-default login``) file.
+
+    Loaded with the type-specific constructors, as google-auth recommends for files it did not
+    choose itself (its generic loader would accept any credential configuration)."""
+    import json
+
+    from google.oauth2 import credentials as user_credentials
+    from google.oauth2 import service_account
+
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise AuthError(f"not a usable Google credentials file ({exc})", path=path) from exc
+    kind = info.get("type") if isinstance(info, dict) else None
+    try:
+        if kind == "service_account":
+            creds = service_account.Credentials.from_service_account_info(info, scopes=list(SCOPES))
+            return creds, info.get("project_id")
+        if kind == "authorized_user":
+            creds = user_credentials.Credentials.from_authorized_user_info(info, scopes=list(SCOPES))
+            return creds, info.get("quota_project_id")
+    except (ValueError, KeyError) as exc:
+        raise AuthError(f"not a usable Google credentials file ({exc})", path=path) from exc
+    raise AuthError(f"not a usable Google credentials file (type {kind!r}; expected a service-account key or an "
+                    "authorized-user file; other kinds work through GOOGLE_APPLICATION_CREDENTIALS)", path=path)
+
+
 def load_credentials(credentials_file: str | None = None) -> tuple[Any, str | None]:
     """Return ``(credentials, project the credentials name or None)``; ``AuthError`` when there are none."""
-    import google.auth
-    from google.auth import exceptions as auth_exceptions
-
     if credentials_file:
         path = Path(credentials_file).expanduser()
         if not path.is_file():
-            raise AuthError(f"credentials file not found: {HOW_TO_AUTHENTICATE}", path=path)
-        try:
-            return google.auth.load_credentials_from_file(str(path), scopes=list(SCOPES))
-        except (auth_exceptions.DefaultCredentialsError, ValueError) as exc:
-            raise AuthError(f"not a usable Google credentials file ({exc})", path=path) from exc
+            raise AuthError(f"credentials file not found; {HOW_TO_AUTHENTICATE}", path=path)
+        return _from_file(path)
+    import google.auth
+    from google.auth import exceptions as auth_exceptions
+
     try:
         return google.auth.default(scopes=list(SCOPES))
     except auth_exceptions.DefaultCredentialsError as exc:
