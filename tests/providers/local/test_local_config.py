@@ -1,0 +1,123 @@
+"""The local training config: defaults < recipe < --option < common flags, recipes' errors, machine checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ftrouter_local.config import TrainConfig, config_from_spec, known_recipes, load_recipe
+from ftrouter_local.preparation import check_machine, check_model
+
+from ftrouter.errors import UnknownName, UsageError
+from ftrouter.jobs.models import Hyperparameters, JobSpec
+
+REPO_RECIPES = Path(__file__).resolve().parents[3] / "configs" / "recipes"
+
+
+@pytest.fixture(autouse=True)
+def _repo_recipes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FTROUTER_RECIPES", str(REPO_RECIPES))
+
+
+def spec(**fields: object) -> JobSpec:
+    base: dict[str, object] = {"backend": "local", "model": "/models/m", "data": "d.jsonl"}
+    return JobSpec.model_validate({**base, **fields})
+
+
+def test_defaults_are_lora_on_all_linear_layers_with_the_lora_learning_rate() -> None:
+    config = config_from_spec(spec())
+    assert (config.adapter, config.lora_target_modules, config.dtype) == ("lora", "all-linear", "auto")
+    assert config.resolved_learning_rate == 2e-4
+    assert config_from_spec(spec(adapter="full")).resolved_learning_rate == 2e-5
+
+
+def test_flags_beat_options_which_beat_the_recipe() -> None:
+    config = config_from_spec(spec(
+        options={"recipe": "small-lora", "batch_size": 2, "lora_r": 4, "max_length": 512},
+        hyperparameters={"batch_size": 3, "epochs": 1}, seed=7))
+    assert config.batch_size == 3  # flag
+    assert config.lora_r == 4 and config.max_length == 512  # options over the recipe's 16 / 2048
+    assert config.lr_scheduler_type == "cosine" and config.gradient_accumulation_steps == 2  # recipe
+    assert (config.epochs, config.seed, config.model) == (1, 7, "/models/m")
+
+
+def test_learning_rate_multiplier_scales_the_resolved_rate() -> None:
+    config = config_from_spec(spec(hyperparameters=Hyperparameters(learning_rate_multiplier=0.5)))
+    assert config.learning_rate == pytest.approx(1e-4)
+
+
+def test_option_values_from_the_command_line_are_coerced_and_lists_split() -> None:
+    config = config_from_spec(spec(options={"gpus": "2", "packing": "true", "lora_target_modules": "q_proj, v_proj"}))
+    assert (config.gpus, config.packing, config.lora_target_modules) == (2, True, ["q_proj", "v_proj"])
+
+
+def test_an_unknown_option_is_a_usage_error_with_a_suggestion() -> None:
+    with pytest.raises(UnknownName, match="did you mean: batch_size"):
+        config_from_spec(spec(options={"batch_sise": 4}))
+
+
+def test_a_bad_option_value_names_the_option() -> None:
+    with pytest.raises(UsageError, match="option gpus='many'"):
+        config_from_spec(spec(options={"gpus": "many"}))
+
+
+def test_dpo_and_beta_are_refused() -> None:
+    with pytest.raises(UsageError, match="sft only"):
+        config_from_spec(spec(method="dpo"))
+    with pytest.raises(UsageError, match="beta"):
+        config_from_spec(spec(hyperparameters={"beta": 0.1}))
+
+
+def test_every_shipped_recipe_is_valid() -> None:
+    names = known_recipes()
+    assert {"tiny-cpu", "small-lora", "7b-lora", "7b-qlora", "70b-lora-fsdp"} <= set(names)
+    for name in names:
+        _, recipe = load_recipe(name)
+        assert recipe.description
+        TrainConfig.model_validate({"model": "m", **recipe.settings})
+
+
+def test_recipe_errors_name_the_file_line_and_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("description: x\nlora_r: 8\nlearnig_rate: 1e-4\n")
+    with pytest.raises(UsageError) as caught:
+        load_recipe(str(bad))
+    assert str(caught.value).startswith(f"{bad}:3: invalid_recipe: learnig_rate: unknown setting (allowed: ")
+
+    bad.write_text("batch_size: lots\n")
+    with pytest.raises(UsageError, match=r"bad.yaml:1: invalid_recipe: batch_size: Input should be a valid integer"):
+        load_recipe(str(bad))
+
+    bad.write_text("epochs: 1\nmodel: meta-llama/Llama-3.1-8B\n")
+    with pytest.raises(UsageError, match=r"bad.yaml:2: .*does not pick the base model"):
+        load_recipe(str(bad))
+
+    bad.write_text("epochs: [1\n")
+    with pytest.raises(UsageError, match=r"bad.yaml:2: invalid_recipe: not valid YAML"):
+        load_recipe(str(bad))
+
+
+def test_an_unknown_recipe_lists_the_known_ones() -> None:
+    with pytest.raises(UnknownName, match="did you mean: 7b-lora"):
+        config_from_spec(spec(options={"recipe": "7b-lor"}))
+
+
+def test_qlora_on_a_machine_without_cuda_is_a_clear_error() -> None:
+    pytest.importorskip("torch")
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(UsageError, match=r"QLoRA .* needs a CUDA GPU .* use --adapter lora"):
+        check_machine(config_from_spec(spec(adapter="qlora")))
+    with pytest.raises(UsageError, match="no CUDA GPU is visible"):
+        check_machine(config_from_spec(spec(options={"device": "cuda"})))
+    assert "processes will train on the CPU" in check_machine(config_from_spec(spec(options={"gpus": 2})))[0]
+
+
+def test_a_model_path_must_be_a_model_folder_and_a_hub_id_is_a_warning(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="not a model folder"):
+        check_model(str(tmp_path))
+    (tmp_path / "config.json").write_text("{}")
+    assert check_model(str(tmp_path)) == []
+    assert "hugging face hub" in check_model("Qwen/Qwen2.5-0.5B-Instruct")[0].lower()
