@@ -98,7 +98,8 @@ def _jsonable(value: Any) -> Any:
 
 def _factor(item: Fired) -> dict[str, Any]:
     return {"name": item.rule.factor, "rule": item.rule.name, "value": _jsonable(item.value),
-            "effects": item.effects, "reason": item.reason, "source": item.rule.source}
+            "effects": item.effects, "rules_out": list(item.rule.excludes), "reason": item.reason,
+            "source": item.rule.source}
 
 
 def _candidate(c: Candidate, **extra: Any) -> dict[str, Any]:
@@ -173,10 +174,11 @@ def advise(
     decision = decide(profile, env, plan=True)
     found = find_counterfactuals(profile, env, decision) if counterfactuals else []
     finetune = decision.includes_finetune
-    conf = confidence(decision.scores)
+    conf = confidence(decision.scores, decision.gated)
     return Advice(
         recommendation=decision.recommendation,
-        ranking=[{"approach": a, "score": decision.scores[a]} for a in decision.ranking],
+        ranking=[{"approach": a, "score": decision.scores[a], "ruled_out_by": list(decision.gated.get(a, ()))}
+                 for a in decision.ranking],
         confidence=conf,
         confidence_label=confidence_label(conf),
         factors=[_factor(f) for f in decision.fired],

@@ -30,7 +30,9 @@ HINTS: dict[str, tuple[float, ...]] = {
 }
 STEP: dict[str, float] = {"int": 1, "number": 0.01}
 INT_LIKE = frozenset({"gpu_memory_gb", "training_budget_usd", "model_size_b"})
-PAIR_POOL = 10  # single changes per target approach considered for pairs
+PAIR_FIELDS = 5  # inputs considered for pairs (those whose single change helped the target most)
+PAIR_VALUES = 4  # values per input (the closest helpful ones)
+PAIR_TRIES = 60  # pairs decided per target approach, closest first
 LIMITS = {"recommendation": 6, "method": 3, "backend": 3}
 
 
@@ -214,7 +216,7 @@ def _apply(profile: TaskProfile, changes: tuple[Change, ...]) -> TaskProfile | N
 
 def _margin(decision: Decision, approach: str) -> float:
     """How far ``approach`` leads (positive) or trails (negative) the best other approach."""
-    scores = {str(a): s for a, s in decision.scores.items()}
+    scores = {str(a): s for a, s in decision.standing.items()}
     return scores[approach] - max(s for a, s in scores.items() if a != approach)
 
 
@@ -250,22 +252,35 @@ class _Search:
             self.singles.append((change, decision))
             self.consider((change,), decision)
 
+    def _pool(self, target: str) -> list[Change]:
+        """Single changes that moved ``target`` closer to first place: the closest few per input,
+        for the inputs that moved it most."""
+        start = _margin(self.base, target)
+        by_field: dict[str, list[tuple[float, Change]]] = {}
+        for change, decision in self.singles:
+            gain = _margin(decision, target) - start
+            if gain > 0:
+                by_field.setdefault(change.field, []).append((gain, change))
+        best_fields = sorted(by_field, key=lambda f: -max(g for g, _ in by_field[f]))[:PAIR_FIELDS]
+        pool: list[Change] = []
+        for name in best_fields:
+            pool += sorted((c for _, c in by_field[name]), key=_distance)[:PAIR_VALUES]
+        return pool
+
     def run_pairs(self) -> None:
+        """For each approach no single change reaches: the closest pair of changes that makes it first."""
         reached = {cf.decision.recommendation for cf in self.best.values() if cf.kind == "recommendation"}
         for target in APPROACHES:
             if target == self.base.recommendation or target in reached:
                 continue
-            start = _margin(self.base, target)
-            helpful = sorted(((_margin(d, target) - start, c) for c, d in self.singles if _margin(d, target) > start),
-                             key=lambda item: -item[0])[:PAIR_POOL]
-            for (_, a), (_, b) in itertools.combinations(helpful, 2):
-                if a.field == b.field:
-                    continue
+            pairs = sorted(((a, b) for a, b in itertools.combinations(self._pool(target), 2) if a.field != b.field),
+                           key=lambda ab: _distance(ab[0]) + _distance(ab[1]))
+            for a, b in pairs[:PAIR_TRIES]:  # closest first: the first pair that works is the answer
                 changed = _apply(self.profile, (a, b))
-                if changed is not None:
-                    decision = decide(changed, self.env)
-                    if decision.recommendation == target:
-                        self.consider((a, b), decision)
+                decision = decide(changed, self.env) if changed is not None else None
+                if decision is not None and decision.recommendation == target:
+                    self.consider((a, b), decision)
+                    break
 
     def results(self) -> list[Counterfactual]:
         ordered = sorted(self.best.values(), key=lambda cf: (list(LIMITS).index(cf.kind), cf.distance, cf.text))

@@ -19,10 +19,12 @@ from ftrouter.advise.scoring import (
     Candidate,
     Fired,
     fire,
+    gates,
     order_candidates,
     rank,
     score_approaches,
     score_candidate,
+    standing,
 )
 from ftrouter.advise.signals import DataSignals
 
@@ -57,8 +59,13 @@ class Decision:
     fired: tuple[Fired, ...]
     scores: dict[Approach, float]
     ranking: tuple[Approach, ...]
+    gated: dict[Approach, tuple[str, ...]] = field(default_factory=dict)  # ruled-out approaches -> rule ids
     methods: tuple[Candidate, ...] = ()
     backends: tuple[Candidate, ...] = ()
+
+    @property
+    def standing(self) -> dict[Approach, float]:
+        return standing(self.scores, self.gated)
 
     @property
     def recommendation(self) -> Approach:
@@ -173,13 +180,14 @@ def decide(profile: TaskProfile, env: Environment, *, plan: bool = False) -> Dec
     facts, fits = base_facts(profile, env)
     fired = fire(env.rules.of_kind("approach"), facts)
     scores = score_approaches(fired)
-    ranking = tuple(rank(scores, APPROACHES))
+    gated = gates(fired)
+    ranking = tuple(rank(standing(scores, gated), APPROACHES))
     if ranking[0] not in FINETUNE_APPROACHES and not plan:
-        return Decision(facts, tuple(fired), scores, ranking)
+        return Decision(facts, tuple(fired), scores, ranking, gated)
     methods = _method_candidates(env, facts, fits)
     local_method = next((c.name for c in methods if not c.excluded), None)
     backends = _backend_candidates(env, facts, local_method)
-    return Decision(facts, tuple(fired), scores, ranking, tuple(methods), tuple(backends))
+    return Decision(facts, tuple(fired), scores, ranking, gated, tuple(methods), tuple(backends))
 
 
 def outcome_facts(decision: Decision) -> dict[str, Any]:

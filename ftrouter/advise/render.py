@@ -35,13 +35,16 @@ def _headline(advice: Advice) -> Panel:
     if advice.method:
         lines.append(Text.assemble(("Method: ", "bold"), advice.method,
                                    ("   Backends: ", "bold"), " > ".join(advice.backends or []) or "none"))
-    ranking = "   ".join(f"{r['approach']} {r['score']:+g}" for r in advice.ranking)
+    ranking = "   ".join(f"{r['approach']} {r['score']:+g}" + (" (ruled out)" if r["ruled_out_by"] else "")
+                           for r in advice.ranking)
     lines.append(Text(f"Ranking: {ranking}", style="dim"))
     return Panel(Group(*lines), title="ftrouter advise", box=box.ROUNDED)
 
 
-def _effects(effects: dict[str, float]) -> Text:
+def _effects(effects: dict[str, float], rules_out: list[str]) -> Text:
     text = Text()
+    if rules_out:
+        text.append("rules out\n" + "\n".join(_SHORT[a] for a in rules_out), style="bold red")
     for approach in APPROACHES:
         points = effects.get(approach)
         if points:
@@ -60,7 +63,7 @@ def _factors(advice: Advice) -> Table:
     for factor in advice.factors:
         value = _value(factor["value"])
         name = Text.assemble(factor["name"], (f"\n{value}" if value else "", "dim"))
-        table.add_row(name, _effects(factor["effects"]),
+        table.add_row(name, _effects(factor["effects"], factor["rules_out"]),
                       Text.assemble(factor["reason"], (f" [{factor['rule']}]", "dim")))
     return table
 

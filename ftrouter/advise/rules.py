@@ -2,7 +2,8 @@
 
 Kinds of rule:
 
-- ``approach``: adds ``effects`` (points for or against each approach) when its condition holds;
+- ``approach``: adds ``effects`` (points for or against each approach) when its condition holds, and
+  may rule approaches out (``excludes``: a gate, such as too few examples to fine-tune on);
 - ``method`` / ``backend``: evaluated once per candidate (``method``: full, lora, qlora;
   ``backend``: openai, vertex, local) and add ``effect`` points to that candidate, or ``exclude`` it;
 - ``step`` / ``warning``: read the decision and contribute a next step or a warning.
@@ -53,13 +54,16 @@ class DecisionRule(CatalogRow):
     factor: str = Field(min_length=1)
     when: dict[str, FactTest] = Field(default_factory=dict)
     effects: dict[Approach, float] = Field(default_factory=dict)
+    excludes: tuple[Approach, ...] = ()  # approach rules: a gate that rules these approaches out
     effect: float | Literal["exclude"] | None = None
     reason: str = Field(min_length=1)
 
     @model_validator(mode="after")
     def _effects_fit_kind(self) -> DecisionRule:
-        if self.kind == "approach" and not self.effects:
-            raise ValueError("an approach rule needs 'effects' (points per approach)")
+        if self.kind == "approach" and not (self.effects or self.excludes):
+            raise ValueError("an approach rule needs 'effects' (points per approach) or 'excludes'")
+        if self.kind != "approach" and self.excludes:
+            raise ValueError(f"'excludes' is for approach rules; a {self.kind} rule uses 'effect: exclude'")
         if self.kind in ("method", "backend") and self.effect is None:
             raise ValueError(f"a {self.kind} rule needs 'effect' (points, or 'exclude')")
         if self.kind not in ("approach",) and self.effects:

@@ -83,15 +83,35 @@ def score_approaches(fired: Sequence[Fired]) -> dict[Approach, float]:
 Name = TypeVar("Name", bound=str)
 
 
+# An approach that a gate rule rules out ranks below every open approach, whatever its points; each
+# further gate counts again, so lifting one of two gates shows as progress to the counterfactual search.
+GATE_PENALTY = 1000.0
+
+
+def gates(fired: Sequence[Fired]) -> dict[Approach, tuple[str, ...]]:
+    """Each ruled-out approach and the ids of the rules that rule it out."""
+    out: dict[Approach, tuple[str, ...]] = {}
+    for item in fired:
+        for approach in item.rule.excludes:
+            out[approach] = (*out.get(approach, ()), item.rule.name)
+    return out
+
+
+def standing(scores: Mapping[Approach, float], gated: Mapping[Approach, tuple[str, ...]]) -> dict[Approach, float]:
+    """Scores with the gate penalties applied: what the ranking and the counterfactual search compare."""
+    return {a: s - GATE_PENALTY * len(gated.get(a, ())) for a, s in scores.items()}
+
+
 def rank(scores: Mapping[Name, float], order: Sequence[Name]) -> list[Name]:
     """Names by score, highest first; ties keep ``order`` (the simpler / preferred option first)."""
     return sorted(scores, key=lambda name: (-scores[name], order.index(name)))
 
 
-def confidence(scores: Mapping[Any, float]) -> float:
-    """Softmax probability of the top approach: how clearly the evidence separates it from the rest."""
-    top = max(scores.values())
-    weights = [math.exp((s - top) / CONFIDENCE_TEMPERATURE) for s in scores.values()]
+def confidence(scores: Mapping[Any, float], gated: Mapping[Any, Any] | None = None) -> float:
+    """Softmax probability of the top approach among the open ones: how clearly the evidence separates it."""
+    open_scores = [s for a, s in scores.items() if a not in (gated or {})] or list(scores.values())
+    top = max(open_scores)
+    weights = [math.exp((s - top) / CONFIDENCE_TEMPERATURE) for s in open_scores]
     return round(1 / sum(weights), 2)
 
 

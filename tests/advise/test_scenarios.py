@@ -187,3 +187,16 @@ def test_service_life_beyond_a_providers_dates_counts_against_it() -> None:
     short = profile(task_type="extraction", failures=["format"], examples=800, eval_set_size=100, service_months=1)
     openai = next(c for c in decide(short, env).backends if c.name == "openai")
     assert not {"backend.no_retraining", "backend.service_outlives_model"} & {f.rule.name for f in openai.fired}
+
+
+def test_gates_rule_approaches_out_whatever_their_points() -> None:
+    # a strong case for fine-tuning, but only 12 examples: the gate keeps it out of first place
+    advice = run(profile(task_type="classification", failures=["format", "consistency", "latency"], examples=12,
+                         eval_set_size=100, distribution_shift="high", prompt_tokens=6000))
+    assert advice.recommendation == "prompting"
+    ranked = {r["approach"]: r for r in advice.ranking}
+    assert ranked["finetune"]["ruled_out_by"] == ["examples.too_few"]
+    assert ranked["finetune"]["score"] > ranked["prompting"]["score"]  # the points are still shown
+    assert [r["approach"] for r in advice.ranking][-2:] == ["finetune", "rag+finetune"]
+    gate = next(f for f in advice.factors if f["rule"] == "examples.too_few")
+    assert gate["rules_out"] == ["finetune", "rag+finetune"]
