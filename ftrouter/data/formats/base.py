@@ -46,6 +46,8 @@ class Format:
 
     def take_meta(self, obj: JSONObject, sink: ProblemSink) -> dict[str, Any]:
         """Top-level keys the format does not define: kept as metadata, reported as a warning."""
+        if obj.keys() <= self.keys:  # the common case, checked in C
+            return {}
         extra = {k: v for k, v in obj.items() if k not in self.keys}
         for key in extra:
             sink.add_once(f"top-level:{key}", "unknown_key", f"top-level key {key!r} is not part of the {self.name} "
