@@ -39,11 +39,13 @@ class OpenAIBackend(Backend):
     name: ClassVar[str] = "openai"
 
     def __init__(self, *, api_key: str | None = None, client: Any = None, http_client: Any = None,
-                 retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
-                 file_poll_s: float = 2.0, file_wait_s: float = 1800.0) -> None:
+                 base_url: str | None = None, retry: RetryPolicy | None = None,
+                 sleep: Callable[[float], None] = time.sleep, file_poll_s: float = 2.0,
+                 file_wait_s: float = 1800.0) -> None:
         self._api_key = api_key
         self._client = client
         self._http_client = http_client
+        self._base_url = base_url
         self.sleep = sleep
         self.retry = retry or RetryPolicy(sleep=sleep)
         self.file_poll_s = file_poll_s
@@ -56,7 +58,7 @@ class OpenAIBackend(Backend):
         """The SDK client, built on first use: prepare and --dry-run never need a key."""
         if self._client is None:
             self._api_key = api_key(self._api_key)
-            self._client = make_client(self._api_key, http_client=self._http_client)
+            self._client = make_client(self._api_key, http_client=self._http_client, base_url=self._base_url)
         return self._client
 
     def _call(self, what: str, fn: Callable[[], T], *,

@@ -25,8 +25,10 @@ def api_key(explicit: str | None = None) -> str:
     return key
 
 
-def make_client(key: str, *, http_client: Any = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> Any:
-    """An ``openai.OpenAI`` client; ``http_client`` (an ``httpx2.Client``) lets tests inject a transport."""
+def make_client(key: str, *, http_client: Any = None, base_url: str | None = None,
+                timeout_s: float = DEFAULT_TIMEOUT_S) -> Any:
+    """An ``openai.OpenAI`` client; ``http_client`` (an ``httpx2.Client``) lets tests inject a transport,
+    ``base_url`` overrides ``OPENAI_BASE_URL`` (a proxy or a local mock server)."""
     import httpx2
     import openai
 
@@ -34,4 +36,6 @@ def make_client(key: str, *, http_client: Any = None, timeout_s: float = DEFAULT
                               "timeout": httpx2.Timeout(timeout_s, connect=CONNECT_TIMEOUT_S)}
     if http_client is not None:
         kwargs["http_client"] = http_client
+    if base_url:
+        kwargs["base_url"] = base_url
     return openai.OpenAI(**kwargs)

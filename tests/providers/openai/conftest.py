@@ -29,7 +29,8 @@ REPO = HERE.parents[2]
 CASSETTES = REPO / "cassettes" / "openai"
 DATA = HERE / "data"
 TEST_KEY = "sk-ftrouter-test-7Qw3Zr9Lx2Vn5Kp8SECRET"
-_RECORD_KEY = os.environ.get("OPENAI_API_KEY", "")  # read before the per-test fixtures clear it
+_RECORD_KEY = os.environ.get("OPENAI_API_KEY", "")  # read before the per-test fixtures clear them
+_RECORD_BASE_URL = os.environ.get("OPENAI_BASE_URL") or None
 _REAL_CONNECT = socket.socket.connect
 _REAL_GETADDRINFO = socket.getaddrinfo
 
@@ -99,7 +100,7 @@ def openai_backend(request: pytest.FixtureRequest, live_or_test_key: str, no_sle
     from ftrouter.http import RetryPolicy
 
     if recording(request.config):
-        return OpenAIBackend(api_key=live_or_test_key, file_poll_s=5.0)
+        return OpenAIBackend(api_key=live_or_test_key, base_url=_RECORD_BASE_URL, file_poll_s=5.0)
     return OpenAIBackend(api_key=live_or_test_key, sleep=no_sleep.append, retry=RetryPolicy(sleep=no_sleep.append))
 
 
