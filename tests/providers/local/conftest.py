@@ -17,6 +17,15 @@ from ftrouter_local.jobfiles import JobFiles
 from ftrouter_local.tiny import synthetic_conversations, write_jsonl
 
 
+REPO_RECIPES = Path(__file__).resolve().parents[3] / "configs" / "recipes"
+
+
+@pytest.fixture(autouse=True)
+def _repo_recipes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Recipe names resolve to the repository's configs/recipes wherever pytest runs from."""
+    monkeypatch.setenv("FTROUTER_RECIPES", str(REPO_RECIPES))
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A ~130k-parameter Qwen2 model + BPE tokenizer with a ChatML template, saved like any model folder."""

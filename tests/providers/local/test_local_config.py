@@ -11,14 +11,6 @@ from ftrouter_local.preparation import check_machine, check_model
 from ftrouter.errors import UnknownName, UsageError
 from ftrouter.jobs.models import Hyperparameters, JobSpec
 
-REPO_RECIPES = Path(__file__).resolve().parents[3] / "configs" / "recipes"
-
-
-@pytest.fixture(autouse=True)
-def _repo_recipes(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FTROUTER_RECIPES", str(REPO_RECIPES))
-
-
 def spec(**fields: object) -> JobSpec:
     base: dict[str, object] = {"backend": "local", "model": "/models/m", "data": "d.jsonl"}
     return JobSpec.model_validate({**base, **fields})

@@ -1,0 +1,90 @@
+"""The local backend through the ``ftrouter`` commands and the job registry: submit, status, cancel,
+resume, status --watch, jobs (with the measured run stored as the job's ``actual``)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ftrouter_local import LocalBackend
+
+pytestmark = pytest.mark.slow
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str]:
+    from ftrouter.cli.app import main
+
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, json.loads(out) if out.strip().startswith(("{", "[")) else out, err
+
+
+def test_submit_cancel_resume_and_watch_through_the_cli(capsys: pytest.CaptureFixture[str], backend: LocalBackend,
+                                                        tiny_model: Path, chat_data: Path) -> None:
+    code, job, err = run(capsys, "submit", "--backend", "local", "--data", str(chat_data), "--model", str(tiny_model),
+                         "--max-steps", "120", "--learning-rate", "0.003", "--batch-size", "8",
+                         "--option", "logging_steps=5", "--option", "activation_checkpointing=false",
+                         "--option", "max_length=96", "--option", "save_steps=1000", "--json")
+    assert code == 0, err
+    assert job["backend"] == "local" and job["remote_id"] == job["id"]
+
+    deadline = time.monotonic() + 90
+    record: dict[str, Any] = job
+    while (record["progress"]["step"] or 0) < 3:
+        assert time.monotonic() < deadline and record["state"] in ("pending", "running"), record
+        time.sleep(0.1)
+        code, record, err = run(capsys, "status", job["id"], "--json")
+        assert code == 0, err
+
+    code, cancelled, err = run(capsys, "cancel", job["id"], "--json")
+    assert code == 0, err
+    assert cancelled["state"] == "cancelled" and cancelled["result"]["checkpoint"]
+
+    code, resumed, err = run(capsys, "resume", job["id"], "--json")
+    assert code == 0, err
+    assert resumed["state"] in ("pending", "running")
+
+    code, final, err = run(capsys, "status", job["id"], "--watch", "--interval", "0.3", "--json")
+    assert code == 0, err
+    assert final["state"] == "succeeded" and final["progress"]["step"] == 120
+    assert Path(final["result"]["adapter_path"], "adapter_model.safetensors").is_file()
+
+    code, listed, err = run(capsys, "jobs", "--json")
+    assert code == 0, err
+    [stored] = [r for r in listed if r["id"] == job["id"]]
+    actual = stored["actual"]
+    assert actual["tokens_per_second"] > 0 and actual["wall_time_s"] > 0 and actual["gpu"] == "cpu"
+    assert actual["peak_memory_gb"] > 0 and actual["trained_tokens"] > 0
+
+    code, events, err = run(capsys, "events", job["id"], "--json")
+    assert code == 0, err
+    assert any(e["type"] == "checkpoint" for e in events) and events[-1]["message"].startswith("succeeded")
+
+
+def test_dry_run_shows_the_plan_and_leaves_nothing(capsys: pytest.CaptureFixture[str], tiny_model: Path,
+                                                   chat_data: Path, ftrouter_home: Path) -> None:
+    code, plan, err = run(capsys, "submit", "--backend", "local", "--data", str(chat_data), "--model",
+                          str(tiny_model), "--dry-run", "--json", "--option", "recipe=tiny-cpu")
+    assert code == 0, err
+    assert plan["stats"]["train"]["records"] == 64 and plan["stats"]["train"]["tokens"] > 0
+    assert plan["requests"][0]["body"]["command"][1:3] == ["-m", "ftrouter_local.worker"]
+    assert plan["requests"][0]["body"]["config"]["learning_rate"] == 0.003  # from the recipe
+    assert not list((ftrouter_home / "jobs").glob("*/status.json"))
+
+
+def test_qlora_on_cpu_fails_before_anything_starts(capsys: pytest.CaptureFixture[str], tiny_model: Path,
+                                                   chat_data: Path) -> None:
+    code, out, err = run(capsys, "submit", "--backend", "local", "--data", str(chat_data), "--model",
+                         str(tiny_model), "--adapter", "qlora")
+    assert code == 2
+    assert err.strip().splitlines() == [
+        "ftrouter: qlora_needs_gpu: QLoRA (4-bit NF4 through bitsandbytes) needs a CUDA GPU and this machine "
+        "has none; use --adapter lora (or full) to train on the CPU"]
