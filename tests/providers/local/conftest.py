@@ -16,7 +16,6 @@ from ftrouter_local import LocalBackend
 from ftrouter_local.jobfiles import JobFiles
 from ftrouter_local.tiny import synthetic_conversations, write_jsonl
 
-
 REPO_RECIPES = Path(__file__).resolve().parents[3] / "configs" / "recipes"
 
 

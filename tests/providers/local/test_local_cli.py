@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from ftrouter_local import LocalBackend
 
 pytestmark = pytest.mark.slow
@@ -82,8 +81,8 @@ def test_dry_run_shows_the_plan_and_leaves_nothing(capsys: pytest.CaptureFixture
 
 def test_qlora_on_cpu_fails_before_anything_starts(capsys: pytest.CaptureFixture[str], tiny_model: Path,
                                                    chat_data: Path) -> None:
-    code, out, err = run(capsys, "submit", "--backend", "local", "--data", str(chat_data), "--model",
-                         str(tiny_model), "--adapter", "qlora")
+    code, _, err = run(capsys, "submit", "--backend", "local", "--data", str(chat_data), "--model",
+                       str(tiny_model), "--adapter", "qlora")
     assert code == 2
     assert err.strip().splitlines() == [
         "ftrouter: qlora_needs_gpu: QLoRA (4-bit NF4 through bitsandbytes) needs a CUDA GPU and this machine "

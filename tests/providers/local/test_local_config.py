@@ -11,6 +11,7 @@ from ftrouter_local.preparation import check_machine, check_model
 from ftrouter.errors import UnknownName, UsageError
 from ftrouter.jobs.models import Hyperparameters, JobSpec
 
+
 def spec(**fields: object) -> JobSpec:
     base: dict[str, object] = {"backend": "local", "model": "/models/m", "data": "d.jsonl"}
     return JobSpec.model_validate({**base, **fields})
