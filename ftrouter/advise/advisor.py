@@ -15,12 +15,12 @@ from pydantic import BaseModel
 from ftrouter.advise.costing import CostOracle
 from ftrouter.advise.counterfactuals import find_counterfactuals
 from ftrouter.advise.engine import Decision, Environment, ProviderWindow, decide, outcome_facts
-from ftrouter.advise.fastcatalog import fast_load_catalog
 from ftrouter.advise.hardware import DEFAULT_SEQ_LEN, MemoryOracle
 from ftrouter.advise.profile import TaskProfile
 from ftrouter.advise.rules import BACKENDS, RuleKind, RuleSet, default_rules, load_rules
 from ftrouter.advise.scoring import Candidate, Fired, confidence, confidence_label, fire
 from ftrouter.advise.signals import DataSignals
+from ftrouter.catalog import load_catalog
 
 SEQ_ROUND = 256  # sequence lengths are planned in multiples of 256, as the cost engine does
 
@@ -53,7 +53,7 @@ def provider_windows(catalog_files: tuple[Path, ...] = ()) -> dict[str, Provider
     the latest date among its models, or None when any of its models has no announced end."""
     from ftrouter.catalog import ModelEntry
 
-    models = fast_load_catalog("models.yaml", ModelEntry, catalog_files)
+    models = load_catalog("models.yaml", ModelEntry, catalog_files)
     windows = {}
     for backend in ("openai", "vertex"):
         rows = [m for m in models.values() if m.backend == backend]

@@ -23,8 +23,7 @@ from pydantic import Field, model_validator
 
 from ftrouter.advise.conditions import FactTest
 from ftrouter.advise.facts import FACTS, Scope
-from ftrouter.advise.fastcatalog import fast_load_catalog
-from ftrouter.catalog import CatalogRow
+from ftrouter.catalog import CatalogRow, load_catalog
 from ftrouter.errors import CatalogError
 
 Approach = Literal["prompting", "rag", "finetune", "rag+finetune"]
@@ -110,7 +109,7 @@ class RuleSet:
 
 def load_rules(extra_files: tuple[Path, ...] = ()) -> RuleSet:
     """The shipped rules with ``FTROUTER_CATALOG`` / ``extra_files`` overrides applied (same name replaces)."""
-    rows = fast_load_catalog(RULES_FILE, DecisionRule, extra_files)
+    rows = load_catalog(RULES_FILE, DecisionRule, extra_files)
     for rule in rows.values():
         check_rule(rule)
     return RuleSet(tuple(rows.values()))
