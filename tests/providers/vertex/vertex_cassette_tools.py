@@ -88,3 +88,29 @@ def vertex_json_body(r1: Any, r2: Any) -> None:
         return
     left, right = _normalised_json(r1.body), _normalised_json(r2.body)
     assert left == right, f"request body differs from the cassette:\n{left}\n!=\n{right}"
+
+
+# -- reading a cassette's facts (tests take recording-specific values from here, so a re-recording
+#    with other ids and counts replays without editing the tests) --------------------------------
+
+
+def vertex_replies(path: Any) -> list[tuple[str, str, int, Any]]:
+    """``(method, uri, status, JSON body)`` of every Vertex AI interaction in a cassette, in order."""
+    import yaml
+
+    with open(path, encoding="utf-8") as handle:
+        doc = yaml.safe_load(handle)
+    out = []
+    for item in doc["interactions"]:
+        request, response = item["request"], item["response"]
+        if "aiplatform.googleapis.com" in request["uri"]:
+            text = response["body"]["string"]
+            body = json.loads(text) if text else None
+            out.append((request["method"], request["uri"], response["status"]["code"], body))
+    return out
+
+
+def final_job(path: Any) -> dict[str, Any]:
+    """The last TuningJob a cassette returns (the terminal state the flow ends in)."""
+    jobs = [body for _, _, status, body in vertex_replies(path) if status == 200 and body and "state" in body]
+    return jobs[-1]
