@@ -3,7 +3,6 @@ injected sleep, and converted Gemini files without going through the data engine
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -15,23 +14,11 @@ os.environ.setdefault("NO_GCE_CHECK", "true")
 
 from ftrouter_vertex import VertexBackend
 from ftrouter_vertex.retry import RetryPolicy
-from vertex_cassette_tools import TEST_BUCKET, TEST_PROJECT, vertex_json_body
-
-from ftrouter.jobs.models import Hyperparameters, JobSpec, PreparedJob
-from ftrouter.jobs.paths import job_dir
+from vertex_cassette_tools import flow_job, vertex_json_body
 
 REPO = Path(__file__).resolve().parents[3]
 CASSETTES = REPO / "cassettes" / "vertex"
 TEST_TOKEN = "ya29.test-access-token-never-sent-anywhere"
-
-TRAIN_LINES = [
-    {"systemInstruction": {"parts": [{"text": "You answer support questions briefly."}]},
-     "contents": [{"role": "user", "parts": [{"text": f"How do I reset password {i}?"}]},
-                  {"role": "model", "parts": [{"text": "Open Settings, then Security, then Reset."}]}]}
-    for i in range(20)
-]
-VAL_LINES = TRAIN_LINES[:4]
-
 
 @pytest.fixture(scope="module")
 def vcr_cassette_dir() -> str:
@@ -101,27 +88,6 @@ def backend(make_backend: Any) -> VertexBackend:
     return make_backend()  # type: ignore[no-any-return]
 
 
-def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    return path
-
-
-def prepared_job(local_id: str, *, region: str = "us-central1", with_val: bool = True,
-                 options: dict[str, Any] | None = None, data_name: str = "support.jsonl") -> PreparedJob:
-    """A PreparedJob as ``prepare`` leaves it (converted files in the job folder), built directly."""
-    folder = job_dir(local_id)
-    files = {"train": str(write_jsonl(folder / "train.gemini.jsonl", TRAIN_LINES))}
-    if with_val:
-        files["val"] = str(write_jsonl(folder / "val.gemini.jsonl", VAL_LINES))
-    spec = JobSpec(
-        backend="vertex", model="gemini-2.5-flash", data=f"/data/{data_name}", suffix="support-bot",
-        hyperparameters=Hyperparameters(epochs=3, learning_rate_multiplier=1.0),
-        options={"project": TEST_PROJECT, "region": region, "bucket": f"gs://{TEST_BUCKET}", "adapter_size": "4",
-                 **(options or {})},
-    )
-    return PreparedJob(spec=spec, local_id=local_id, files=files)
-
-
 @pytest.fixture
 def make_prepared() -> Any:
-    return prepared_job
+    return flow_job

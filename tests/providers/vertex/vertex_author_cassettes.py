@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import yaml
+from vertex_cassette_tools import readable_body, write_cassette
 
 OUT = Path(__file__).resolve().parents[3] / "cassettes" / "vertex"
 PROJECT, NUMBER, REGION, BUCKET = "ftrouter-test", "123456789012", "us-central1", "ftrouter-test-bucket"
@@ -45,16 +45,8 @@ HEADER = """\
 """
 
 
-class Literal(str):
-    """Dumped as a YAML block scalar, so JSON bodies stay readable."""
-
-
-yaml.add_representer(Literal, lambda d, s: d.represent_scalar("tag:yaml.org,2002:str", s, style="|"),
-                     Dumper=yaml.SafeDumper)
-
-
-def body(obj: Any) -> Literal:
-    return Literal(json.dumps(obj, indent=2) + "\n")
+def body(obj: Any) -> Any:
+    return readable_body(json.dumps(obj))
 
 
 def request(method: str, uri: str, payload: Any = None) -> dict[str, Any]:
@@ -150,12 +142,7 @@ def get(job_obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def write(name: str, flow: str, interactions: list[dict[str, Any]], note: str = "") -> None:
-    text = yaml.dump({"interactions": copy.deepcopy(interactions), "version": 1}, Dumper=yaml.SafeDumper,
-                     sort_keys=False, width=120, allow_unicode=True)
-    path = OUT / f"{name}.yaml"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(HEADER + f"# Flow: {flow}\n" + note + text, encoding="utf-8")
-    tmp.replace(path)
+    write_cassette(OUT / f"{name}.yaml", copy.deepcopy(interactions), HEADER + f"# Flow: {flow}\n" + note)
 
 
 def succeeded() -> None:
