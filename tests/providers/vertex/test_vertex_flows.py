@@ -56,7 +56,7 @@ def test_submit_runs_to_success_with_stats_model_and_events(backend: VertexBacke
     assert ref.extra["project"] == "ftrouter-test" and ref.extra["region"] == "us-central1"
 
     statuses = poll_until_terminal(backend, ref)
-    assert distinct_states(statuses) == [JobState.PENDING, JobState.RUNNING, JobState.SUCCEEDED]
+    assert distinct_states(statuses)[-2:] == [JobState.RUNNING, JobState.SUCCEEDED]
     final = statuses[-1]
     assert final.raw_state == "JOB_STATE_SUCCEEDED" and final.error is None
     assert final.result is not None
@@ -72,8 +72,7 @@ def test_submit_runs_to_success_with_stats_model_and_events(backend: VertexBacke
     assert started is not None and ended is not None
     assert final.runtime["wall_time_s"] == pytest.approx((ended - started).total_seconds(), abs=1e-3)
 
-    running = next(s for s in statuses if s.state is JobState.RUNNING)
-    assert running.result is None and running.runtime["billable_tokens"] == int(billable)
+    assert all(s.result is None for s in statuses[:-1])  # the tuned model appears at the end
 
     events = backend.events(ref)
     checkpoints = [f"checkpoint-{c['checkpointId']}" for c in done["tunedModel"].get("checkpoints", [])]
@@ -91,6 +90,10 @@ def test_the_authored_success_cassette_in_numbers() -> None:
     path = CASSETTES / "submit_succeeded.yaml"
     if not path.read_text(encoding="utf-8").startswith("# AUTHORED"):
         pytest.skip("re-recorded live: the figures below belong to the authored version")
+    polled = [body["state"] for method, _, _, body in vertex_replies(path) if method == "GET"]
+    assert polled == ["JOB_STATE_PENDING", "JOB_STATE_RUNNING", "JOB_STATE_SUCCEEDED", "JOB_STATE_SUCCEEDED"]
+    running = to_status(parse_job([b for m, _, _, b in vertex_replies(path) if m == "GET"][1]))
+    assert running.state is JobState.RUNNING and running.runtime["billable_tokens"] == 48213
     view = parse_job(final_job(path))
     assert view.job_id == "5566778899001122334" and view.epochs == 3
     assert view.stats is not None and view.stats.billable_tokens == 48213 and view.stats.step_count == 45
@@ -122,12 +125,19 @@ def test_failed_job_reports_the_error(backend: VertexBackend, make_prepared: Any
 @pytest.mark.vcr
 @pytest.mark.default_cassette("job_cancelled")
 def test_cancel_goes_through_cancelling_to_cancelled(backend: VertexBackend, make_prepared: Any, vcr: Any) -> None:
+    polled = [body["state"] for method, _, _, body in vertex_replies(CASSETTES / "job_cancelled.yaml")
+              if method == "GET"]
     ref = backend.submit(make_prepared("ftr-c4nc3l"))
-    assert backend.status(ref).state is JobState.RUNNING
+    status = backend.status(ref)
+    while status.state is JobState.PENDING:  # a live recording may catch the job before it runs
+        status = backend.status(ref)
+    assert status.state is JobState.RUNNING
     after_cancel = backend.cancel(ref)
-    # CANCELLING is not terminal: the job may still end otherwise
-    assert after_cancel.state is JobState.RUNNING and after_cancel.raw_state == "JOB_STATE_CANCELLING"
-    final = backend.status(ref)
+    # CANCELLING is not terminal (the job may still end otherwise): it reads as running
+    assert after_cancel.raw_state == polled[polled.index("JOB_STATE_RUNNING") + 1]
+    if after_cancel.raw_state == "JOB_STATE_CANCELLING":
+        assert after_cancel.state is JobState.RUNNING
+    final = poll_until_terminal(backend, ref)[-1] if not after_cancel.state.terminal else after_cancel
     assert final.state is JobState.CANCELLED
     assert final.error is not None and final.error.code == "CANCELLED"
     assert backend.events(ref)[-1].id == "state-cancelled"
