@@ -117,7 +117,8 @@ class VertexBackend(Backend):
         return self._ref(job, local_id, client, settings.credentials_file)
 
     def status(self, ref: RemoteRef) -> JobStatus:
-        return to_status(parse_job(self._client_for(ref).get_job(self._job_name(ref))))
+        job = parse_job(self._client_for(ref).get_job(self._job_name(ref)))
+        return _with_cost(to_status(job), job.base_model)
 
     def events(self, ref: RemoteRef, after: str | None = None) -> list[JobEvent]:
         job = parse_job(self._client_for(ref).get_job(self._job_name(ref)))
@@ -146,6 +147,17 @@ class VertexBackend(Backend):
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
+
+def _with_cost(status: JobStatus, base_model: str | None) -> JobStatus:
+    """What the trained tokens cost at the catalog's training price for the base model (when both are known)."""
+    from ftrouter.catalog import find_model
+
+    entry = find_model(base_model) if base_model else None
+    if status.trained_tokens is not None and entry is not None and entry.training_usd_per_1m is not None:
+        status.runtime["cost_usd"] = round(status.trained_tokens / 1_000_000 * entry.training_usd_per_1m, 6)
+        status.runtime["price_as_of"] = entry.as_of.isoformat()
+    return status
 
 
 def _find_job(client: VertexClient, local_id: str) -> dict[str, Any] | None:

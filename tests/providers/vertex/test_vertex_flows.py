@@ -68,6 +68,10 @@ def test_submit_runs_to_success_with_stats_model_and_events(backend: VertexBacke
     assert final.runtime["example_count"] == int(raw_stats["tuningDatasetExampleCount"])
     assert final.runtime["tuning_steps"] == int(raw_stats["tuningStepCount"]) == final.progress.total_steps
     assert final.runtime["epochs"] == int(epochs)
+    from ftrouter.catalog import get_model
+
+    price = get_model(done["baseModel"]).training_usd_per_1m
+    assert price is not None and final.runtime["cost_usd"] == pytest.approx(int(billable) * int(epochs) / 1e6 * price)
     started, ended = parse_time(done["startTime"]), parse_time(done["endTime"])
     assert started is not None and ended is not None
     assert final.runtime["wall_time_s"] == pytest.approx((ended - started).total_seconds(), abs=1e-3)
