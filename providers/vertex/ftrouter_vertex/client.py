@@ -9,6 +9,7 @@ both from one vcrpy cassette.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -71,13 +72,16 @@ class VertexClient:
         self.timeout_s = timeout_s
         self._genai: Any = None
         self._storage: Any = None
+        # `ftrouter jobs` refreshes jobs from a thread pool: credentials and clients are made once.
+        self._lock = threading.RLock()
 
     # -- credentials and project ------------------------------------------------------------------
 
     def _resolve(self) -> None:
-        if self._credentials is None:
-            self._credentials, adc_project = load_credentials(self._credentials_file)
-            self._project = self._project or adc_project
+        with self._lock:
+            if self._credentials is None:
+                self._credentials, adc_project = load_credentials(self._credentials_file)
+                self._project = self._project or adc_project
         if not self._project:
             raise MissingProject(f"no Google Cloud project: {HOW_TO_SET_PROJECT}")
 
@@ -88,30 +92,38 @@ class VertexClient:
         return self._project
 
     def _vertex(self) -> Any:
-        if self._genai is None:
-            self._resolve()
-            from google import genai
-            from google.genai import types
+        with self._lock:
+            if self._genai is None:
+                self._genai = self._make_vertex()
+            return self._genai
 
-            options = types.HttpOptions(api_version=API_VERSION, timeout=int(self.timeout_s * 1000),
-                                        httpx_client=self._httpx_client)
-            self._genai = genai.Client(vertexai=True, project=self._project, location=self.region,
-                                       credentials=self._credentials, http_options=options)
-        return self._genai
+    def _make_vertex(self) -> Any:
+        self._resolve()
+        from google import genai
+        from google.genai import types
+
+        options = types.HttpOptions(api_version=API_VERSION, timeout=int(self.timeout_s * 1000),
+                                    httpx_client=self._httpx_client)
+        return genai.Client(vertexai=True, project=self._project, location=self.region,
+                            credentials=self._credentials, http_options=options)
 
     def _gcs(self) -> Any:
-        if self._storage is None:
-            self._resolve()
-            from google.cloud import storage
+        with self._lock:
+            if self._storage is None:
+                self._storage = self._make_gcs()
+            return self._storage
 
-            client = storage.Client(project=self._project, credentials=self._credentials, _http=self._storage_http)
-            # google-cloud-storage 3.x starts a background thread per bucket to GET its metadata for
-            # tracing attributes (unless DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA is set). We do not
-            # trace; the extra request would only cost a call and race with the upload.
-            if getattr(client, "_bucket_metadata_cache", None) is not None:
-                client._bucket_metadata_cache = None
-            self._storage = client
-        return self._storage
+    def _make_gcs(self) -> Any:
+        self._resolve()
+        from google.cloud import storage
+
+        client = storage.Client(project=self._project, credentials=self._credentials, _http=self._storage_http)
+        # google-cloud-storage 3.x starts a background thread per bucket to GET its metadata for tracing
+        # attributes (unless DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA is set). We do not trace; the
+        # extra request would only cost a call (and it raced with the cassette layer in tests).
+        if getattr(client, "_bucket_metadata_cache", None) is not None:
+            client._bucket_metadata_cache = None
+        return client
 
     # -- calls ------------------------------------------------------------------------------------
 
