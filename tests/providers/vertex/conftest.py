@@ -14,7 +14,8 @@ os.environ.setdefault("NO_GCE_CHECK", "true")
 
 from ftrouter_vertex import VertexBackend
 from ftrouter_vertex.retry import RetryPolicy
-from vertex_cassette_tools import flow_job, vertex_json_body
+
+from .vertex_cassette_tools import flow_job, vertex_json_body
 
 REPO = Path(__file__).resolve().parents[3]
 CASSETTES = REPO / "cassettes" / "vertex"

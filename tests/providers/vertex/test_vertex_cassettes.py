@@ -15,7 +15,8 @@ import jsonschema
 import pytest
 import yaml
 from ftrouter_vertex.request import TuningRequest
-from vertex_cassette_tools import TEST_BUCKET, TEST_PROJECT, TEST_PROJECT_NUMBER, Normaliser
+
+from .vertex_cassette_tools import TEST_BUCKET, TEST_PROJECT, TEST_PROJECT_NUMBER, Normaliser
 
 REPO = Path(__file__).resolve().parents[3]
 CASSETTES = sorted((REPO / "cassettes" / "vertex").glob("*.yaml"))

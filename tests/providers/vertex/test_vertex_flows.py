@@ -11,10 +11,11 @@ import pytest
 from ftrouter_vertex import VertexBackend
 from ftrouter_vertex.errors import BucketNotFound, BucketNotWritable, ModelNotTunable
 from ftrouter_vertex.jobview import RPC_CODES, parse_job, parse_time, to_events, to_status
-from vertex_cassette_tools import final_job, vertex_replies
 
 from ftrouter.errors import EXIT_AUTH, EXIT_INVALID, EXIT_USAGE, AuthError, InvalidRequest, UsageError
 from ftrouter.jobs.models import JobState, JobStatus, RemoteRef
+
+from .vertex_cassette_tools import final_job, vertex_replies
 
 CASSETTES = Path(__file__).resolve().parents[3] / "cassettes" / "vertex"
 

@@ -12,8 +12,9 @@ import httpx
 import pytest
 import vcr
 from ftrouter_vertex import VertexBackend
-from vertex_cassette_tools import vertex_json_body
-from vertex_record import Recorder, collapse_polls, parse_args
+
+from .vertex_cassette_tools import vertex_json_body
+from .vertex_record import Recorder, collapse_polls, parse_args
 
 REAL_JOB = {"name": "projects/987654321098/locations/europe-west4/tuningJobs/77", "state": "JOB_STATE_CANCELLED",
             "baseModel": "gemini-2.5-flash", "createTime": "2026-11-22T08:00:00Z",
