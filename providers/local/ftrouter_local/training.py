@@ -216,7 +216,8 @@ def train(config: TrainConfig, files: JobFiles, stop: StopFlag, writer: StatusWr
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(str(files.output))
         write_atomic(files.output / "summary.json", json.dumps(_summary(trainer, config, runtime), indent=1))
-    writer.set_state("succeeded", f"succeeded: adapter and tokenizer in {files.output}",
+    what = "model" if config.adapter == "full" else "adapter"
+    writer.set_state("succeeded", f"succeeded: {what} and tokenizer in {files.output}",
                      adapter_path=str(files.output), runtime=runtime)
 
 

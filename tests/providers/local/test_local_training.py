@@ -115,15 +115,39 @@ def test_a_killed_worker_is_marked_failed_with_its_log_tail(backend: LocalBacken
     assert backend.status(ref).state is JobState.FAILED  # stays failed; nothing is left "running"
 
 
-def test_two_processes_through_accelerate_launch(backend: LocalBackend, tiny_model: Path, chat_data: Path) -> None:
-    ref = backend.submit(backend.prepare(make_spec(tiny_model, chat_data, max_steps=12, gpus=2), "ftr-ddp001"))
+def test_two_processes_through_accelerate_launch_stop_together_and_resume(
+        backend: LocalBackend, tiny_model: Path, chat_data: Path) -> None:
+    ref = backend.submit(backend.prepare(make_spec(tiny_model, chat_data, max_steps=80, gpus=2), "ftr-ddp001"))
+    wait_until(backend, ref, lambda s: (s.progress.step or 0) >= 3, timeout=150)
 
+    cancelled = backend.cancel(ref)  # both ranks must agree on the step, or the next all-reduce hangs
+
+    assert cancelled.state is JobState.CANCELLED, cancelled
+    assert cancelled.result is not None and cancelled.result.checkpoint
+    files = JobFiles(Path(ref.extra["job_dir"]))
+    assert len(files.rank_pids()) == 2
+
+    backend.resume(ref)
     final = wait_until(backend, ref, ended, timeout=150)
 
     assert final.state is JobState.SUCCEEDED, final.error
-    assert final.runtime["processes"] == 2 and final.progress.step == 12
-    files = JobFiles(Path(ref.extra["job_dir"]))
-    assert len(files.rank_pids()) == 2
+    assert final.runtime["processes"] == 2 and final.progress.step == 80
     assert (files.output / "adapter_model.safetensors").is_file()
     loading = next(e for e in backend.events(ref) if e.message.startswith("loading"))
     assert loading.data["processes"] == 2
+
+
+def test_full_fine_tuning_with_packing_and_a_validation_set(backend: LocalBackend, tiny_model: Path,
+                                                            chat_data: Path) -> None:
+    spec = make_spec(tiny_model, chat_data, max_steps=12, packing=True, eval_steps=6)
+    spec = spec.model_copy(update={"adapter": "full", "val": str(chat_data)})
+    ref = backend.submit(backend.prepare(spec, "ftr-full01"))
+
+    final = wait_until(backend, ref, ended)
+
+    assert final.state is JobState.SUCCEEDED, final.error
+    assert final.runtime["adapter"] == "full"
+    eval_losses = [e.data["eval_loss"] for e in backend.events(ref) if "eval_loss" in e.data]
+    assert len(eval_losses) == 2
+    output = Path(ref.extra["job_dir"]) / "output"
+    assert (output / "model.safetensors").is_file() and not (output / "adapter_config.json").exists()
