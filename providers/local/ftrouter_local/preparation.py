@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import importlib.util
 import math
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ftrouter.data.canonical import Example
-from ftrouter.errors import FtrouterError, UsageError
+from ftrouter.errors import DataError, FtrouterError, UsageError, ValidationFailed
 from ftrouter.jobs.models import JobSpec, PlannedRequest, PreparedJob
 from ftrouter_local.config import TrainConfig, config_from_spec
 from ftrouter_local.jobfiles import JobFiles, write_atomic
@@ -63,32 +61,31 @@ def check_model(model: str) -> list[str]:
             "(needs network access and, for gated models, HF_TOKEN)"]
 
 
-class _TokenTally:
-    """Counts each example's tokens while it streams into the converter (for the cost estimate)."""
+def validate_data(spec: JobSpec, config: TrainConfig) -> Any:
+    """The data engine's checks for the local backend; the first error stops the job (one line, with
+    the file and line), warnings are counted. Token counts use the model's own tokenizer when the
+    model is a local folder."""
+    from ftrouter.data import validate_file
 
-    def __init__(self, model: str) -> None:
-        self.counts: list[int] = []
-        self.problem: str | None = None
-        self.counter: Any = None
-        try:
-            from ftrouter.data.tokens import counter_for_model
-
-            self.counter = counter_for_model(model if Path(model).expanduser().is_dir() else None)
-        except FtrouterError as exc:
-            self.problem = exc.message
-
-    def __call__(self, examples: Iterable[Example]) -> Iterator[Example]:
-        for example in examples:
-            if self.counter is not None:
-                self.counts.append(self.counter.count(example)[0])
-            yield example
+    folder = config.model if Path(config.model).expanduser().is_dir() else None
+    report = validate_file(spec.data, backend="local", model=folder, val_path=spec.val)
+    errors = [(path, p) for path, p in report.entries if p.severity == "error"]
+    if errors:
+        path, first = errors[0]
+        more = f" (and {len(errors) - 1} more; see `ftrouter data validate {path} --backend local`)" \
+            if len(errors) > 1 else ""
+        raise ValidationFailed(first.message + more, path=path, line=first.line, code=first.code)
+    preference = report.report.kinds.get("dpo", 0)
+    if preference:
+        raise DataError(f"{preference} preference (DPO) example(s): the local backend trains sft only",
+                        path=spec.data, code="unsupported_method")
+    return report
 
 
-def _convert(path: str, target: Path, tally: _TokenTally | None = None) -> ConversionStats:
+def _convert(path: str, target: Path) -> ConversionStats:
     from ftrouter.data import read_examples
 
-    examples = read_examples(path)
-    return write_records(tally(examples) if tally else examples, target, source=path)
+    return write_records(read_examples(path), target, source=path)
 
 
 def _warnings_for(stats: ConversionStats, role: str) -> list[str]:
@@ -103,11 +100,15 @@ def _warnings_for(stats: ConversionStats, role: str) -> list[str]:
 def prepare_job(spec: JobSpec, local_id: str, files: JobFiles) -> PreparedJob:
     config = config_from_spec(spec)
     warnings = check_model(config.model) + check_machine(config)
+    report = validate_data(spec, config)
+    if report.warnings:
+        warnings.append(f"the data has {report.warnings} warning(s): `ftrouter data validate {spec.data} "
+                        "--backend local` lists them")
     files.root.mkdir(parents=True, exist_ok=True)
     stats: dict[str, Any] = {}
-    tally = _TokenTally(config.model)
-    train = _convert(spec.data, files.train_data, tally)
-    stats["train"] = {**train.as_dict(), "tokens": sum(tally.counts)}
+    train = _convert(spec.data, files.train_data)
+    stats["train"] = {**train.as_dict(), "tokens": report.report.tokens.total,
+                      "tokenizer": report.report.tokenizer.get("method")}
     warnings += _warnings_for(train, "train")
     paths = {"train": str(files.train_data)}
     if spec.val:
@@ -123,19 +124,17 @@ def prepare_job(spec: JobSpec, local_id: str, files: JobFiles) -> PreparedJob:
     request = PlannedRequest(method="SPAWN", url=f"file://{files.root}", body={"command": command,
                              "config": config.model_dump(mode="json")},
                              note="a detached local worker process; nothing leaves this machine")
-    estimate, problem = _estimate(config, tally)
+    estimate, problem = _estimate(config, report.report.example_tokens)
     return PreparedJob(spec=spec, local_id=local_id, files=paths, stats=stats, requests=[request],
                        warnings=warnings + ([f"no cost estimate: {problem}"] if problem else []), estimate=estimate)
 
 
-def _estimate(config: TrainConfig, tally: _TokenTally) -> tuple[dict[str, Any], str | None]:
+def _estimate(config: TrainConfig, example_tokens: list[int]) -> tuple[dict[str, Any], str | None]:
     """The cost engine's local estimate; a model it does not know is a warning, never a failure."""
-    if tally.problem or not tally.counts:
-        return {}, tally.problem or "no token counts"
     from ftrouter.cost import estimate_training
 
     try:
-        estimates = estimate_training("local", example_tokens=tally.counts, model=config.model,
+        estimates = estimate_training("local", example_tokens=example_tokens, model=config.model,
                                       epochs=max(1, math.ceil(config.epochs)), adapter=config.adapter)
     except FtrouterError as exc:
         return {}, exc.message

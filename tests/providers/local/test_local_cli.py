@@ -87,3 +87,15 @@ def test_qlora_on_cpu_fails_before_anything_starts(capsys: pytest.CaptureFixture
     assert err.strip().splitlines() == [
         "ftrouter: qlora_needs_gpu: QLoRA (4-bit NF4 through bitsandbytes) needs a CUDA GPU and this machine "
         "has none; use --adapter lora (or full) to train on the CPU"]
+
+
+def test_bad_data_is_one_line_naming_the_file_and_line(capsys: pytest.CaptureFixture[str], tiny_model: Path,
+                                                      tmp_path: Path, ftrouter_home: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    good = '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}'
+    bad.write_text(good + "\n" + '{"messages": [{"role": "user", "content": "hi"}\n' + good + "\n")
+    code, _, err = run(capsys, "submit", "--backend", "local", "--data", str(bad), "--model", str(tiny_model))
+    assert code == 1
+    [line] = err.strip().splitlines()
+    assert line.startswith(f"ftrouter: {bad}:2: ")
+    assert not list((ftrouter_home / "jobs").glob("*"))  # no job folder, no half-written file
