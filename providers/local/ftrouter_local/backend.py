@@ -135,6 +135,9 @@ class LocalBackend(Backend):
             previous = files.read_status()
             files.cancel_request.unlink(missing_ok=True)
             files.clear_rank_pids()
+            # the old worker's pid must go before "pending" is written, or a status call in between
+            # would find a dead pid and mark the fresh attempt failed
+            files.launcher_pidfile.unlink(missing_ok=True)
             files.write_status(WorkerStatus(state="pending", attempt=previous.attempt + 1,
                                             prior=_carry_over(previous), step=previous.step,
                                             total_steps=previous.total_steps, checkpoint=previous.checkpoint,
