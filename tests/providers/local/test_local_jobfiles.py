@@ -176,3 +176,32 @@ def test_status_never_imports_torch(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == {"state": "failed", "heavy": []}
+
+
+def test_resume_bookkeeping_before_the_new_worker_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ref = fake_job(tmp_path / "ftr-resum1", state="cancelled", pid=dead_pid())
+    files = JobFiles(Path(ref.extra["job_dir"]))
+    ended = files.read_status()
+    ended.runtime = {"wall_time_s": 12.5, "train_time_s": 10.0}
+    files.write_status(ended)
+    files.cancel_request.write_text("then")
+    started: list[list[str]] = []
+
+    def fake_spawn(command: list[str], _files: JobFiles) -> int:
+        started.append(command)
+        return 1
+
+    monkeypatch.setattr("ftrouter_local.backend.spawn_detached", fake_spawn)
+
+    status = LocalBackend().resume(ref)
+
+    assert status.state is JobState.PENDING  # the old, dead pid is gone: not mistaken for a dead new worker
+    assert not files.cancel_request.exists()
+    assert started and started[0][1:4] == ["-m", "ftrouter_local.worker", str(files.root)]
+    now = files.read_status()
+    assert (now.attempt, now.prior, now.resume_from) == (2, {"wall_time_s": 12.5, "train_time_s": 10.0}, None)
+    assert backend_events(ref)[-1] == "resuming from the start (no checkpoint was saved)"
+
+
+def backend_events(ref: RemoteRef) -> list[str]:
+    return [event.message for event in LocalBackend().events(ref)]
