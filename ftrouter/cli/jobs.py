@@ -148,6 +148,13 @@ def _watch(service: JobService, job: str, *, json_out: bool, interval: float | N
 # -- commands -------------------------------------------------------------------------------------
 
 
+def _options(pairs: list[str], **shortcuts: object) -> dict[str, object]:
+    """``--option KEY=VALUE`` pairs plus the shortcut flags that stand for common options."""
+    options: dict[str, object] = dict(parse_options(pairs))
+    options.update({key: value for key, value in shortcuts.items() if value is not None})
+    return options
+
+
 def submit(
     backend: str = typer.Option(..., "--backend", "-b", help="openai, vertex, local, or a plugin's name."),
     data: Path = typer.Option(..., "--data", help="Training data (JSONL in any format ftrouter reads)."),
@@ -166,6 +173,8 @@ def submit(
     max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after this many steps (local)."),
     suffix: str | None = typer.Option(None, "--suffix", help="Added to the fine-tuned model's name."),
     seed: int | None = typer.Option(None, "--seed", help="Training seed."),
+    gpus: int | None = typer.Option(None, "--gpus", min=1, help="GPUs to train on (local; same as --option gpus=N)."),
+    recipe: str | None = typer.Option(None, "--recipe", help="Training recipe name or file (local; --option recipe=)."),
     option: list[str] = typer.Option([], "--option", help="Backend-specific KEY=VALUE (repeatable)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate, convert, estimate, show requests; send nothing."),
     wait: bool = typer.Option(False, "--wait", help="Watch the job until it ends (exit code reflects the result)."),
@@ -179,7 +188,7 @@ def submit(
         raise UsageError("no such file", path=val, code="file_not_found")
     spec = build_spec(
         {"backend": backend, "model": model, "data": str(data), "val": str(val) if val else None, "method": method,
-         "adapter": adapter, "suffix": suffix, "seed": seed, "options": parse_options(option)},
+         "adapter": adapter, "suffix": suffix, "seed": seed, "options": _options(option, gpus=gpus, recipe=recipe)},
         {"epochs": epochs, "learning_rate_multiplier": lr_multiplier, "learning_rate": learning_rate,
          "batch_size": batch_size, "beta": beta, "lora_r": lora_r, "lora_alpha": lora_alpha,
          "max_length": max_length, "max_steps": max_steps})

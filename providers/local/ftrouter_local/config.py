@@ -173,6 +173,13 @@ _HYPERPARAMETERS = {
 _NOT_OPTIONS = {"recipe"}
 
 
+def _absolute_if_local(model: str) -> str:
+    """A local model folder becomes an absolute path: the detached worker runs in the job's folder,
+    where a relative path would be read as a hub id."""
+    path = Path(model).expanduser()
+    return str(path.resolve()) if path.is_dir() else model
+
+
 def config_from_spec(spec: JobSpec) -> TrainConfig:
     """Merge defaults, the recipe, ``spec.options`` and the common flags into one validated config."""
     if spec.method != "sft":
@@ -186,7 +193,7 @@ def config_from_spec(spec: JobSpec) -> TrainConfig:
         settings.update(recipe.settings)
     settings.update(_options(spec.options))
     settings.update(_flags(spec))
-    settings["model"] = spec.model
+    settings["model"] = _absolute_if_local(spec.model)
     config = _validate(settings)
     multiplier = spec.hyperparameters.learning_rate_multiplier
     if multiplier is not None:

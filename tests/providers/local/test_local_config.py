@@ -114,3 +114,13 @@ def test_a_model_path_must_be_a_model_folder_and_a_hub_id_is_a_warning(tmp_path:
     (tmp_path / "config.json").write_text("{}")
     assert check_model(str(tmp_path)) == []
     assert "hugging face hub" in check_model("Qwen/Qwen2.5-0.5B-Instruct")[0].lower()
+
+
+def test_a_relative_model_folder_becomes_absolute_for_the_detached_worker(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "models" / "tiny").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    config = config_from_spec(JobSpec(backend="local", model="models/tiny", data="train.jsonl"))
+    assert config.model == str(tmp_path / "models" / "tiny")
+    hub = config_from_spec(JobSpec(backend="local", model="Qwen/Qwen2.5-0.5B", data="train.jsonl"))
+    assert hub.model == "Qwen/Qwen2.5-0.5B"
