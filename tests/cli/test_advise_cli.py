@@ -8,22 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from clirun import run_cli as run
 
 TASKS = Path(__file__).resolve().parents[2] / "configs" / "tasks"
 EXAMPLES = Path(__file__).resolve().parents[2] / "configs" / "examples"
 TODAY = "--today=2026-11-21"
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    from ftrouter.cli.app import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_json_has_the_issue_keys(capsys: pytest.CaptureFixture[str]) -> None:

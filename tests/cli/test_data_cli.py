@@ -9,18 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from ftrouter.cli.app import main
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+from clirun import run_cli as run
 
 
 def test_inspect_json(capsys: pytest.CaptureFixture[str], examples_dir: Path) -> None:

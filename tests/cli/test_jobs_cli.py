@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from clirun import run_cli as run
 
 FAKE_DIR = Path(__file__).resolve().parent.parent / "jobs"
 FAKE_CLI = FAKE_DIR / "fake_backend.py"
@@ -33,16 +34,6 @@ def train_file(tmp_path: Path) -> Path:
     return path
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    from ftrouter.cli.app import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def submit_json(capsys: pytest.CaptureFixture[str], train_file: Path, *extra: str) -> dict:

@@ -9,20 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clirun import run_cli
 from ftrouter_local import LocalBackend
 
 pytestmark = pytest.mark.slow
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str]:
-    from ftrouter.cli.app import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
+    """Like ``run_cli``, with JSON output parsed."""
+    code, out, err = run_cli(capsys, *args)
     return code, json.loads(out) if out.strip().startswith(("{", "[")) else out, err
 
 

@@ -8,7 +8,7 @@ published OpenAPI spec (shared/reference/openai-openapi.yaml, openai/openai-open
 — ``test_cassette_schema.py`` validates each body against it. Request bodies are written out here
 literally (not built with the adapter's own code), so a change in what the adapter sends fails replay.
 
-Anyone with a key replaces them with real recordings in one command (docs/readme/jobs-openai.md)::
+Anyone with a key replaces them with real recordings in one command (README.md)::
 
     OPENAI_API_KEY=sk-... .venv/bin/pytest tests/providers/openai/test_cassettes.py --record-mode=rewrite
 """

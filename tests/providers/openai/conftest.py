@@ -2,7 +2,7 @@
 in-memory fake OpenAI for fault injection, and a test key that must never leak.
 
 Replay (default, CI): record mode ``none``, the network guard on, the key is ``TEST_KEY``.
-Re-record against the live API (see docs/readme/jobs-openai.md)::
+Re-record against the live API (see README.md)::
 
     OPENAI_API_KEY=sk-... .venv/bin/pytest tests/providers/openai/test_cassettes.py --record-mode=rewrite
 """
@@ -24,11 +24,8 @@ if str(HERE) not in sys.path:
 
 import vcr_support  # noqa: E402
 from fake_openai import FakeOpenAI  # noqa: E402
+from openai_shared import CASSETTES, DATA, REPO, TEST_KEY, assert_all_played  # noqa: E402, F401 - re-exported for fixtures
 
-REPO = HERE.parents[2]
-CASSETTES = REPO / "cassettes" / "openai"
-DATA = HERE / "data"
-TEST_KEY = "sk-ftrouter-test-7Qw3Zr9Lx2Vn5Kp8SECRET"
 _RECORD_KEY = os.environ.get("OPENAI_API_KEY", "")  # read before the per-test fixtures clear them
 _RECORD_BASE_URL = os.environ.get("OPENAI_BASE_URL") or None
 _REAL_CONNECT = socket.socket.connect
@@ -69,12 +66,6 @@ def _cassette_fully_played(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if cassette is not None and not recording(request.config):
         assert_all_played(cassette)
-
-
-def assert_all_played(cassette: Any) -> None:
-    unplayed = [f"#{i + 1} {req.method} {req.uri}" for i, req in enumerate(cassette.requests)
-                if cassette.play_counts[i] == 0]
-    assert not unplayed, f"{Path(cassette._path).name}: interactions never played: {', '.join(unplayed)}"
 
 
 @pytest.fixture

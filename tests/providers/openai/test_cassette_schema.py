@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import CASSETTES, REPO
+from openai_shared import CASSETTES, REPO
 
 SPEC = REPO.parent / "shared" / "reference" / "openai-openapi.yaml"
 CASSETTE_FILES = sorted(CASSETTES.glob("*.yaml"))

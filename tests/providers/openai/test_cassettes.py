@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DATA
+from openai_shared import DATA
 
 from ftrouter.jobs.models import JobSpec, JobState, JobStatus, PreparedJob, RemoteRef
 from ftrouter.jobs.polling import PollSchedule
@@ -105,7 +105,7 @@ def test_dpo_job_reports_progress(openai_backend: Any) -> None:
 def test_an_unplayed_interaction_fails_the_check(tmp_path: Path) -> None:
     """The guard behind every cassette test: interactions a test never used are reported."""
     import vcr
-    from conftest import CASSETTES, assert_all_played
+    from openai_shared import CASSETTES, assert_all_played
 
     recorder = vcr.VCR(cassette_library_dir=str(CASSETTES), record_mode="none")
     import vcr_support

@@ -10,8 +10,9 @@ from typing import Any
 
 import httpx2
 import pytest
-from conftest import DATA, TEST_KEY
+from clirun import run_cli
 from fake_openai import FakeOpenAI, Lost, error
+from openai_shared import DATA, TEST_KEY
 
 from ftrouter.errors import AuthError, DataError, ProviderUnavailable, QuotaError
 from ftrouter.jobs.models import JobSpec, JobState, PreparedJob, RemoteRef
@@ -204,16 +205,6 @@ def test_lost_create_answer_through_the_service(fake_openai: FakeOpenAI, fake_ba
     assert record.state is JobState.PENDING and record.remote_id in fake_openai.jobs and len(fake_openai.jobs) == 1
 
 
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    from ftrouter.cli.app import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

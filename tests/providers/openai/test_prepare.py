@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from openai_shared import REPO
 
 from ftrouter.backends import backend_names, load_backend_class
 

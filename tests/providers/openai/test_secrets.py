@@ -8,9 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import clirun
 import pytest
-from conftest import CASSETTES, DATA, TEST_KEY
 from fake_openai import FakeOpenAI, error
+from openai_shared import CASSETTES, DATA, TEST_KEY
 
 MODEL = "gpt-4.1-mini-2025-04-14"
 FRAGMENTS = (TEST_KEY, TEST_KEY[:8], TEST_KEY[-12:], TEST_KEY[3:15])
@@ -21,14 +22,8 @@ def leaks(text: str) -> list[str]:
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    from ftrouter.cli.app import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
+    """The exit code and everything printed (stdout and stderr together)."""
+    code, out, err = clirun.run_cli(capsys, *args)
     return code, out + err
 
 

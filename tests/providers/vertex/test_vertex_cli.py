@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clirun import run_cli as run
 
 from ftrouter.jobs.models import JobResult, JobSpec, JobState, JobStatus, RemoteRef
 
@@ -28,16 +29,6 @@ def dataset(tmp_path: Path) -> tuple[Path, Path]:
     return train, val
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    from ftrouter.cli.app import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_dry_run_needs_no_credentials(capsys: pytest.CaptureFixture[str], no_google_credentials: None,
