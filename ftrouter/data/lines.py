@@ -68,18 +68,28 @@ def iter_raw_lines(path: str | Path, max_line_bytes: int = MAX_LINE_BYTES) -> It
     """
     p = check_input_path(path)
     with p.open("rb") as f:
-        head = f.read(_BINARY_SNIFF)
-        if not head.strip(b" \t\r\n" + BOM):
-            yield RawLine(1, None, make_problem("empty_file", None, "the file is empty"))
-            return
-        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-            yield RawLine(1, None, make_problem("invalid_utf8", None, "the file is UTF-16: save it as UTF-8"))
-            return
-        if _looks_binary(head):
-            yield RawLine(1, None, make_problem("binary_file", None, "the file holds NUL bytes: binary, not JSONL"))
+        problem = _head_problem(f.read(_BINARY_SNIFF))
+        if problem is not None:
+            yield RawLine(1, None, problem)
             return
         f.seek(0)
         yield from _lines(f, max_line_bytes)
+
+
+def _head_problem(head: bytes) -> Problem | None:
+    if not head.strip(b" \t\r\n" + BOM):
+        return make_problem("empty_file", None, "the file is empty")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return make_problem("invalid_utf8", None, "the file is UTF-16: save it as UTF-8")
+    if _looks_binary(head):
+        return make_problem("binary_file", None, "the file holds NUL bytes: binary, not JSONL")
+    return None
+
+
+def whole_file_problem(path: str | Path) -> Problem | None:
+    """The problem that makes the whole file unusable (empty, UTF-16, binary), judged from its start."""
+    with Path(path).open("rb") as f:
+        return _head_problem(f.read(_BINARY_SNIFF))
 
 
 def iter_raw_lines_between(path: str | Path, start: int, end: int, first_number: int,

@@ -20,6 +20,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ftrouter.data.lines import whole_file_problem
+
 if TYPE_CHECKING:
     from ftrouter.data.inspect import ExampleCheck, Inspector
     from ftrouter.data.reader import FileScan
@@ -47,7 +49,7 @@ def worker_count() -> int:
 def can_parallelize(path: Path, counter: TokenCounter) -> bool:
     return (getattr(counter, "fork_safe", False) and worker_count() > 1
             and "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-            and path.stat().st_size >= PARALLEL_MIN_BYTES)
+            and path.stat().st_size >= PARALLEL_MIN_BYTES and whole_file_problem(path) is None)
 
 
 def _next_line_start(f: Any, offset: int) -> int:

@@ -88,3 +88,18 @@ def test_chunks_start_at_line_starts_and_know_their_line_numbers(tmp_path: Path)
         assert start == 0 or data[start - 1:start] == b"\n"
         assert data[:start].count(b"\n") + 1 == first_line
         assert end > start
+
+
+@pytest.mark.parametrize(("head", "code"), [(b"\x00\x01binary", "binary_file"),
+                                            (b"\xff\xfe{\x00", "invalid_utf8")])
+def test_big_unusable_file_gets_one_whole_file_problem_on_the_parallel_path(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, head: bytes, code: str) -> None:
+    if threading.active_count() > 1:
+        pytest.skip("the test process runs other threads")
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(head + b"\n".join(b"x\x00y" * 50 for _ in range(200)))
+    monkeypatch.setenv("FTROUTER_DATA_WORKERS", "3")
+    monkeypatch.setattr(parallel_mod, "PARALLEL_MIN_BYTES", 0)
+    report = inspect_file(path)
+    assert report.problem_counts == {code: 1}
+    assert report.errors == 1
