@@ -86,18 +86,30 @@ def _collect(path: Path, fmt: str, stratify: str | None) -> _Groups:
     return groups
 
 
+def _quotas(sizes: dict[str, int], fraction: float) -> dict[str, int]:
+    """Each stratum's share of ``fraction``, adding up to the file's share (largest remainders get the rest):
+    rounding every small stratum on its own would turn a 10% test split of 4-example strata into nothing."""
+    exact = {stratum: fraction * size for stratum, size in sizes.items()}
+    quotas = {stratum: int(share) for stratum, share in exact.items()}
+    left = round(fraction * sum(sizes.values())) - sum(quotas.values())
+    for stratum in sorted(exact, key=lambda s: (quotas[s] - exact[s], s))[:max(left, 0)]:
+        quotas[stratum] += 1
+    return quotas
+
+
 def _assign(groups: _Groups, val: float, test: float, seed: int) -> list[int]:
     """The split (0 train, 1 val, 2 test) of every group."""
     rng = random.Random(seed)
     by_stratum: dict[str, list[int]] = defaultdict(list)
     for group, stratum in enumerate(groups.stratum):
         by_stratum[stratum].append(group)
+    sizes = {stratum: sum(groups.sizes[g] for g in members) for stratum, members in by_stratum.items()}
+    test_quotas, val_quotas = _quotas(sizes, test), _quotas(sizes, val)
     split_of = [0] * len(groups.sizes)
     for stratum in sorted(by_stratum):
         members = by_stratum[stratum]
         rng.shuffle(members)
-        size = sum(groups.sizes[g] for g in members)
-        targets = {2: round(test * size), 1: round(val * size)}
+        targets = {2: test_quotas[stratum], 1: val_quotas[stratum]}
         filled = {1: 0, 2: 0}
         for group in members:
             split = next((s for s in (2, 1) if filled[s] < targets[s]), 0)

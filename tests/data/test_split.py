@@ -78,3 +78,12 @@ def test_split_copies_original_lines_byte_for_byte(write_jsonl, tmp_path: Path) 
     split_file(path, tmp_path / "o", val=0.5, seed=0)
     got = lines(tmp_path / "o" / "train.jsonl") + lines(tmp_path / "o" / "val.jsonl")
     assert sorted(got) == sorted(lines(path))
+
+
+def test_stratified_fractions_add_up_over_small_strata(write_jsonl, tmp_path: Path) -> None:
+    # 3 strata of 4: 10% test is 0.4 of each stratum, but 1.2 of the file: one test example, not none
+    rows = [chat(user=f"q{t}{i}", topic=t) for t in ("a", "b", "c") for i in range(4)]
+    result = split_file(write_jsonl(rows), tmp_path, val=0.2, test=0.1, seed=0, stratify="topic")
+    assert result.counts == {"train": 9, "val": 2, "test": 1}
+    assert sum(result.strata[t]["val"] for t in "abc") == 2
+    assert all(result.strata[t]["val"] <= 1 for t in "abc")
