@@ -225,6 +225,16 @@ def _outcome_key(kind: str, decision: Decision) -> Any:
         kind, decision.shortlist[:1])
 
 
+# Inputs that measure what the user has built: fewer of them is a sensitivity worth reporting alone
+# ("with 19 eval items, prompting would rank first"), but never half of a situation to aim for — a pair
+# such as "prompting scores 0.9 and the eval set shrinks to 19" tells nobody what to do.
+ASSETS = frozenset({"examples", "eval_set_size"})
+
+
+def _gives_up_assets(change: Change) -> bool:
+    return change.field in ASSETS and isinstance(change.new, int) and change.new < change.old
+
+
 class _Search:
     def __init__(self, profile: TaskProfile, env: Environment, base: Decision) -> None:
         self.profile, self.env, self.base = profile, env, base
@@ -258,6 +268,8 @@ class _Search:
         start = _margin(self.base, target)
         by_field: dict[str, list[tuple[float, Change]]] = {}
         for change, decision in self.singles:
+            if _gives_up_assets(change):
+                continue
             gain = _margin(decision, target) - start
             if gain > 0:
                 by_field.setdefault(change.field, []).append((gain, change))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from rich import box
@@ -68,12 +69,18 @@ def _factors(advice: Advice) -> Table:
     return table
 
 
+def _lines(reasons: Iterable[str]) -> str:
+    """Several reasons for one candidate: one per line, so they never run together into one sentence."""
+    unique = list(dict.fromkeys(reasons))
+    return "\n".join(f"• {r}" for r in unique) if len(unique) > 1 else "".join(unique)
+
+
 def _methods(advice: Advice) -> Table:
     table = Table(title="Local training method", box=box.SIMPLE_HEAD, expand=True)
     for name in ("method", "memory GB/GPU", "fits", "score", "why"):
         table.add_column(name, overflow="fold")
     for m in advice.methods or []:
-        why = m["excluded_by"]["reason"] if m["excluded"] else "; ".join(r["reason"] for r in m["reasons"])
+        why = m["excluded_by"]["reason"] if m["excluded"] else _lines(r["reason"] for r in m["reasons"])
         table.add_row(m["method"], _value(m["memory_gb"]), _value(m["fits"]),
                       "excluded" if m["excluded"] else f"{m['score']:+g}", why)
     return table
@@ -84,7 +91,7 @@ def _backends(advice: Advice) -> Table:
     for name in ("backend", "method", "score", "est. cost", "why"):
         table.add_column(name, overflow="fold")
     for b in advice.backend_details or []:
-        why = b["excluded_by"]["reason"] if b["excluded"] else "; ".join(r["reason"] for r in b["reasons"])
+        why = b["excluded_by"]["reason"] if b["excluded"] else _lines(r["reason"] for r in b["reasons"])
         cost = "" if b["cost_usd"] is None else f"${b['cost_usd']:,.2f}"
         table.add_row(b["backend"], _value(b["method"]), "excluded" if b["excluded"] else f"{b['score']:+g}",
                       cost, why)

@@ -46,16 +46,25 @@ class Fired:
     @property
     def value(self) -> Any:
         """The value(s) of the facts its condition read."""
-        return _value(self.rule, self.facts)
+        return _value(self.rule, _matched(self.rule, self.facts))
 
     @property
     def reason(self) -> str:
         # rendered on demand: the counterfactual search fires thousands of rules and reads no reasons
-        return render(self.rule.reason, self.facts)
+        return render(self.rule.reason, _matched(self.rule, self.facts))
 
     @property
     def effects(self) -> dict[str, float]:
         return {str(approach): points for approach, points in self.rule.effects.items()}
+
+
+def _matched(rule: DecisionRule, facts: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Facts as the rule saw them: a list fact tested with ``any_of`` shows only the members that matched
+    (a knowledge rule names the knowledge failures, not the format failure listed beside them)."""
+    narrowed = {name: [v for v in facts[name] if v in test.any_of]
+                for name, test in rule.when.items()
+                if test.any_of is not None and isinstance(facts.get(name), list | tuple)}
+    return {**facts, **narrowed} if narrowed else facts
 
 
 def _value(rule: DecisionRule, facts: Mapping[str, Any]) -> Any:

@@ -76,3 +76,15 @@ def test_gpu_memory_counterfactual_moves_the_method() -> None:
 
 def test_counterfactuals_can_be_switched_off() -> None:
     assert run(profile(task_type="chat", failures=["format"]), counterfactuals=False).counterfactuals == []
+
+
+def test_a_pair_never_asks_to_give_up_examples_or_the_eval_set() -> None:
+    # pricing FAQ: prompting is reached only by a pair; shrinking the eval set to 19 used to be half of it
+    base = profile(task_type="chat", failures=["knowledge_stale"], knowledge_change="weekly", examples=300,
+                   eval_set_size=60, scores={"prompting": 0.52, "rag": None, "target": 0.9})
+    advice = run(base)
+    pairs = [cf for cf in advice.counterfactuals if len(cf["changes"]) > 1]
+    for cf in pairs:
+        for change in cf["changes"]:
+            if change["field"] in ("examples", "eval_set_size"):
+                assert change["to"] > change["from"], cf["text"]

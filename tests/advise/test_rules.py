@@ -125,3 +125,29 @@ class TestConditions:
         assert holds(cond, {"examples": 10, "gpus": 1})
         assert not holds(cond, {"examples": 10, "gpus": 2})
         assert holds({}, {})
+
+
+def test_a_failure_rule_names_only_the_failures_it_matched() -> None:
+    advice = run(profile(failures=["knowledge_proprietary", "format"], examples=500, eval_set_size=50))
+    by_rule = {f["rule"]: f for f in advice.factors}
+    knowledge, behaviour = by_rule["failure.knowledge"], by_rule["failure.behaviour"]
+    assert knowledge["value"] == ["knowledge_proprietary"] and "(knowledge_proprietary)" in knowledge["reason"]
+    assert behaviour["value"] == ["format"] and "(format)" in behaviour["reason"]
+
+
+def test_private_data_without_a_gpu_says_so_instead_of_zero_gigabytes() -> None:
+    advice = run(profile(failures=["format"], examples=500, eval_set_size=50, data_must_stay_local=True))
+    rules = {f["rule"]: f["reason"] for f in advice.factors}
+    assert "privacy.no_gpu" in rules and "privacy.no_local_hardware" not in rules
+    assert "0 GB" not in rules["privacy.no_gpu"]
+    small = run(profile(failures=["format"], examples=500, eval_set_size=50, data_must_stay_local=True,
+                        gpu_memory_gb=4, model_size_b=70))
+    assert "privacy.no_local_hardware" in {f["rule"] for f in small.factors}
+
+
+def test_openai_service_life_reasons_do_not_repeat_each_other() -> None:
+    advice = run(profile(failures=["format"], examples=500, eval_set_size=50, service_months=12))
+    openai = next(b for b in advice.backend_details or [] if b["backend"] == "openai")
+    reasons = [r["reason"] for r in openai["reasons"]]
+    joined = " ".join(reasons)
+    assert joined.count("1.5 months") == 1 and joined.count("1.8 months") == 1, reasons  # each date said once
