@@ -53,19 +53,27 @@ def read_text(path: Path, what: str) -> str:
         raise ProfileError(f"cannot read {what}: {exc.strerror}", path=path) from None
 
 
-def _key_lines(node: yaml.Node | None, prefix: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
-    """Map each key path (``("scores", "rag")``, ``("failures", 1)``) to its 1-based line."""
+def _key_lines(node: yaml.Node | None, prefix: tuple[Any, ...] = (), source: Path | None = None,
+               ) -> dict[tuple[Any, ...], int]:
+    """Map each key path (``("scores", "rag")``, ``("failures", 1)``) to its 1-based line.
+
+    A key given twice in one mapping is an error: YAML would silently keep the last value."""
     lines: dict[tuple[Any, ...], int] = {}
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             path = (*prefix, key_node.value)
-            lines[path] = key_node.start_mark.line + 1
-            lines.update(_key_lines(value_node, path))
+            line = key_node.start_mark.line + 1
+            if path in lines:
+                key = ".".join(str(p) for p in path)
+                raise ProfileError(f"duplicate key {key!r} (first given on line {lines[path]})", path=source,
+                                   line=line)
+            lines[path] = line
+            lines.update(_key_lines(value_node, path, source))
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             path = (*prefix, index)
             lines[path] = item.start_mark.line + 1
-            lines.update(_key_lines(item, path))
+            lines.update(_key_lines(item, path, source))
     return lines
 
 
@@ -77,7 +85,7 @@ def _parse_document(text: str, path: Path) -> tuple[Any, dict[tuple[Any, ...], i
         except json.JSONDecodeError as exc:
             raise ProfileError(f"not valid JSON: {exc.msg}", path=path, line=exc.lineno) from None
         try:
-            return doc, _key_lines(yaml.compose(text, Loader=_Loader))
+            return doc, _key_lines(yaml.compose(text, Loader=_Loader), source=path)
         except yaml.YAMLError:  # valid JSON that PyYAML cannot compose: no line numbers, still fine
             return doc, {}
     try:
@@ -87,7 +95,7 @@ def _parse_document(text: str, path: Path) -> tuple[Any, dict[tuple[Any, ...], i
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ProfileError(f"not valid YAML: {problem}", path=path, line=mark.line + 1 if mark else None) from None
-    return doc, _key_lines(node)
+    return doc, _key_lines(node, source=path)
 
 
 def _allowed(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

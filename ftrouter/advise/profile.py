@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 TaskType = Literal["classification", "extraction", "generation", "chat", "code", "summarization", "other"]
 Failure = Literal[
@@ -77,11 +77,13 @@ class TaskProfile(BaseModel):
             return {**raw, "failures": tuple(raw["failures"])}
         return raw
 
-    @model_validator(mode="after")
-    def _none_is_alone(self) -> TaskProfile:
-        if "none" in self.failures and len(self.failures) > 1:
-            raise ValueError("failures: 'none' cannot be combined with other failures")
-        return self
+    @field_validator("failures")
+    @classmethod
+    def _none_is_alone(cls, failures: tuple[Failure, ...]) -> tuple[Failure, ...]:
+        # a field validator, so the error's location (and the YAML line in messages) is the failures key
+        if "none" in failures and len(failures) > 1:
+            raise ValueError("'none' cannot be combined with other failures")
+        return failures
 
     @property
     def has_gpu(self) -> bool:

@@ -142,6 +142,18 @@ def test_a_profile_must_be_a_mapping(tmp_path: Path, text: str) -> None:
 def test_none_cannot_be_combined_with_a_failure(tmp_path: Path) -> None:
     err = error_for(tmp_path, "task: x\ntask_type: chat\nfailures: [none, format]\n")
     assert "'none' cannot be combined" in err.message
+    assert err.line == 3 and err.message.startswith("failures: ")
+
+
+@pytest.mark.parametrize(("text", "name", "line", "key"), [
+    ("task: x\ntask_type: chat\nexamples: 800\nexamples: 8\n", "task.yaml", 4, "'examples' (first given on line 3)"),
+    ("task: x\ntask_type: chat\nscores:\n  rag: 0.5\n  rag: 0.6\n", "task.yaml", 5, "'scores.rag'"),
+    ('{"task": "x", "task_type": "chat",\n "task": "y"}', "task.json", 2, "'task' (first given on line 1)"),
+])
+def test_a_key_given_twice_is_an_error_not_a_silent_last_wins(tmp_path: Path, text: str, name: str, line: int,
+                                                               key: str) -> None:
+    err = error_for(tmp_path, text, name)
+    assert err.line == line and f"duplicate key {key}" in err.message
 
 
 def test_several_problems_report_the_first_and_count_the_rest(tmp_path: Path) -> None:
