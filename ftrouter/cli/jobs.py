@@ -86,6 +86,10 @@ def parse_options(pairs: list[str]) -> dict[str, Any]:
     return options
 
 
+# JobSpec fields whose flag is not simply the field name with dashes.
+_FLAG_FOR = {"learning_rate_multiplier": "--lr-multiplier"}
+
+
 def build_spec(fields: dict[str, Any], hyperparameters: dict[str, Any]) -> JobSpec:
     """A ``JobSpec`` from flag values; a bad value is a usage error naming the flag."""
     from pydantic import ValidationError
@@ -99,7 +103,7 @@ def build_spec(fields: dict[str, Any], hyperparameters: dict[str, Any]) -> JobSp
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"] if part != "hyperparameters")
-        flag = "--" + where.replace("_", "-")
+        flag = _FLAG_FOR.get(where, "--" + where.replace("_", "-"))
         raise UsageError(f"{flag}: {first['msg']}", code="bad_flag") from exc
 
 

@@ -113,6 +113,8 @@ def test_resume_hook_and_unsupported_pause(capsys: pytest.CaptureFixture[str], t
     (("submit", "--backend", "nope", "--data", "{train}", "--model", "m"), 2, "unknown backend"),
     (("submit", "--backend", "fake", "--data", "{train}", "--model", "m", "--method", "rl"), 2, "--method"),
     (("submit", "--backend", "fake", "--data", "{train}", "--model", "m", "--epochs", "0"), 2, "--epochs"),
+    (("submit", "--backend", "fake", "--data", "{train}", "--model", "m", "--lr-multiplier", "-1"), 2,
+     "--lr-multiplier:"),
     (("submit", "--backend", "fake", "--data", "{train}", "--model", "m", "--option", "x"), 2, "KEY=VALUE"),
 ])
 def test_bad_input_is_one_line_and_an_exit_code(capsys: pytest.CaptureFixture[str], train_file: Path,
