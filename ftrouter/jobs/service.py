@@ -232,6 +232,9 @@ class JobService:
 
     def _optional_action(self, job: str, action: str) -> JobRecord:
         record = self._reached_backend(job)
+        if action == "pause" and record.terminal:  # (resume may restart an ended job: the local backend)
+            raise UsageError(f"job {record.id} has already ended ({record.state.value}); there is nothing to pause",
+                             code="job_ended")
         backend = self.backend(record.backend)
         method = getattr(backend, action, None)
         if method is None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fake_backend import FakeBackend
 
-from ftrouter.errors import AuthError, DataError, NotSupported, ProviderUnavailable, RateLimited
+from ftrouter.errors import AuthError, DataError, NotSupported, ProviderUnavailable, RateLimited, UsageError
 from ftrouter.jobs.models import JobSpec, JobState, RemoteRef
 from ftrouter.jobs.polling import PollSchedule
 from ftrouter.jobs.registry import Registry
@@ -205,3 +205,13 @@ def test_cancel_resume_and_unsupported_pause(train_file: Path) -> None:
     assert service.resume(record.id).state is JobState.PENDING
     with pytest.raises(NotSupported, match="cannot pause"):
         service.pause(record.id)
+
+
+def test_pausing_an_ended_job_is_refused_and_keeps_its_state(train_file: Path) -> None:
+    service = _service()
+    record = service.submit(_spec(train_file))
+    service.cancel(record.id)
+    with pytest.raises(UsageError, match="already ended") as caught:
+        service.pause(record.id)
+    assert caught.value.code == "job_ended"
+    assert service.registry.get(record.id).state is JobState.CANCELLED
