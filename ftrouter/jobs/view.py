@@ -147,7 +147,8 @@ def record_detail(record: JobRecord) -> RenderableType:
 def _short_estimate(estimate: dict[str, Any]) -> str | None:
     if not estimate:
         return None
-    keys = [k for k in estimate if "usd" in k or "cost" in k or "tokens" in k or k in ("epochs", "hours")]
+    keys = [k for k in estimate if ("usd" in k or "cost" in k or "tokens" in k or k in ("epochs", "hours"))
+            and estimate[k] is not None]
     return ", ".join(f"{k} {_value(estimate[k])}" for k in keys[:5]) or None
 
 

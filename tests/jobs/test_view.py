@@ -60,3 +60,9 @@ def test_plan_shows_stats_estimate_warnings_and_requests() -> None:
     out = text(view.plan(plan))
     assert "examples" in out and "$0.0454" in out and "epochs rule" in out and "line 3: long" in out
     assert "POST https://x/v1/files" in out and '"purpose": "fine-tune"' in out
+
+
+def test_job_detail_estimate_leaves_out_unknown_values() -> None:
+    job = record(estimate={"epochs": 2, "billed_tokens": 2268, "cost_usd": 0.01134, "hours": None})
+    out = text(view.record_detail(job))
+    assert "epochs 2, billed_tokens 2,268, cost_usd 0.01134" in out and "None" not in out
