@@ -4,7 +4,7 @@ Used by ``conftest.py`` (replay and re-recording) and by ``author_cassettes.py``
 authored cassettes in exactly the form a recording would have).
 
 - Requests keep only ``content-type`` (authorization, organisation/project, cookies, the SDK's
-  ``x-stainless-*`` machine details are dropped); responses keep only ``content-type``
+  ``x-stainless-*`` machine details are dropped); responses keep only ``content-type`` and ``retry-after``
   (set-cookie, request ids, organisation headers, cf-ray are dropped).
 - ``organization_id`` values in bodies become ``org-REDACTED``.
 - JSON bodies are stored pretty-printed and multipart uploads with a fixed boundary, so a cassette

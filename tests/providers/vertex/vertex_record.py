@@ -220,9 +220,14 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("FTROUTER_HOME", tempfile.mkdtemp(prefix="ftrouter-record-"))
     recorder = Recorder(args)
     flows = args.flow or [f for f in FLOWS if f != "bucket_not_writable" or args.readonly_bucket]
+    from ftrouter.errors import FtrouterError
+
     for flow in flows:  # in FLOWS order: find_by_local_id_found lists the job job_cancelled made
         print(f"recording {flow} ...")
-        print(f"  wrote {recorder.record(flow)}")
+        try:
+            print(f"  wrote {recorder.record(flow)}")
+        except FtrouterError as exc:  # e.g. no credentials: one line, and the cassette is left as it was
+            raise SystemExit(f"  {flow} not recorded: {exc}") from None
 
 
 if __name__ == "__main__":
