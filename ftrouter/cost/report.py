@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ftrouter.catalog import Catalog
+from ftrouter.catalog import Catalog, base_model_name
 from ftrouter.cost.compare import DEFAULT_PROMPT_MODEL, Comparison, build_comparison, price_dates
 from ftrouter.cost.inference import Workload
 from ftrouter.cost.training import BACKENDS, estimate_training
@@ -59,10 +59,26 @@ def backend_of_model(model: str, catalog: Catalog) -> str:
     raise UnknownName("model", model, names)
 
 
-def _inspect(path: str | Path, model: str | None) -> Any:
+def _counter(model: str | None, catalog: Catalog) -> Any:
+    """The data engine's token counter for ``model``, from THIS catalog (``--catalog`` rows included: the
+    data engine alone only knows the shipped catalog and ``FTROUTER_CATALOG``)."""
+    from ftrouter.data.tokens import GeminiEstimator, TiktokenCounter, counter_for_model
+
+    entry = catalog.models.find(base_model_name(model)) if model else None
+    if model is None or entry is None:
+        return counter_for_model(model)
+    if entry.backend == "vertex":
+        return GeminiEstimator(limit=entry.training_token_limit, model=model)
+    from ftrouter.data.encodings import DEFAULT_ENCODING, encoding_name_for_model
+
+    encoding = entry.encoding or encoding_name_for_model(model) or DEFAULT_ENCODING
+    return TiktokenCounter(encoding, limit=entry.training_token_limit, model=model)
+
+
+def _inspect(path: str | Path, model: str | None, catalog: Catalog) -> Any:
     from ftrouter.data import inspect_file  # the data engine (tiktoken) loads only when a file is read
 
-    report = inspect_file(path, model=model)
+    report = inspect_file(path, counter=_counter(model, catalog))
     if report.errors:
         first = next((p for p in report.problems if p.severity == "error"), None)
         detail = f"{first.code}: {first.message}" if first else "see `ftrouter data validate`"
@@ -82,13 +98,13 @@ def count_tokens(path: str | Path, backends: list[str], model: str | None, catal
     counted: dict[str, str] = {}
     report = None
     if any(b in ("openai", "local") for b in backends):
-        report = _inspect(path, openai_model)
+        report = _inspect(path, openai_model, catalog)
         how = report.tokenizer.get("encoding") or report.tokenizer.get("method") or "tiktoken"
         for b in (b for b in backends if b in ("openai", "local")):
             by_backend[b] = list(report.example_tokens)
             counted[b] = f"{how} (exact)" if b == "openai" else f"{how} (proxy for the open model's tokenizer)"
     if "vertex" in backends:
-        gemini = _inspect(path, model if model_backend == "vertex" else DEFAULT_VERTEX_COUNT_MODEL)
+        gemini = _inspect(path, model if model_backend == "vertex" else DEFAULT_VERTEX_COUNT_MODEL, catalog)
         by_backend["vertex"] = list(gemini.example_tokens)
         band = gemini.tokenizer.get("error_band")
         rule = gemini.tokenizer.get("rule", "estimate")

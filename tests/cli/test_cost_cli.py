@@ -115,6 +115,28 @@ def test_catalog_override_changes_the_price_and_its_date(capsys: pytest.CaptureF
     assert item["prices_as_of"] == "2026-11-01"
 
 
+def test_catalog_override_can_add_a_managed_model(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # a model that only the --catalog file knows: the token count must come from that catalog too
+    override = tmp_path / "models.yaml"
+    override.write_text("models:\n"
+                        "  - name: acme-ft-1\n"
+                        "    backend: openai\n"
+                        "    family: acme\n"
+                        "    training_token_limit: 100\n"
+                        "    training_usd_per_1m: 2.0\n"
+                        "    source: my contract\n"
+                        "    as_of: 2026-11-01\n")
+    code, out, err = run(capsys, "estimate", "--data", str(CHAT), "--model", "acme-ft-1", "--epochs", "1",
+                         "--catalog", str(override), "--json", "--set", TODAY)
+    assert code == 0, err
+    report = json.loads(out)
+    [item] = report["backends"]
+    assert item["model"] == "acme-ft-1"
+    assert report["data"]["counted_with"]["openai"] == "o200k_base (exact)"
+    assert 0 < item["billed_tokens"] < report["data"]["tokens_total"]["openai"]  # capped at the 100-token limit
+    assert item["cost_usd"] == pytest.approx(item["billed_tokens"] / 1e6 * 2.0)
+
+
 @pytest.mark.parametrize("fmt", ["md", "html", "json", "csv", "table"])
 def test_compare_writes_every_format(capsys: pytest.CaptureFixture[str], tmp_path: Path, fmt: str) -> None:
     out_file = tmp_path / f"report.{fmt}"
