@@ -7,12 +7,13 @@ Hand-written SVG because the HTML report must open offline with no script or CDN
 from __future__ import annotations
 
 import math
+import re
 from html import escape
 
 from ftrouter.cost.compare import Chart
 
-WIDTH, HEIGHT = 760, 420
-LEFT, RIGHT, TOP, BOTTOM = 80, 250, 40, 50
+WIDTH, HEIGHT = 920, 420
+LEFT, RIGHT, TOP, BOTTOM = 80, 350, 40, 50  # RIGHT: the legend, room for LEGEND_CHARS at 12px
 COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf"]
 
@@ -95,5 +96,10 @@ def cost_chart_svg(chart: Chart, *, marker: float | None = None) -> str:
     return "\n".join(parts)
 
 
-def _short(name: str, limit: int = 34) -> str:
+LEGEND_CHARS = 44
+
+
+def _short(name: str, limit: int = LEGEND_CHARS) -> str:
+    """A legend label that fits: Hugging Face org prefixes dropped (``meta-llama/``), then cut with "…"."""
+    name = re.sub(r"(?<=\s)[\w.-]+/", "", name)
     return name if len(name) <= limit else name[: limit - 1] + "…"

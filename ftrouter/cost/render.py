@@ -38,6 +38,8 @@ def usd(value: float | None) -> str:
         return "unknown"
     if value == 0:
         return "$0"
+    if value < 0.000001:
+        return "<$0.000001"  # not "$0.": a tiny cost is still not a zero cost
     if value < 0.01:
         return f"${value:.6f}".rstrip("0")
     if value < 1000:
@@ -77,7 +79,9 @@ def _break_even_text(option: InferenceOption) -> str:
     be = option.break_even
     if be is None:
         return "baseline" if option.kind == "prompting" else "-"
-    return "never" if be.monthly_requests is None else count(be.monthly_requests)
+    if be.monthly_requests is None:
+        return "never"
+    return "<1" if be.monthly_requests < 1 else count(be.monthly_requests)
 
 
 def break_even_lines(c: Comparison) -> list[str]:

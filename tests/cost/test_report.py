@@ -65,6 +65,29 @@ def test_override_adds_an_open_model() -> None:
 
 
 @pytest.mark.parametrize(("value", "text"), [(None, "unknown"), (0.00016, "$0.00016"), (12.5, "$12.50"),
-                                             (12345.6, "$12,346")])
+                                             (12345.6, "$12,346"), (4e-8, "<$0.000001"), (0.0, "$0")])
 def test_usd_formatting(value: float | None, text: str) -> None:
     assert usd(value) == text
+
+
+def test_break_even_under_one_request_a_month_is_not_shown_as_zero(comparison) -> None:  # type: ignore[no-untyped-def]
+    from ftrouter.cost.inference import BreakEven
+    from ftrouter.cost.render import option_row
+
+    option = next(o for o in comparison.options if o.kind == "fine-tuned").model_copy(deep=True)
+    option.break_even = BreakEven(monthly_requests=0.17, total_requests=2, horizon_months=12,
+                                  capped_by_shutdown=False, note="pays back after 2 queries")
+    assert option_row(option, 1_000, 12)[-1] == "<1"
+
+
+def test_chart_legend_labels_fit_the_legend_column(comparison) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    from ftrouter.cost.chart import LEGEND_CHARS, cost_chart_svg
+
+    svg = cost_chart_svg(comparison.chart)
+    labels = re.findall(r'<text x="[\d.]+" y="[\d.]+">([^<]+)<title>', svg)
+    assert len(labels) == len(comparison.options)
+    assert all(len(label) <= LEGEND_CHARS for label in labels)
+    assert not any("meta-llama/" in label for label in labels)  # org prefix dropped, the size kept
+    assert any("Llama-3.1-70B" in label for label in labels)
