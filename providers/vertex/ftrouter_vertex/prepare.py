@@ -138,7 +138,7 @@ def _ignored_settings(spec: JobSpec) -> list[str]:
 def plan_requests(settings: VertexSettings, local_id: str, files: dict[str, Path],
                   request: TuningRequest) -> list[PlannedRequest]:
     planned = [
-        PlannedRequest(method="POST", url=upload_url(settings.bucket, settings.object_name(local_id, role)),
+        PlannedRequest(method="POST", url=upload_url(settings.bucket, path.stat().st_size),
                        note=f"upload the {role} file ({path.stat().st_size} bytes) to "
                             f"{settings.gs_uri(settings.object_name(local_id, role))}")
         for role, path in files.items()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from ftrouter.errors import UsageError
 
@@ -59,10 +58,15 @@ def tuning_jobs_url(project: str | None, region: str) -> str:
     return f"{endpoint_host(region)}/{API_VERSION}/projects/{project or '<project>'}/locations/{region}/tuningJobs"
 
 
-def upload_url(bucket: str | None, object_name: str) -> str:
-    """Where google-cloud-storage sends a small file (larger ones use a resumable session)."""
-    return (f"https://storage.googleapis.com/upload/storage/v1/b/{bucket or '<bucket>'}/o"
-            f"?uploadType=multipart&name={quote(object_name, safe='')}")
+# google-cloud-storage uploads a file up to this size in one multipart request (the object name travels in
+# its metadata part, not in the URL); a larger one through a resumable session.
+MAX_MULTIPART_BYTES = 8 * 1024 * 1024
+
+
+def upload_url(bucket: str | None, size: int) -> str:
+    """The URL google-cloud-storage sends a file of ``size`` bytes to."""
+    kind = "multipart" if size <= MAX_MULTIPART_BYTES else "resumable"
+    return f"https://storage.googleapis.com/upload/storage/v1/b/{bucket or '<bucket>'}/o?uploadType={kind}"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import pytest
 from ftrouter_vertex import VertexBackend
 from ftrouter_vertex import gemini_file as gemini_file_module
 from ftrouter_vertex.gemini_file import read_gemini_file
+from ftrouter_vertex.request import upload_url
 
 from ftrouter.errors import EXIT_INVALID, EXIT_USAGE, DataError, NotSupported, UnknownName, UsageError, ValidationFailed
 from ftrouter.jobs.models import Hyperparameters, JobSpec
@@ -63,9 +64,12 @@ def test_prepare_converts_estimates_and_plans_without_credentials(offline_backen
     assert estimate["cost_usd"] > 0
 
     uploads, create = prepared.requests[:-1], prepared.requests[-1]
+    # the URL google-cloud-storage really uses (as in the cassettes); the object name is in the note
     assert [u.url for u in uploads] == [
-        "https://storage.googleapis.com/upload/storage/v1/b/stage-bucket/o?uploadType=multipart"
-        f"&name=runs%2Fftrouter%2Fftr-pr3p01%2F{role}.jsonl" for role in ("train", "val")]
+        "https://storage.googleapis.com/upload/storage/v1/b/stage-bucket/o?uploadType=multipart"] * 2
+    assert [u.note.split(" to ")[-1] for u in uploads] == [
+        f"gs://stage-bucket/runs/ftrouter/ftr-pr3p01/{role}.jsonl" for role in ("train", "val")]
+    assert upload_url("b", 9 * 1024 * 1024).endswith("?uploadType=resumable")  # big files: a resumable session
     assert create.url == ("https://us-central1-aiplatform.googleapis.com/v1/projects/my-project-1/locations/"
                           "us-central1/tuningJobs")
     assert create.body["supervisedTuningSpec"] == {
