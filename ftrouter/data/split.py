@@ -132,9 +132,12 @@ def split_file(src: str | Path, out_dir: str | Path, *, val: float = 0.1, test: 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UsageError("is a file, not a folder", path=out, code="not_a_directory")
+    names = [s for s in SPLITS if s != "test" or test > 0]
+    if any((out / f"{name}.jsonl").resolve() == scan.path.resolve() for name in names):
+        raise UsageError(f"the output folder holds the input file itself: {scan.path.name} would be replaced "
+                         "by a split (choose another -o folder)", path=out, code="output_is_input")
     groups = _collect(scan.path, scan.format or fmt, stratify)
     split_of = _assign(groups, val, test, seed)
-    names = [s for s in SPLITS if s != "test" or test > 0]
     out.mkdir(parents=True, exist_ok=True)
     counts = _write(scan.path, out, names, [split_of[g] for g in groups.of_line])
     strata: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(names, 0))

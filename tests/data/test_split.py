@@ -87,3 +87,13 @@ def test_stratified_fractions_add_up_over_small_strata(write_jsonl, tmp_path: Pa
     assert result.counts == {"train": 9, "val": 2, "test": 1}
     assert sum(result.strata[t]["val"] for t in "abc") == 2
     assert all(result.strata[t]["val"] <= 1 for t in "abc")
+
+
+def test_split_refuses_to_overwrite_its_own_input(tmp_path: Path) -> None:
+    src = tmp_path / "train.jsonl"
+    original = "".join(json.dumps(chat(user=f"q{i}")) + "\n" for i in range(20))
+    src.write_text(original)
+    with pytest.raises(UsageError, match="holds the input file itself"):
+        split_file(src, tmp_path, val=0.2)
+    assert src.read_text() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.jsonl"]
