@@ -84,10 +84,19 @@ _RECIPE_NOTES = ("description", "suggested_models")
 # -- recipes ---------------------------------------------------------------------------------------
 
 
+# The recipes shipped in the source checkout this package is installed from (``pip install -e``), so a
+# recipe name works from any folder, not only from the repository root.
+_CHECKOUT_RECIPES = Path(__file__).resolve().parents[3] / "configs" / "recipes"
+
+
 def recipe_dirs() -> list[Path]:
-    """Where recipe names are looked up: ``$FTROUTER_RECIPES`` (os.pathsep list), then ./configs/recipes."""
+    """Where recipe names are looked up: ``$FTROUTER_RECIPES`` (os.pathsep list), then ./configs/recipes,
+    then the source checkout's configs/recipes."""
     configured = [Path(p) for p in os.environ.get(RECIPES_ENV, "").split(os.pathsep) if p]
-    return [*configured, Path.cwd() / "configs" / "recipes"]
+    folders = [*configured, Path.cwd() / "configs" / "recipes"]
+    if _CHECKOUT_RECIPES.is_dir() and _CHECKOUT_RECIPES not in folders:
+        folders.append(_CHECKOUT_RECIPES)
+    return folders
 
 
 def known_recipes() -> list[str]:
@@ -104,7 +113,12 @@ def find_recipe(name_or_path: str) -> Path:
         candidate = folder / f"{name_or_path}.yaml"
         if candidate.is_file():
             return candidate
-    raise UnknownName("recipe", name_or_path, known_recipes())
+    known = known_recipes()
+    if not known:
+        searched = ", ".join(str(folder) for folder in recipe_dirs())
+        raise UsageError(f"unknown recipe {name_or_path!r}: no recipe files in {searched}; pass a recipe's path "
+                         f"or set {RECIPES_ENV}", code=UnknownName.code)
+    raise UnknownName("recipe", name_or_path, known)
 
 
 def _key_lines(text: str) -> dict[str, int]:
@@ -129,7 +143,8 @@ def load_recipe(name_or_path: str) -> tuple[Path, Recipe]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
-        raise UsageError(f"not valid YAML: {exc}", path=path, line=line, code="invalid_recipe") from exc
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]  # one line, not PyYAML's excerpt
+        raise UsageError(f"not valid YAML: {problem}", path=path, line=line, code="invalid_recipe") from exc
     if not isinstance(raw, dict):
         raise UsageError("a recipe must be a mapping of settings", path=path, line=1, code="invalid_recipe")
     if "model" in raw:

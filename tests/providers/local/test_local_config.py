@@ -11,6 +11,8 @@ from ftrouter_local.preparation import check_machine, check_model
 from ftrouter.errors import UnknownName, UsageError
 from ftrouter.jobs.models import Hyperparameters, JobSpec
 
+REPO_RECIPES = Path(__file__).resolve().parents[3] / "configs" / "recipes"
+
 
 def spec(**fields: object) -> JobSpec:
     base: dict[str, object] = {"backend": "local", "model": "/models/m", "data": "d.jsonl"}
@@ -86,8 +88,23 @@ def test_recipe_errors_name_the_file_line_and_key(tmp_path: Path) -> None:
         load_recipe(str(bad))
 
     bad.write_text("epochs: [1\n")
-    with pytest.raises(UsageError, match=r"bad.yaml:2: invalid_recipe: not valid YAML"):
+    with pytest.raises(UsageError, match=r"bad.yaml:2: invalid_recipe: not valid YAML") as caught:
         load_recipe(str(bad))
+    assert "\n" not in str(caught.value)  # one line, not PyYAML's multi-line excerpt
+
+
+def test_recipe_names_resolve_from_any_folder_through_the_checkout(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FTROUTER_RECIPES")
+    monkeypatch.chdir(tmp_path)  # no ./configs/recipes here
+    path, _ = load_recipe("tiny-cpu")
+    assert path == REPO_RECIPES / "tiny-cpu.yaml"
+
+    import ftrouter_local.config as config_module
+
+    monkeypatch.setattr(config_module, "_CHECKOUT_RECIPES", tmp_path / "nowhere")
+    with pytest.raises(UsageError, match=r"unknown recipe 'tiny-cpu': no recipe files in .*FTROUTER_RECIPES"):
+        load_recipe("tiny-cpu")
 
 
 def test_an_unknown_recipe_lists_the_known_ones() -> None:
