@@ -86,6 +86,8 @@ class LocalBackend(Backend):
         files.write_status(WorkerStatus(state="pending"))
         files.append_event(f"submitted: {config.adapter} fine-tuning of {config.model}", type="state",
                            data={"state": "pending"})
+        for warning in prepared.warnings:  # a real submit prints no plan: the events carry prepare's warnings
+            files.append_event(warning, type="warning", level="warning")
         self._spawn(files, config, resume_from=None)
         return self._ref(files, prepared.local_id)
 
@@ -155,6 +157,7 @@ class LocalBackend(Backend):
     # -- helpers ------------------------------------------------------------------------------------
 
     def _spawn(self, files: JobFiles, config: TrainConfig, *, resume_from: Path | None) -> None:
+        files.start_log_section(f"attempt {files.read_status().attempt}, started {utcnow().isoformat()}")
         try:
             spawn_detached(worker_command(files, config, resume_from), files)
         except Exception as exc:

@@ -35,6 +35,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ftrouter.errors import BackendError, NotFound
 from ftrouter.jobs.models import JobEvent, JobState, utcnow
 
+# The first line of each attempt's section of worker.log (written before the worker starts).
+LOG_SECTION = "=== ftrouter-local "
+
 # The worker's own states (``raw_state``) and what they mean in ftrouter's one state enum.
 WORKER_STATES: dict[str, JobState] = {
     "pending": JobState.PENDING,  # spawned, not yet started
@@ -209,10 +212,23 @@ class JobFiles:
 
     # -- logs, pids, checkpoints -------------------------------------------------------------------
 
+    def start_log_section(self, title: str) -> None:
+        """Mark where an attempt's output starts in worker.log (the log is kept across resumes)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self.log.open("a", encoding="utf-8") as handle:
+            handle.write(f"{LOG_SECTION}{title} ===\n")
+
     def log_tail(self, lines: int = 20) -> str:
+        """The last lines of the newest attempt's output: an earlier attempt's lines never explain
+        why this one ended."""
+        tail: deque[str] = deque(maxlen=lines)
         try:
             with self.log.open("r", encoding="utf-8", errors="replace") as handle:
-                tail = deque(handle, maxlen=lines)
+                for line in handle:
+                    if line.startswith(LOG_SECTION):
+                        tail.clear()
+                    else:
+                        tail.append(line)
         except FileNotFoundError:
             return ""
         return "".join(tail).rstrip()

@@ -41,8 +41,14 @@ class Throughput:
         return self.tokens / self.seconds if self.seconds > 0 else 0.0
 
 
+# The Trainer's end-of-run log calls the loss averaged over the whole run ``train_loss``, the name other
+# backends (OpenAI) give the current step's loss: stored under its own name, so no reader shows the
+# average as the final loss.
+_RENAMED = {"train_loss": "mean_train_loss"}
+
+
 def _numeric(logs: dict[str, Any]) -> dict[str, float]:
-    return {k: float(v) for k, v in logs.items()
+    return {_RENAMED.get(k, k): float(v) for k, v in logs.items()
             if isinstance(v, int | float) and not isinstance(v, bool) and k not in _NOT_METRICS}
 
 
@@ -86,7 +92,7 @@ class ProgressCallback(TrainerCallback):
         if not values:
             return
         self.writer.update(metrics={**self.writer.status.metrics, **values})
-        shown = ", ".join(f"{k} {values[k]:.4g}" for k in ("loss", "eval_loss", "learning_rate", "train_loss")
+        shown = ", ".join(f"{k} {values[k]:.4g}" for k in ("loss", "eval_loss", "learning_rate", "mean_train_loss")
                           if k in values)
         self.writer.event(f"step {state.global_step}/{state.max_steps}: {shown}", type="metrics",
                           data={"step": state.global_step, "epoch": state.epoch, **values})

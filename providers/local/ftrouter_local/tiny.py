@@ -126,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", help="also write a synthetic chat dataset (JSONL) here")
     parser.add_argument("--examples", type=int, default=128, help="examples in --data (default 128)")
     args = parser.parse_args(argv)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # "Writing model shards" for one tiny file is noise in the demo
     path = build_tiny_model(args.out_dir)
     print(f"tiny model: {path}")
     if args.data:

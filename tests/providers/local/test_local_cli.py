@@ -61,6 +61,8 @@ def test_submit_cancel_resume_and_watch_through_the_cli(capsys: pytest.CaptureFi
     code, events, err = run(capsys, "events", job["id"], "--json")
     assert code == 0, err
     assert any(e["type"] == "checkpoint" for e in events) and events[-1]["message"].startswith("succeeded")
+    # prepare's warnings (a real submit prints no plan) are in the job's events, shown by --wait and events
+    assert any(e["level"] == "warning" and e["message"].startswith("no cost estimate") for e in events)
 
 
 def test_dry_run_shows_the_plan_and_leaves_nothing(capsys: pytest.CaptureFixture[str], tiny_model: Path,

@@ -104,6 +104,19 @@ def test_a_dead_worker_is_marked_failed_once_with_its_log_tail(tmp_path: Path) -
     assert [e.level for e in backend.events(ref)] == ["error"]  # marked once
 
 
+def test_the_log_tail_of_a_resumed_job_is_the_newest_attempts_only(tmp_path: Path) -> None:
+    ref = fake_job(tmp_path / "ftr-dead03", pid=dead_pid(), log="attempt one\n" * 30)
+    files = JobFiles(Path(ref.extra["job_dir"]))
+    files.start_log_section("attempt 2, started now")
+    with files.log.open("a") as handle:
+        handle.write("attempt two started\nKilled\n")
+
+    status = LocalBackend().status(ref)
+
+    assert status.error is not None and "attempt two started\nKilled" in status.error.message
+    assert "attempt one" not in status.error.message and "=== ftrouter-local" not in status.error.message
+
+
 def test_a_dead_worker_after_a_cancel_request_is_cancelled(tmp_path: Path) -> None:
     ref = fake_job(tmp_path / "ftr-dead02", pid=dead_pid())
     files = JobFiles(Path(ref.extra["job_dir"]))

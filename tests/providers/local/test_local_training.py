@@ -49,6 +49,9 @@ def test_submit_runs_to_success_and_the_adapter_generates(backend: LocalBackend,
     output = Path(final.result.adapter_path)
     summary = json.loads((output / "summary.json").read_text())
     assert summary["final_loss"] < summary["first_loss"] and summary["tokens_seen"] > 0
+    # the run's average loss has its own name: 'train_loss' is what job views show as the current loss
+    assert final.metrics["loss"] == pytest.approx(summary["final_loss"])
+    assert "train_loss" not in final.metrics and final.metrics["mean_train_loss"] > summary["final_loss"]
     assert list((JobFiles(output.parent).tensorboard).glob("events.out.tfevents.*"))
 
     import torch
@@ -100,7 +103,7 @@ def test_cancel_checkpoints_then_resume_continues_from_that_step(backend: LocalB
 def test_a_killed_worker_is_marked_failed_with_its_log_tail(backend: LocalBackend, tiny_model: Path,
                                                             chat_data: Path) -> None:
     ref = backend.submit(backend.prepare(make_spec(tiny_model, chat_data, max_steps=300), "ftr-kill01"))
-    wait_until(backend, ref, running)
+    wait_until(backend, ref, lambda s: (s.progress.step or 0) >= 2)  # killed mid-training, not while loading
     files = JobFiles(Path(ref.extra["job_dir"]))
     worker_pid = int((files.root / "worker.pid").read_text())
 
