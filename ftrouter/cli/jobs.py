@@ -19,7 +19,7 @@ import typer
 from ftrouter.errors import BackendError, FtrouterError, JobFailed, UsageError
 
 if TYPE_CHECKING:
-    from ftrouter.jobs.models import JobEvent, JobSpec
+    from ftrouter.jobs.models import JobEvent, JobSpec, PreparedJob
     from ftrouter.jobs.record import JobRecord
     from ftrouter.jobs.service import JobService
 
@@ -69,6 +69,11 @@ def _print(renderable: Any) -> None:
 
 def _warn(message: str) -> None:
     typer.echo(f"ftrouter: warning: {message}", err=True)
+
+
+def _warn_about(prepared: PreparedJob) -> None:
+    for message in prepared.warnings:
+        _warn(message)
 
 
 def parse_options(pairs: list[str]) -> dict[str, Any]:
@@ -206,7 +211,7 @@ def submit(
 
             _print(plan(prepared))
         return
-    record = service.submit(spec)
+    record = service.submit(spec, on_prepared=_warn_about)
     if not json_out:
         typer.echo(f"submitted {record.id} to {record.backend} as {record.remote_id}")
     if wait:

@@ -83,7 +83,9 @@ class JobService:
         finally:
             shutil.rmtree(job_dir(local_id, create=False), ignore_errors=True)
 
-    def submit(self, spec: JobSpec) -> JobRecord:
+    def submit(self, spec: JobSpec, *, on_prepared: Callable[[PreparedJob], None] | None = None) -> JobRecord:
+        """Prepare, record (state ``submitting``), then create remotely. ``on_prepared`` sees the prepared
+        job before anything is sent — the CLI prints its warnings there."""
         backend = self.backend(spec.backend)
         local_id = self._fresh_id()
         try:
@@ -91,6 +93,8 @@ class JobService:
         except BaseException:
             shutil.rmtree(job_dir(local_id, create=False), ignore_errors=True)
             raise
+        if on_prepared is not None:
+            on_prepared(prepared)
         self.registry.create(prepared)
         try:
             ref = backend.submit(prepared)

@@ -198,7 +198,7 @@ def jobs_table(records: list[JobRecord]) -> Table:
         elif record.result and record.result.adapter_path:
             outcome = record.result.adapter_path
         elif record.error:
-            outcome = record.error.message
+            outcome = record.error.message.splitlines()[0]  # the rest (a log tail) is for `status`
         if record.refresh_error:
             outcome = (outcome + " " if outcome else "") + "(stale: last refresh failed)"
         table.add_row(record.id, record.backend, state_text(record.state, record.raw_state), Text(record.spec.model),

@@ -62,6 +62,14 @@ def test_dry_run_shows_plan_and_records_nothing(capsys: pytest.CaptureFixture[st
     assert json.loads(run(capsys, "jobs", "--json")[1]) == []
 
 
+def test_submit_prints_the_backends_preparation_warnings(capsys: pytest.CaptureFixture[str],
+                                                         train_file: Path) -> None:
+    code, out, err = run(capsys, "submit", "--backend", "fake", "--data", str(train_file), "--model", "m",
+                         "--option", "warn=the model will be downloaded from the hub")
+    assert code == 0 and out.startswith("submitted ftr-")
+    assert "ftrouter: warning: the model will be downloaded from the hub" in err
+
+
 def test_submit_status_events_cancel_contract(capsys: pytest.CaptureFixture[str], train_file: Path) -> None:
     record = submit_json(capsys, train_file, "--suffix", "demo", "--seed", "7", "--option", "n=3")
     assert record["id"].startswith("ftr-") and record["state"] == "pending" and record["remote_id"]

@@ -61,7 +61,8 @@ class FakeBackend(Backend):
         converted.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return PreparedJob(spec=spec, local_id=local_id, files={"train": str(converted)},
                            stats={"examples": len(lines)}, estimate={"usd": round(0.01 * len(lines), 2)},
-                           requests=[PlannedRequest(method="POST", url="fake://jobs", body={"model": spec.model})])
+                           requests=[PlannedRequest(method="POST", url="fake://jobs", body={"model": spec.model})],
+                           warnings=[str(w) for w in [spec.options.get("warn")] if w])
 
     def submit(self, prepared: PreparedJob) -> RemoteRef:
         self.calls.append("submit")

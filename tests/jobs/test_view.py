@@ -52,6 +52,13 @@ def test_jobs_table_shows_results_errors_and_stale_rows() -> None:
     assert "ft:gpt-x:1" in out and "bad file" in out and "stale" in out
 
 
+def test_jobs_table_shows_only_the_first_line_of_a_long_error() -> None:
+    failed = record(state=JobState.FAILED,
+                    error=JobError(message="worker died (signal 9)\nlast lines of worker.log:\n  Traceback here"))
+    out = text(view.jobs_table([failed]))
+    assert "worker died (signal 9)" in out and "Traceback" not in out
+
+
 def test_plan_shows_stats_estimate_warnings_and_requests() -> None:
     plan = PreparedJob(spec=JobSpec(backend="openai", model="gpt-x", data="d.jsonl"), local_id="ftr-x",
                        stats={"examples": 12}, estimate={"cost_usd": 0.0454, "assumptions": {"epochs_rule": "auto"}},
