@@ -24,7 +24,7 @@ from ftrouter.data.inspect import DatasetReport, Inspector, run_inspection
 from ftrouter.data.problems import ProblemSink, make_problem
 from ftrouter.data.reader import FileScan
 from ftrouter.data.tokens import TiktokenCounter, TokenCounter, counter_for_model
-from ftrouter.errors import UnknownName, UsageError
+from ftrouter.errors import UnknownName, UsageError, ValidationFailed
 
 BACKENDS = ("openai", "vertex", "local")
 
@@ -64,6 +64,17 @@ class ValidationReport:
 
     def rendered(self) -> list[str]:
         return [p.render(path) for path, p in self.entries]
+
+    def raise_for_errors(self) -> None:
+        """Raise ``ValidationFailed`` naming the first error's file, line and code (and how many more
+        there are) — what a backend does before it converts or uploads anything."""
+        errors = [(path, p) for path, p in self.entries if p.severity == "error"]
+        if not errors:
+            return
+        path, first = errors[0]
+        more = len(errors) - 1
+        tail = f" (and {more} more; see `ftrouter data validate {path} --backend {self.backend}`)" if more else ""
+        raise ValidationFailed(first.message + tail, path=path, line=first.line, code=first.code)
 
     def to_json(self) -> dict[str, Any]:
         return {"backend": self.backend, "model": self.model, "ok": self.ok, "errors": self.errors,

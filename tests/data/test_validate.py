@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ftrouter.data import validate_file
-from ftrouter.errors import UnknownName, UsageError
+from ftrouter.errors import UnknownName, UsageError, ValidationFailed
 
 from .helpers import chat
 
@@ -123,3 +123,13 @@ def test_json_lists_file_for_each_problem(examples_dir: Path) -> None:
     data = validate_file(examples_dir / "broken.jsonl", backend="openai").to_json()
     assert data["ok"] is False and data["errors"] > 0
     assert all(p["file"].endswith("broken.jsonl") for p in data["problems"])
+
+
+def test_raise_for_errors_names_the_first_error_and_counts_the_rest(examples_dir: Path) -> None:
+    report = validate_file(examples_dir / "broken.jsonl", backend="openai")
+    with pytest.raises(ValidationFailed) as info:
+        report.raise_for_errors()
+    err = info.value
+    assert err.line == 2 and err.code == "invalid_json" and err.path == str(examples_dir / "broken.jsonl")
+    assert f"(and {report.errors - 1} more; see `ftrouter data validate" in err.message
+    validate_file(examples_dir / "chat.jsonl", backend="openai").raise_for_errors()  # no error: no raise

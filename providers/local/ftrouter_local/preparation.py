@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ftrouter.errors import DataError, FtrouterError, UsageError, ValidationFailed
+from ftrouter.errors import DataError, FtrouterError, UsageError
 from ftrouter.jobs.models import JobSpec, PlannedRequest, PreparedJob
 from ftrouter_local.config import TrainConfig, config_from_spec
 from ftrouter_local.jobfiles import JobFiles, write_atomic
@@ -69,12 +69,7 @@ def validate_data(spec: JobSpec, config: TrainConfig) -> Any:
 
     folder = config.model if Path(config.model).expanduser().is_dir() else None
     report = validate_file(spec.data, backend="local", model=folder, val_path=spec.val)
-    errors = [(path, p) for path, p in report.entries if p.severity == "error"]
-    if errors:
-        path, first = errors[0]
-        more = f" (and {len(errors) - 1} more; see `ftrouter data validate {path} --backend local`)" \
-            if len(errors) > 1 else ""
-        raise ValidationFailed(first.message + more, path=path, line=first.line, code=first.code)
+    report.raise_for_errors()
     preference = report.report.kinds.get("dpo", 0)
     if preference:
         raise DataError(f"{preference} preference (DPO) example(s): the local backend trains sft only",

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ftrouter.catalog import get_model
-from ftrouter.errors import DataError, NotSupported, UsageError, ValidationFailed
+from ftrouter.errors import DataError, NotSupported, UsageError
 from ftrouter.jobs.models import JobSpec, PreparedJob
 from ftrouter.jobs.paths import job_dir
 from ftrouter_openai.requests import MAX_UPLOAD_BYTES, check_spec, planned_requests
@@ -31,17 +31,6 @@ def check_model(spec: JobSpec) -> tuple[list[str], date | None]:
         raise NotSupported(f"{spec.model} cannot be trained with --method {spec.method} "
                            f"(it supports: {', '.join(row.methods)})")
     return list(row.methods), row.training_available_until
-
-
-def _raise_on_errors(report: Any) -> None:
-    """One line naming the first error's file and line, and how many more there are."""
-    errors = [(path, p) for path, p in report.entries if p.severity == "error"]
-    if not errors:
-        return
-    path, first = errors[0]
-    more = len(errors) - 1
-    tail = f" (and {more} more error{'s' if more > 1 else ''}; see `ftrouter data validate {path} --backend openai`)"
-    raise ValidationFailed(first.message + (tail if more else ""), path=path, line=first.line, code=first.code)
 
 
 def _check_kind(spec: JobSpec, kinds: dict[str, int], path: str) -> None:
@@ -78,7 +67,7 @@ def prepare(spec: JobSpec, local_id: str) -> PreparedJob:
     check_spec(spec)
     _, available_until = check_model(spec)
     report = validate_file(spec.data, backend="openai", model=spec.model, val_path=spec.val)
-    _raise_on_errors(report)
+    report.raise_for_errors()
     _check_kind(spec, report.report.kinds, spec.data)
     target = "dpo" if spec.method == "dpo" else "openai"
     folder = job_dir(local_id)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ftrouter.catalog import ModelEntry, get_model, models
-from ftrouter.errors import DataError, NotSupported, UsageError, ValidationFailed
+from ftrouter.errors import DataError, NotSupported, UsageError
 from ftrouter.jobs.models import JobSpec, PlannedRequest, PreparedJob
 from ftrouter.jobs.paths import job_dir
 from ftrouter_vertex.gemini_file import read_gemini_file, token_percentiles
@@ -48,22 +48,11 @@ def check_spec(spec: JobSpec, entry: ModelEntry) -> None:
                            "(leave it out, or set the adapter size with --option adapter_size=N)")
 
 
-def _raise_on_errors(report: Any) -> None:
-    """One line naming the first error's file, line and code, and how many more there are."""
-    errors = [(path, p) for path, p in report.entries if p.severity == "error"]
-    if not errors:
-        return
-    path, first = errors[0]
-    more = len(errors) - 1
-    tail = f" (and {more} more; see `ftrouter data validate {path} --backend vertex`)" if more else ""
-    raise ValidationFailed(first.message + tail, path=path, line=first.line, code=first.code)
-
-
 def _validate_and_convert(spec: JobSpec, entry: ModelEntry, folder: Path) -> tuple[dict[str, Path], Any]:
     from ftrouter.data import convert_file, validate_file
 
     report = validate_file(spec.data, backend="vertex", model=entry.name, val_path=spec.val)
-    _raise_on_errors(report)
+    report.raise_for_errors()
     kinds = {kind: n for kind, n in report.report.kinds.items() if kind != "sft" and n}
     if kinds:
         raise DataError(f"Vertex supervised tuning needs conversations, but the file holds "
