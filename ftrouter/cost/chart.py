@@ -90,8 +90,16 @@ def cost_chart_svg(chart: Chart, *, marker: float | None = None) -> str:
         y = TOP + 10 + i * 18
         parts.append(f'<line x1="{WIDTH - RIGHT + 12}" y1="{y}" x2="{WIDTH - RIGHT + 32}" y2="{y}" '
                      f'stroke="{colour}" stroke-width="3"/>')
-        parts.append(f'<text x="{WIDTH - RIGHT + 38}" y="{y + 4}">{escape(_short(name))}'
-                     f"<title>{escape(name)}</title></text>")
+        caveat = chart.caveats.get(name)
+        label = _short(name, LEGEND_CHARS - 2) + " †" if caveat else _short(name)
+        parts.append(f'<text x="{WIDTH - RIGHT + 38}" y="{y + 4}">{escape(label)}'
+                     f"<title>{escape(name + (f' ({caveat})' if caveat else ''))}</title></text>")
+    # footnotes for the marked options, under the legend (two lines each: the name, then why)
+    y = TOP + 10 + len(chart.series) * 18 + 10
+    for name, caveat in chart.caveats.items():
+        for text in (f"† {_short(name)}:", f"  {caveat}"):
+            parts.append(f'<text x="{WIDTH - RIGHT + 12}" y="{y}" style="font-size:11px">{escape(text)}</text>')
+            y += 14
     parts.append("</svg>")
     return "\n".join(parts)
 

@@ -18,6 +18,7 @@ from ftrouter.cost.inference import (
     prompting_option,
     rag_option,
     self_hosted_option,
+    service_horizon,
 )
 from ftrouter.cost.shapes import resolve_shape
 from ftrouter.cost.types import PriceDate, TrainingEstimate
@@ -32,6 +33,9 @@ class Chart(BaseModel):
     months: float
     volumes: list[float]
     series: dict[str, list[float]]
+    # Options that cannot serve the whole period (their model shuts down first), with why: the chart
+    # marks them so a cheap-looking line is not read as a full-period plan.
+    caveats: dict[str, str] = Field(default_factory=dict)
 
 
 class Comparison(BaseModel):
@@ -44,6 +48,16 @@ class Comparison(BaseModel):
     prices: list[PriceDate]
     notes: list[str] = Field(default_factory=list)
     chart: Chart
+
+
+def _shutdown_caveats(options: list[InferenceOption], work: Workload, today: date) -> dict[str, str]:
+    caveats = {}
+    for option in options:
+        horizon, capped = service_horizon(option, work, today)
+        if capped:
+            caveats[option.name] = (f"shuts down {option.shutdown_date}: serves only {horizon:.1f} of the "
+                                    f"{work.service_months:g} months")
+    return caveats
 
 
 def _managed_options(estimates: list[TrainingEstimate], work: Workload, catalog: Catalog) -> list[InferenceOption]:
@@ -121,7 +135,8 @@ def build_comparison(
             option.break_even = break_even(option, baseline, work, today)
     volumes = chart_volumes(work, options)
     chart = Chart(months=work.service_months, volumes=volumes,
-                  series={o.name: [o.cost_over(v, work.service_months) for v in volumes] for o in options})
+                  series={o.name: [o.cost_over(v, work.service_months) for v in volumes] for o in options},
+                  caveats=_shutdown_caveats(options, work, today))
     notes.append("RAG excludes the retrieval stack (embedding, vector store); self-hosting assumes dedicated, "
                  "always-on GPUs (730 h a month) and excludes engineering time.")
     return Comparison(data=data or {}, today=today, training=estimates, workload=work, baseline=baseline.name,

@@ -91,3 +91,15 @@ def test_chart_legend_labels_fit_the_legend_column(comparison) -> None:  # type:
     assert all(len(label) <= LEGEND_CHARS for label in labels)
     assert not any("meta-llama/" in label for label in labels)  # org prefix dropped, the size kept
     assert any("Llama-3.1-70B" in label for label in labels)
+
+
+def test_chart_marks_options_that_shut_down_before_the_period_ends(comparison) -> None:  # type: ignore[no-untyped-def]
+    from ftrouter.cost.chart import cost_chart_svg
+
+    caveats = comparison.chart.caveats
+    tuned = [o for o in comparison.options if o.kind == "fine-tuned" and o.shutdown_date is not None
+             and o.shutdown_date < date(2027, 11, 21)]
+    assert tuned and set(caveats) == {o.name for o in tuned}
+    assert all("serves only" in text and "of the 12 months" in text for text in caveats.values())
+    svg = cost_chart_svg(comparison.chart)
+    assert svg.count("†") >= 2 * len(caveats)  # the legend mark and the footnote
