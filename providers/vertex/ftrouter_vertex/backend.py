@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ftrouter.backends import Backend
+from ftrouter.http import RetryPolicy
 from ftrouter.jobs.models import Capabilities, JobEvent, JobSpec, JobStatus, PreparedJob, RemoteRef
 from ftrouter.jobs.paths import job_dir
 from ftrouter_vertex.client import VertexClient
@@ -17,7 +18,6 @@ from ftrouter_vertex.errors import MissingBucket
 from ftrouter_vertex.jobview import events_after, parse_job, to_events, to_status
 from ftrouter_vertex.prepare import build_request, prepare_job, vertex_models
 from ftrouter_vertex.request import LABEL_KEY, label_filter, label_value
-from ftrouter_vertex.retry import RetryPolicy
 from ftrouter_vertex.settings import VertexSettings, resolve_settings
 
 TARGET_FILE = "vertex-target.json"  # in the job folder: where the job was sent, for reconciliation
@@ -28,8 +28,9 @@ class VertexBackend(Backend):
 
     Every keyword is for tests and embedding: ``credentials`` (a google-auth credentials object, e.g.
     ``google.oauth2.credentials.Credentials(token=...)``), ``httpx_client`` (Vertex traffic),
-    ``storage_http`` (a requests session for Cloud Storage), ``retry`` (with an injected sleep),
-    ``env`` and ``config_file`` (instead of the process environment and ``vertex.yaml``).
+    ``storage_http`` (a requests session for Cloud Storage), ``retry`` (an ``ftrouter.http.RetryPolicy``,
+    e.g. with an injected sleep), ``env`` and ``config_file`` (instead of the process environment and
+    ``vertex.yaml``).
     """
 
     name: ClassVar[str] = "vertex"

@@ -1,5 +1,7 @@
-"""The remote side: Cloud Storage uploads and Vertex tuning-job calls, each under one retry policy and
-with every Google exception translated into ftrouter's errors.
+"""The remote side: Cloud Storage uploads and Vertex tuning-job calls. Each attempt translates Google's
+exceptions into ftrouter's errors at once; the attempts run under ftrouter's one retry layer
+(``ftrouter.http``), which retries the transient ones (``RateLimited`` honouring Retry-After,
+``ProviderUnavailable``). google-genai and google-cloud-storage retry nothing on their own.
 
 Vertex calls go through google-genai's maintained tuning API (``client.tunings.tune/get/list/cancel``
 with ``vertexai=True``), NOT the deprecated ``vertexai.tuning`` module. google-genai 2.x speaks httpx
@@ -16,10 +18,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ftrouter.errors import FtrouterError
+from ftrouter.http import RetryPolicy, call_with_retries
 from ftrouter_vertex.auth import load_credentials
 from ftrouter_vertex.errors import MissingProject, translate_storage, translate_vertex
 from ftrouter_vertex.request import API_VERSION, TuningRequest
-from ftrouter_vertex.retry import RetryPolicy
 
 T = TypeVar("T")
 
@@ -127,49 +130,61 @@ class VertexClient:
 
     # -- calls ------------------------------------------------------------------------------------
 
-    def _vertex_call(self, action: str, fn: Callable[[], T], base_model: str | None = None) -> T:
-        try:
-            with _quiet_sdk():
-                return self.retry.call(fn)
-        except Exception as exc:
-            raise translate_vertex(exc, action=action, region=self.region, base_model=base_model) from exc
+    def _vertex_call(self, action: str, fn: Callable[[], T], base_model: str | None = None, *,
+                     before_retry: Callable[[BaseException], None] | None = None) -> T:
+        """Run ``fn`` with retries; every attempt's Google or transport exception leaves it as an ftrouter error."""
+
+        def attempt() -> T:
+            try:
+                return fn()
+            except FtrouterError:
+                raise
+            except Exception as exc:
+                raise translate_vertex(exc, action=action, region=self.region, base_model=base_model) from exc
+
+        with _quiet_sdk():
+            return call_with_retries(attempt, self.retry, what=f"Vertex AI: {action}", before_retry=before_retry)
 
     def upload(self, local_path: Path, bucket: str, object_name: str) -> str:
         """Upload one file; returns its ``gs://`` URI."""
+        action = f"upload {local_path.name}"
 
-        def send() -> None:
-            blob = self._gcs().bucket(bucket).blob(object_name)
-            # retry=None: the library's own retry would sleep outside our policy.
-            blob.upload_from_filename(str(local_path), content_type="application/jsonl", retry=None,
-                                      timeout=self.timeout_s)
+        def attempt() -> None:
+            try:
+                blob = self._gcs().bucket(bucket).blob(object_name)
+                # retry=None: the library's own retry would sleep outside our policy.
+                blob.upload_from_filename(str(local_path), content_type="application/jsonl", retry=None,
+                                          timeout=self.timeout_s)
+            except FtrouterError:
+                raise
+            except Exception as exc:
+                raise translate_storage(exc, action=action, bucket=bucket) from exc
 
-        try:
-            self.retry.call(send)
-        except Exception as exc:
-            raise translate_storage(exc, action=f"upload {local_path.name}", bucket=bucket) from exc
+        call_with_retries(attempt, self.retry, what=f"Cloud Storage: {action}")
         return f"gs://{bucket}/{object_name}"
 
     def create_job(self, request: TuningRequest, find_existing: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
         """Create the tuning job. Before each RETRY, ``find_existing`` looks the job up by its label:
-        a create that timed out may have succeeded, and must not be sent twice."""
-        found: dict[str, Any] = {}
+        a create that timed out may have succeeded, and must not be sent twice.
 
-        def check(_attempt: int) -> None:
-            existing = find_existing()
-            if existing is not None:
-                found["job"] = existing
+        The lookup runs at the start of the retried attempt, after the wait (not in the ``before_retry``
+        hook itself, which runs before it), so a job the lost call created has had time to be listed.
+        It has its own retries; if it still fails, the create is not sent on a guess."""
+        check = {"due": False}
 
-        def attempt() -> dict[str, Any]:
-            if "job" in found:
-                return found["job"]
+        def before_retry(_exc: BaseException) -> None:
+            check["due"] = True
+
+        def create() -> dict[str, Any]:
+            if check["due"]:
+                check["due"] = False
+                existing = find_existing()
+                if existing is not None:
+                    return existing
             return job_json(self._vertex().tunings.tune(**request.sdk_arguments()))
 
-        try:
-            with _quiet_sdk():
-                return self.retry.retrying(before_retry=check)(attempt)
-        except Exception as exc:
-            raise translate_vertex(exc, action="create the tuning job", region=self.region,
-                                   base_model=request.base_model) from exc
+        return self._vertex_call("create the tuning job", create, base_model=request.base_model,
+                                 before_retry=before_retry)
 
     def get_job(self, name: str) -> dict[str, Any]:
         return self._vertex_call("get the tuning job", lambda: job_json(self._vertex().tunings.get(name=name)))

@@ -1,5 +1,9 @@
-"""Vertex- and Cloud-Storage-specific failures as ftrouter error types, and the one function that
-translates Google's exceptions into them. No Google exception leaves this package.
+"""Vertex- and Cloud-Storage-specific failures as ftrouter error types, and the functions that
+translate Google's exceptions into them. No Google exception leaves this package.
+
+Each attempt is translated at once, so ftrouter's retry layer (``ftrouter.http``) sees only its own
+types: 429 -> ``RateLimited`` (with the response's Retry-After), 408/5xx/timeouts/dropped connections
+-> ``ProviderUnavailable`` (both retried); 400/401/403/404 and an exhausted quota are not retried.
 
 The classes subclass ftrouter's own, so the CLI maps them to the usual exit codes:
 bucket missing -> 2 (configuration), bucket not writable -> 4 (permission), model not tunable -> 1
@@ -9,6 +13,8 @@ bucket missing -> 2 (configuration), bucket not writable -> 4 (permission), mode
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 from ftrouter.errors import (
     AuthError,
@@ -22,8 +28,6 @@ from ftrouter.errors import (
     UsageError,
 )
 from ftrouter_vertex.auth import HOW_TO_AUTHENTICATE
-
-RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
 class MissingProject(UsageError):
@@ -65,16 +69,25 @@ def _message(exc: BaseException) -> str:
 
 
 def retry_after_seconds(exc: BaseException) -> float | None:
-    """``Retry-After`` (seconds) from the failed response, if the server sent one."""
+    """``Retry-After`` (seconds or an HTTP date) from the failed response, if the server sent one."""
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None)
     if headers is None:
         return None
     value = headers.get("retry-after") or headers.get("Retry-After")
+    if not value:
+        return None
     try:
-        return max(0.0, float(value)) if value is not None else None
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        pass
+    try:
+        when = parsedate_to_datetime(str(value))
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def is_transport_error(exc: BaseException) -> bool:
@@ -83,13 +96,6 @@ def is_transport_error(exc: BaseException) -> bool:
     import requests
 
     return isinstance(exc, httpx.TransportError | requests.ConnectionError | requests.Timeout)
-
-
-def is_retryable(exc: BaseException) -> bool:
-    status = http_status(exc)
-    if status is not None:
-        return status in RETRYABLE_STATUS and _is_google_error(exc)
-    return is_transport_error(exc)
 
 
 def _is_google_error(exc: BaseException) -> bool:

@@ -13,7 +13,8 @@ import pytest
 os.environ.setdefault("NO_GCE_CHECK", "true")
 
 from ftrouter_vertex import VertexBackend
-from ftrouter_vertex.retry import RetryPolicy
+
+from ftrouter.http import RetryPolicy
 
 from .vertex_cassette_tools import flow_job, vertex_json_body
 

@@ -1,6 +1,7 @@
 """Faults that are hard to record, injected through google-genai's httpx client and a requests session
-for Cloud Storage: 429/503 then success, Retry-After, connection drops, 401/403, quota, a create whose
-answer was lost. The retry policy's sleep is recorded, never slept."""
+for Cloud Storage: 429/503 then success, Retry-After (and one over the cap), connection drops, 401/403,
+quota, a create whose answer was lost. Retries are ftrouter's own layer (``ftrouter.http``); its sleep is
+recorded, never slept."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import httpx
 import pytest
 import requests
 from ftrouter_vertex import VertexBackend
-from ftrouter_vertex.retry import RetryPolicy
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2.credentials import Credentials
 
@@ -26,6 +26,7 @@ from ftrouter.errors import (
     QuotaError,
     RateLimited,
 )
+from ftrouter.http import RetryPolicy
 from ftrouter.jobs.models import JobState, RemoteRef
 
 NAME = "projects/123456789012/locations/us-central1/tuningJobs/42"
@@ -73,12 +74,23 @@ def test_429_then_503_then_success(make_backend: Any, sleeps: Any) -> None:
     assert script.requests[-1].headers["authorization"] == "Bearer ya29.test-access-token-never-sent-anywhere"
 
 
-def test_retry_after_is_honoured_and_capped(make_backend: Any, sleeps: Any) -> None:
+def test_retry_after_is_honoured(make_backend: Any, sleeps: Any) -> None:
     script = Script(google_error(429, "RESOURCE_EXHAUSTED", "Too many requests.", {"Retry-After": "7"}),
-                    google_error(503, "UNAVAILABLE", "later", {"Retry-After": "3600"}),
+                    google_error(429, "RESOURCE_EXHAUSTED", "Too many requests.", {"Retry-After": "120"}),
                     httpx.Response(200, json=RUNNING))
-    backend_with(make_backend, script).status(REF)
-    assert sleeps.waits == [7.0, 30.0]  # 3600 s is capped at the policy's max_wait
+    assert backend_with(make_backend, script).status(REF).state is JobState.RUNNING
+    assert sleeps.waits == [7.0, 120.0]  # exactly as asked, up to the policy's max_retry_after_s (120 s)
+    assert len(script.requests) == 3
+
+
+def test_retry_after_over_the_cap_is_not_retried(make_backend: Any, sleeps: Any) -> None:
+    """A server asking for more than max_retry_after_s is not retried early: the caller gets the ask."""
+    script = Script(google_error(429, "RESOURCE_EXHAUSTED", "Too many requests.", {"Retry-After": "3600"}),
+                    httpx.Response(200, json=RUNNING))
+    with pytest.raises(RateLimited) as caught:
+        backend_with(make_backend, script).status(REF)
+    assert caught.value.retry_after == 3600.0 and caught.value.exit_code == EXIT_PROVIDER
+    assert len(script.requests) == 1 and sleeps.waits == []
 
 
 def test_5xx_that_never_ends_is_provider_unavailable(make_backend: Any, sleeps: Any) -> None:
@@ -196,6 +208,19 @@ def test_create_whose_answer_was_lost_is_not_sent_twice(make_backend: Any, make_
     assert [r.method for r in seen] == ["POST", "GET"]
 
 
+def test_create_is_not_resent_until_the_lookup_answers(make_backend: Any, make_prepared: Any, sleeps: Any) -> None:
+    """The lookup before a retried create has its own retries; the create is never re-sent on a guess."""
+    created = {**RUNNING, "state": "JOB_STATE_PENDING", "labels": {"ftrouter_job_id": "ftr-10st2d"}}
+    script = Script(google_error(503, "UNAVAILABLE", "The service is currently unavailable."),
+                    httpx.ReadTimeout("timed out"),
+                    httpx.Response(200, json={"tuningJobs": [created]}))
+    backend = backend_with(make_backend, script, storage_http=FakeStorage(ok_upload))
+    ref = backend.submit(make_prepared("ftr-10st2d"))
+    assert ref.remote_id == "42" and ref.local_id == "ftr-10st2d"
+    assert [r.method for r in script.requests] == ["POST", "GET", "GET"]
+    assert len(sleeps.waits) == 2
+
+
 def test_create_retried_when_nothing_was_created(make_backend: Any, make_prepared: Any) -> None:
     posts = []
 
@@ -227,7 +252,36 @@ def test_storage_503_then_success(make_backend: Any, make_prepared: Any, sleeps:
     assert len(sleeps.waits) == 1
 
 
-def test_policy_with_real_sleep_is_the_default() -> None:
+def test_storage_dropped_connection_then_success(make_backend: Any, make_prepared: Any, sleeps: Any) -> None:
+    drops = [requests.ConnectionError("connection reset by peer")]
+
+    def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, Any]]:
+        if drops:
+            raise drops.pop(0)
+        return ok_upload(request)
+
+    storage = FakeStorage(answer)
+    script = Script(httpx.Response(200, json={**RUNNING, "state": "JOB_STATE_PENDING"}))
+    ref = backend_with(make_backend, script, storage_http=storage).submit(make_prepared("ftr-st0r3b"))
+    assert ref.remote_id == "42"
+    assert len(storage.seen) == 3  # train twice (dropped, then 200), then val
+    assert len(sleeps.waits) == 1
+
+
+def test_storage_403_is_not_retried(make_backend: Any, make_prepared: Any, sleeps: Any) -> None:
+    storage = FakeStorage(lambda request: (403, {"error": {"code": 403, "message": "denied"}}))
+    script = Script(httpx.Response(200, json={**RUNNING, "state": "JOB_STATE_PENDING"}))
+    with pytest.raises(AuthError) as caught:
+        backend_with(make_backend, script, storage_http=storage).submit(make_prepared("ftr-st0r3c"))
+    assert caught.value.code == "bucket_not_writable" and caught.value.exit_code == EXIT_AUTH
+    assert len(storage.seen) == 1 and sleeps.waits == [] and script.requests == []
+
+
+def test_the_core_policy_with_real_sleep_is_the_default(tmp_path: Any) -> None:
     import time
 
-    assert RetryPolicy().sleep is time.sleep
+    default = VertexBackend(env={}, config_file=tmp_path / "none.yaml").client("p", "us-central1").retry
+    assert isinstance(default, RetryPolicy) and default.sleep is time.sleep
+    assert default.max_retry_after_s == 120.0
+    policy = RetryPolicy(attempts=2)
+    assert VertexBackend(retry=policy, env={}, config_file=tmp_path / "none.yaml").client("p", "r").retry is policy
