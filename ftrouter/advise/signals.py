@@ -7,6 +7,7 @@ one small dataclass means the scoring never depends on the data engine's types.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,11 +80,13 @@ def signals_from_report(report: Any, path: str) -> DataSignals:
     )
 
 
-def read_signals(path: str | Path, *, fmt: str = "auto", model: str | None = None) -> DataSignals:
-    """Inspect a dataset with the data engine and keep what the advisor needs."""
+def read_signals(path: str | Path, *, fmt: str = "auto", model: str | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> DataSignals:
+    """Inspect a dataset with the data engine and keep what the advisor needs (``progress``: as
+    ``ftrouter.data.inspect_file``'s)."""
     from ftrouter.data import inspect_file  # the data engine is only imported when --data is given
 
-    report = inspect_file(Path(path), fmt=fmt, model=model)
+    report = inspect_file(Path(path), fmt=fmt, model=model, progress=progress)
     if not report.examples:  # nothing usable: advice on an empty dataset would be misleading
         first = next(iter(report.problems or []), None)
         if first is not None:

@@ -47,8 +47,10 @@ def advise_command(
     signals = None
     if data is not None:
         from ftrouter.advise.signals import read_signals
+        from ftrouter.cli.progress import data_progress
 
-        signals = read_signals(data, fmt=data_format, model=model)
+        with data_progress("reading", data) as progress:
+            signals = read_signals(data, fmt=data_format, model=model, progress=progress)
     advice = advise(profile, signals=signals, today=_parse_day(today), catalog_files=tuple(catalogs or ()))
     if as_json:
         typer.echo(json.dumps(advice.model_dump(), indent=2, ensure_ascii=False))

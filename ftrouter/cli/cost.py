@@ -89,12 +89,16 @@ def estimate(
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
 ) -> None:
     """Training cost, time and feasibility of a dataset on each backend."""
+    from ftrouter.cli.progress import data_progress
     from ftrouter.cost.report import estimate_for_file
 
     assumptions = {**_parse_sets(sets), **_flags(seq_len=seq_len, micro_batch=micro_batch, mfu=mfu,
                                                  gpu_usd_per_hour=gpu_price)}
-    report = estimate_for_file(data, catalog=_load_catalog(catalogs), backend=backend, model=model, epochs=epochs,
-                               method=method, adapter=adapter, gpu=gpu, assumptions=assumptions)
+    catalog = _load_catalog(catalogs)
+    with data_progress("counting tokens", data) as progress:
+        report = estimate_for_file(data, catalog=catalog, backend=backend, model=model, epochs=epochs,
+                                   method=method, adapter=adapter, gpu=gpu, assumptions=assumptions,
+                                   progress=progress)
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
         return
@@ -169,6 +173,7 @@ def compare(
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
 ) -> None:
     """Compare training, inference and break-even across prompting, RAG, fine-tuning and self-hosting."""
+    from ftrouter.cli.progress import data_progress
     from ftrouter.cost.compare import DEFAULT_PROMPT_MODEL
     from ftrouter.cost.render import FORMATS, comparison_text, print_comparison
     from ftrouter.cost.report import compare_for_file
@@ -184,8 +189,11 @@ def compare(
     assumptions = _split_sets(parsed)
     work, notes = _workload(task, parsed, _flags(monthly_requests=monthly_requests, prompt_tokens=prompt_tokens,
                                                  output_tokens=output_tokens, service_months=months))
-    comparison = compare_for_file(data, catalog=_load_catalog(catalogs), workload=work, backend=backend, gpu=gpu,
-                                  prompt_model=prompt_model or DEFAULT_PROMPT_MODEL, assumptions=assumptions)
+    catalog = _load_catalog(catalogs)
+    with data_progress("counting tokens", data) as progress:
+        comparison = compare_for_file(data, catalog=catalog, workload=work, backend=backend, gpu=gpu,
+                                      prompt_model=prompt_model or DEFAULT_PROMPT_MODEL, assumptions=assumptions,
+                                      progress=progress)
     comparison.notes[:0] = notes
     if output is not None:
         _write(comparison_text(comparison, fmt), output)

@@ -91,9 +91,11 @@ def inspect(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Format, counts, token distribution, duplicates and problems of a data file. Exit 1 on errors."""
+    from ftrouter.cli.progress import data_progress
     from ftrouter.data.inspect import inspect_file
 
-    report = inspect_file(file, fmt=fmt, model=model)
+    with data_progress("inspecting", file) as progress:
+        report = inspect_file(file, fmt=fmt, model=model, progress=progress)
     if as_json:
         _print_json(report.to_json())
     else:
@@ -114,9 +116,11 @@ def validate(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Check a data file against a backend's rules. Exit 1 when any error is found."""
+    from ftrouter.cli.progress import data_progress
     from ftrouter.data.validate import validate_file
 
-    result = validate_file(file, backend=backend, model=model, val_path=val, fmt=fmt)
+    with data_progress("validating", file, val) as progress:
+        result = validate_file(file, backend=backend, model=model, val_path=val, fmt=fmt, progress=progress)
     if as_json:
         _print_json(result.to_json())
     else:
@@ -140,9 +144,11 @@ def convert(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Convert a data file to another format; reports what could not be carried over."""
+    from ftrouter.cli.progress import data_progress
     from ftrouter.data.convert import convert_file
 
-    result = convert_file(file, output, to, fmt=fmt, keep_meta=keep_fields)
+    with data_progress("converting", file) as progress:
+        result = convert_file(file, output, to, fmt=fmt, keep_meta=keep_fields, progress=progress)
     if as_json:
         _print_json(result.to_json())
         return
@@ -165,9 +171,12 @@ def split(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Split a data file deterministically; exact duplicates stay in the same split."""
+    from ftrouter.cli.progress import data_progress
     from ftrouter.data.split import split_file
 
-    result = split_file(file, output, val=val, test=test, seed=seed, stratify=stratify, fmt=fmt)
+    with data_progress("splitting", file) as progress:
+        result = split_file(file, output, val=val, test=test, seed=seed, stratify=stratify, fmt=fmt,
+                            progress=progress)
     if as_json:
         _print_json(result.to_json())
         return

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -20,6 +20,9 @@ from ftrouter.cost.inference import Workload
 from ftrouter.cost.training import BACKENDS, estimate_training
 from ftrouter.cost.types import PriceDate, TrainingEstimate, parse_assumptions
 from ftrouter.errors import DataError, UnknownName
+
+if TYPE_CHECKING:
+    from ftrouter.data.progress import Progress
 
 DEFAULT_VERTEX_COUNT_MODEL = "gemini-2.5-flash"
 
@@ -75,10 +78,10 @@ def _counter(model: str | None, catalog: Catalog) -> Any:
     return TiktokenCounter(encoding, limit=entry.training_token_limit, model=model)
 
 
-def _inspect(path: str | Path, model: str | None, catalog: Catalog) -> Any:
+def _inspect(path: str | Path, model: str | None, catalog: Catalog, progress: Progress | None = None) -> Any:
     from ftrouter.data import inspect_file  # the data engine (tiktoken) loads only when a file is read
 
-    report = inspect_file(path, counter=_counter(model, catalog))
+    report = inspect_file(path, counter=_counter(model, catalog), progress=progress)
     if report.errors:
         first = next((p for p in report.problems if p.severity == "error"), None)
         detail = f"{first.code}: {first.message}" if first else "see `ftrouter data validate`"
@@ -90,21 +93,28 @@ def _inspect(path: str | Path, model: str | None, catalog: Catalog) -> Any:
     return report
 
 
-def count_tokens(path: str | Path, backends: list[str], model: str | None, catalog: Catalog) -> TokenCounts:
-    """Per-example token counts for each backend (one pass per distinct tokenizer)."""
+def count_tokens(path: str | Path, backends: list[str], model: str | None, catalog: Catalog, *,
+                 progress: Progress | None = None) -> TokenCounts:
+    """Per-example token counts for each backend (one pass per distinct tokenizer). ``progress`` gets
+    (bytes read, bytes of all the passes) (``ftrouter.data.progress``)."""
+    from ftrouter.data.progress import file_size, shifted
+
     model_backend = backend_of_model(model, catalog) if model else None
     openai_model = model if model_backend == "openai" else None
     by_backend: dict[str, list[int]] = {}
     counted: dict[str, str] = {}
     report = None
-    if any(b in ("openai", "local") for b in backends):
-        report = _inspect(path, openai_model, catalog)
+    tiktoken_pass = any(b in ("openai", "local") for b in backends)
+    size = file_size(path) if progress is not None else 0
+    if tiktoken_pass:
+        report = _inspect(path, openai_model, catalog, shifted(progress, 0, size if "vertex" in backends else 0))
         how = report.tokenizer.get("encoding") or report.tokenizer.get("method") or "tiktoken"
         for b in (b for b in backends if b in ("openai", "local")):
             by_backend[b] = list(report.example_tokens)
             counted[b] = f"{how} (exact)" if b == "openai" else f"{how} (proxy for the open model's tokenizer)"
     if "vertex" in backends:
-        gemini = _inspect(path, model if model_backend == "vertex" else DEFAULT_VERTEX_COUNT_MODEL, catalog)
+        gemini = _inspect(path, model if model_backend == "vertex" else DEFAULT_VERTEX_COUNT_MODEL, catalog,
+                          shifted(progress, size if tiktoken_pass else 0, 0))
         by_backend["vertex"] = list(gemini.example_tokens)
         band = gemini.tokenizer.get("error_band")
         rule = gemini.tokenizer.get("rule", "estimate")
@@ -143,12 +153,13 @@ def _backend_model_names(backend: str, catalog: Catalog) -> list[str]:
 def estimate_for_file(
     path: str | Path, *, catalog: Catalog, backend: str = "all", model: str | None = None,
     epochs: int | None = None, method: str = "sft", adapter: str | None = None, gpu: str | None = None,
-    assumptions: dict[str, Any] | None = None,
+    assumptions: dict[str, Any] | None = None, progress: Progress | None = None,
 ) -> EstimateReport:
-    """Count the file's tokens and estimate training on each backend (the ``estimate`` command)."""
+    """Count the file's tokens and estimate training on each backend (the ``estimate`` command).
+    ``progress``: see ``count_tokens``."""
     backends = resolve_backends(backend, model, catalog)
     parse_assumptions(assumptions)  # fail on a typo before reading a large file
-    counts = count_tokens(path, backends, model, catalog)
+    counts = count_tokens(path, backends, model, catalog, progress=progress)
     extra = dict(assumptions or {})
     if "vertex" in backends and "token_error_band" not in extra and _gemini_band() is not None:
         extra["token_error_band"] = _gemini_band()
@@ -165,10 +176,11 @@ def estimate_for_file(
 def compare_for_file(
     path: str | Path, *, catalog: Catalog, workload: Workload, backend: str = "all", gpu: str | None = None,
     prompt_model: str = DEFAULT_PROMPT_MODEL, assumptions: dict[str, Any] | None = None,
-    today: date | None = None,
+    today: date | None = None, progress: Progress | None = None,
 ) -> Comparison:
     """Training on every backend, then inference and break-even against prompting (``compare``)."""
-    report = estimate_for_file(path, catalog=catalog, backend=backend, gpu=gpu, assumptions=assumptions)
+    report = estimate_for_file(path, catalog=catalog, backend=backend, gpu=gpu, assumptions=assumptions,
+                               progress=progress)
     when = today or parse_assumptions(assumptions).today or date.today()
     return build_comparison(report.backends, workload, catalog=catalog, today=when, prompt_model=prompt_model,
                             data=report.data)

@@ -13,6 +13,7 @@ import orjson
 from ftrouter.data.atomic import atomic_writer
 from ftrouter.data.canonical import Example
 from ftrouter.data.formats import Notes, get_format
+from ftrouter.data.progress import Progress
 from ftrouter.data.reader import FileScan, read_examples
 from ftrouter.errors import DataError
 
@@ -71,12 +72,14 @@ def write_examples(examples: Iterable[Example], dst: str | Path, to: str, *,
     return ConversionResult(written, notes.lines(), skipped, target_format=fmt.name, path=str(dst))
 
 
-def convert_file(src: str | Path, dst: str | Path, to: str, *, fmt: str = "auto",
-                 keep_meta: bool = False) -> ConversionResult:
+def convert_file(src: str | Path, dst: str | Path, to: str, *, fmt: str = "auto", keep_meta: bool = False,
+                 progress: Progress | None = None) -> ConversionResult:
     """Convert ``src`` to format ``to`` at ``dst``. The source must be free of errors (the first one raises
-    DataError with its line); nothing is left at ``dst`` on failure."""
+    DataError with its line); nothing is left at ``dst`` on failure. ``progress`` gets (bytes of ``src``
+    read, its size)."""
     get_format(to)  # an unknown target is a usage error before anything is read
     source_format = FileScan(src, fmt).format
-    result = write_examples(read_examples(src, fmt=source_format or fmt), dst, to, keep_meta=keep_meta)
+    examples = read_examples(src, fmt=source_format or fmt, progress=progress)
+    result = write_examples(examples, dst, to, keep_meta=keep_meta)
     result.source_format = source_format
     return result

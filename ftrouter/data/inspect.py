@@ -12,6 +12,7 @@ from typing import Any
 from ftrouter.data.canonical import Example, Problem
 from ftrouter.data.identity import example_key
 from ftrouter.data.problems import ONCE_PER_FILE, ProblemSink, make_problem
+from ftrouter.data.progress import Progress
 from ftrouter.data.reader import FileScan, Record
 from ftrouter.data.tokens import TokenCounter, counter_for_model
 
@@ -212,14 +213,15 @@ class Inspector:
             tokenizer=self.counter.describe(), kinds=dict(self.kinds), severity_counts=dict(self.severity_counts))
 
 
-def run_inspection(scan: FileScan, counter: TokenCounter, check: ExampleCheck | None = None) -> Inspector:
+def run_inspection(scan: FileScan, counter: TokenCounter, check: ExampleCheck | None = None, *,
+                   progress: Progress | None = None) -> Inspector:
     from ftrouter.data.parallel import can_parallelize, inspect_in_parallel
 
     inspector = Inspector(counter, check)
     if can_parallelize(scan.path, counter):
-        inspect_in_parallel(scan, inspector)
+        inspect_in_parallel(scan, inspector, progress=progress)
     else:
-        for record in scan:
+        for record in scan.records(progress):
             inspector.add(record)
     nothing_found = not inspector.example_tokens and not inspector.problem_counts.get("empty_file")
     if nothing_found and not any(p.severity == "error" for p in inspector.problems):
@@ -228,12 +230,13 @@ def run_inspection(scan: FileScan, counter: TokenCounter, check: ExampleCheck | 
 
 
 def inspect_file(path: str | Path, *, fmt: str = "auto", model: str | None = None,
-                 counter: TokenCounter | None = None) -> DatasetReport:
+                 counter: TokenCounter | None = None, progress: Progress | None = None) -> DatasetReport:
     """Inspect a data file: format, counts, token distribution for ``model``, duplicates and problems.
 
     ``model``: an OpenAI model name (exact tiktoken counts), a local model folder (its tokenizer and chat
     template), a Gemini model name (an estimate), or None (o200k_base, no per-example limit).
+    ``progress`` gets (bytes read, file size) as the file is read (``ftrouter.data.progress``).
     """
     scan = FileScan(path, fmt)
     counter = counter or counter_for_model(model)
-    return run_inspection(scan, counter).report(scan.path, scan.format)
+    return run_inspection(scan, counter, progress=progress).report(scan.path, scan.format)

@@ -15,6 +15,7 @@ from typing import BinaryIO
 
 from ftrouter.data.canonical import Problem
 from ftrouter.data.problems import make_problem
+from ftrouter.data.progress import REPORT_EVERY, Progress
 from ftrouter.errors import UsageError
 
 BOM = b"\xef\xbb\xbf"
@@ -23,6 +24,7 @@ BOM = b"\xef\xbb\xbf"
 MAX_LINE_BYTES = 32 * 1024 * 1024
 _DRAIN_CHUNK = 1024 * 1024
 _BINARY_SNIFF = 8192
+_NEVER = 1 << 62
 
 
 @dataclass(slots=True)
@@ -61,19 +63,26 @@ def _drain_line(f: BinaryIO) -> bool:
             return True
 
 
-def iter_raw_lines(path: str | Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[RawLine]:
+def iter_raw_lines(path: str | Path, max_line_bytes: int = MAX_LINE_BYTES, *,
+                   progress: Progress | None = None) -> Iterator[RawLine]:
     """Yield the file's non-blank lines, and problems for the lines that cannot be used.
 
     Yields a single ``empty_file`` or ``binary_file`` problem (and nothing else) for such files.
+    ``progress`` gets (bytes read, file size) every few MB and at the end (``ftrouter.data.progress``).
     """
     p = check_input_path(path)
     with p.open("rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if progress is not None:
+            progress(0, size)
         problem = _head_problem(f.read(_BINARY_SNIFF))
         if problem is not None:
             yield RawLine(1, None, problem)
-            return
-        f.seek(0)
-        yield from _lines(f, max_line_bytes)
+        else:
+            f.seek(0)
+            yield from _lines(f, max_line_bytes, progress=progress, size=size)
+        if progress is not None:
+            progress(max(size, f.tell()), max(size, f.tell()))
 
 
 def _head_problem(head: bytes) -> Problem | None:
@@ -101,16 +110,22 @@ def iter_raw_lines_between(path: str | Path, start: int, end: int, first_number:
         yield from _lines(f, max_line_bytes, end - start, first_number - 1)
 
 
-def _lines(f: BinaryIO, max_line_bytes: int, length: int | None = None, number: int = 0) -> Iterator[RawLine]:
+def _lines(f: BinaryIO, max_line_bytes: int, length: int | None = None, number: int = 0, *,
+           progress: Progress | None = None, size: int = 0) -> Iterator[RawLine]:
     readline = f.readline
     origin = f.tell()
     consumed = 0
+    # one int comparison per line; without a callback the next report never comes
+    report_at = REPORT_EVERY if progress is not None else _NEVER
     while length is None or consumed < length:
         data = readline(max_line_bytes + 1)
         if not data:
             return
         consumed += len(data)
         number += 1
+        if consumed >= report_at and progress is not None:
+            progress(consumed, max(size, consumed))
+            report_at = consumed + REPORT_EVERY
         if number == 1 and data.startswith(BOM):
             data = data[len(BOM):]
             yield RawLine(1, None, make_problem("bom", 1, "the file starts with a UTF-8 BOM (ignored)"))

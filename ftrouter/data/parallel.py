@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ftrouter.data.lines import whole_file_problem
+from ftrouter.data.progress import Progress
 
 if TYPE_CHECKING:
     from ftrouter.data.inspect import ExampleCheck, Inspector
@@ -92,15 +93,23 @@ def _inspect_chunk(chunk: tuple[int, int, int]) -> dict[str, Any]:
     return inspector.state()
 
 
-def inspect_in_parallel(scan: FileScan, inspector: Inspector) -> None:
-    """Fill ``inspector`` from ``scan`` using forked workers (see the module docstring)."""
+def inspect_in_parallel(scan: FileScan, inspector: Inspector, *, progress: Progress | None = None) -> None:
+    """Fill ``inspector`` from ``scan`` using forked workers (see the module docstring). ``progress`` gets
+    (end of the chunk, file size) as each chunk is merged, in file order."""
     global _job
     workers = worker_count()
+    size = scan.path.stat().st_size
+    if progress is not None:
+        progress(0, size)
     plan = plan_chunks(scan.path, workers * CHUNKS_PER_WORKER)
     _job = (scan, inspector.counter, inspector.check)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for state in pool.imap(_inspect_chunk, plan):
+            for (_start, end, _line), state in zip(plan, pool.imap(_inspect_chunk, plan), strict=True):
                 inspector.absorb(state)
+                if progress is not None:
+                    progress(end, size)
     finally:
         _job = None
+    if progress is not None and not plan:  # the chunks' last end is the size: reported above
+        progress(size, size)

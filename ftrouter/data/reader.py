@@ -20,6 +20,7 @@ from ftrouter.data.canonical import Example, Problem
 from ftrouter.data.formats import FORMATS, Format, detect_format, get_format
 from ftrouter.data.lines import RawLine, check_input_path, iter_raw_lines, iter_raw_lines_between
 from ftrouter.data.problems import ProblemSink, make_problem
+from ftrouter.data.progress import Progress
 from ftrouter.errors import DataError
 
 DETECT_LINES = 100  # auto-detection looks at this many lines and takes the most common format
@@ -84,7 +85,11 @@ class FileScan:
         self._fmt: Format | None = FORMATS[self.format] if self.format else None
 
     def __iter__(self) -> Iterator[Record]:
-        return self._records(iter_raw_lines(self.path))
+        return self.records()
+
+    def records(self, progress: Progress | None = None) -> Iterator[Record]:
+        """All the file's records; ``progress`` gets (bytes read, file size) as they are read."""
+        return self._records(iter_raw_lines(self.path, progress=progress))
 
     def records_between(self, start: int, end: int, first_line: int) -> Iterator[Record]:
         """Records of the lines starting in the byte range [start, end) (one chunk of a parallel scan)."""
@@ -120,15 +125,16 @@ class FileScan:
         return fmt.parse(obj, sink)
 
 
-def read_examples(path: str | Path, fmt: str = "auto") -> Iterator[Example]:
+def read_examples(path: str | Path, fmt: str = "auto", *, progress: Progress | None = None) -> Iterator[Example]:
     """Stream the file's canonical examples; raise DataError (with path and line) at the first error.
 
     Warnings (unknown keys, blank lines, duplicates...) do not stop reading. A usage problem (missing
-    path, directory, unknown format name) raises UsageError before anything is read.
+    path, directory, unknown format name) raises UsageError before anything is read. ``progress``: see
+    ``ftrouter.data.progress``.
     """
     scan = FileScan(path, fmt)
     found = False
-    for record in scan:
+    for record in scan.records(progress):
         for problem in record.problems:
             if problem.severity == "error":
                 raise DataError(problem.message, path=scan.path, line=problem.line, code=problem.code)

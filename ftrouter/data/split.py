@@ -23,6 +23,7 @@ import orjson
 
 from ftrouter.data.identity import example_key
 from ftrouter.data.lines import iter_raw_lines
+from ftrouter.data.progress import Progress, file_size, shifted
 from ftrouter.data.reader import FileScan
 from ftrouter.errors import DataError, UsageError
 
@@ -70,9 +71,9 @@ class _Groups:
         self.of_line.append(group)
 
 
-def _collect(path: Path, fmt: str, stratify: str | None) -> _Groups:
+def _collect(path: Path, fmt: str, stratify: str | None, progress: Progress | None = None) -> _Groups:
     groups = _Groups()
-    for record in FileScan(path, fmt):
+    for record in FileScan(path, fmt).records(progress):
         error = next((p for p in record.problems if p.severity == "error"), None)
         if error is not None:
             raise DataError(f"{error.message} (fix or remove the line before splitting)", path=path,
@@ -125,8 +126,11 @@ def _check_fractions(val: float, test: float) -> None:
 
 
 def split_file(src: str | Path, out_dir: str | Path, *, val: float = 0.1, test: float = 0.0, seed: int = 0,
-               stratify: str | None = None, fmt: str = "auto") -> SplitResult:
-    """Split ``src`` into ``out_dir``/train.jsonl, val.jsonl (and test.jsonl when ``test`` > 0)."""
+               stratify: str | None = None, fmt: str = "auto", progress: Progress | None = None) -> SplitResult:
+    """Split ``src`` into ``out_dir``/train.jsonl, val.jsonl (and test.jsonl when ``test`` > 0).
+
+    ``progress`` gets (bytes read, twice the size): the file is read twice (group, then copy).
+    """
     _check_fractions(val, test)
     scan = FileScan(src, fmt)  # usage errors (missing file, unknown format) before anything is written
     out = Path(out_dir)
@@ -136,10 +140,11 @@ def split_file(src: str | Path, out_dir: str | Path, *, val: float = 0.1, test: 
     if any((out / f"{name}.jsonl").resolve() == scan.path.resolve() for name in names):
         raise UsageError(f"the output folder holds the input file itself: {scan.path.name} would be replaced "
                          "by a split (choose another -o folder)", path=out, code="output_is_input")
-    groups = _collect(scan.path, scan.format or fmt, stratify)
+    size = file_size(scan.path) if progress is not None else 0
+    groups = _collect(scan.path, scan.format or fmt, stratify, shifted(progress, 0, size))
     split_of = _assign(groups, val, test, seed)
     out.mkdir(parents=True, exist_ok=True)
-    counts = _write(scan.path, out, names, [split_of[g] for g in groups.of_line])
+    counts = _write(scan.path, out, names, [split_of[g] for g in groups.of_line], shifted(progress, size, 0))
     strata: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(names, 0))
     if stratify is not None:
         for group, stratum in enumerate(groups.stratum):
@@ -148,7 +153,8 @@ def split_file(src: str | Path, out_dir: str | Path, *, val: float = 0.1, test: 
                        seed=seed, strata=dict(strata))
 
 
-def _write(src: Path, out: Path, names: list[str], split_of_example: list[int]) -> dict[str, int]:
+def _write(src: Path, out: Path, names: list[str], split_of_example: list[int],
+           progress: Progress | None = None) -> dict[str, int]:
     """Copy each example's original line into its split's file; all files appear together or none."""
     temps: dict[str, str] = {}
     handles: dict[int, BinaryIO] = {}
@@ -157,7 +163,7 @@ def _write(src: Path, out: Path, names: list[str], split_of_example: list[int]) 
         for index, name in enumerate(names):
             fd, temps[name] = tempfile.mkstemp(prefix=f".{name}.", suffix=".jsonl.tmp", dir=out)
             handles[index] = os.fdopen(fd, "wb")
-        examples = (raw for raw in iter_raw_lines(src) if raw.data is not None)
+        examples = (raw for raw in iter_raw_lines(src, progress=progress) if raw.data is not None)
         for raw, split in zip(examples, split_of_example, strict=True):
             handles[split].write(raw.data or b"")
             handles[split].write(b"\n")

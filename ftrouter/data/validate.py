@@ -22,6 +22,7 @@ from ftrouter.data.canonical import Example, Problem, Severity
 from ftrouter.data.identity import example_key
 from ftrouter.data.inspect import DatasetReport, Inspector, run_inspection
 from ftrouter.data.problems import ProblemSink, make_problem
+from ftrouter.data.progress import Progress, file_size, shifted
 from ftrouter.data.reader import FileScan
 from ftrouter.data.tokens import TiktokenCounter, TokenCounter, counter_for_model
 from ftrouter.errors import UnknownName, UsageError, ValidationFailed
@@ -166,11 +167,15 @@ def _with_severity(problems: list[Problem], backend: str) -> list[Problem]:
 
 
 def validate_file(path: str | Path, *, backend: str, model: str | None = None, val_path: str | Path | None = None,
-                  fmt: str = "auto") -> ValidationReport:
-    """Validate ``path`` (and ``val_path``) for ``backend`` (and ``model``; the backend's default when None)."""
+                  fmt: str = "auto", progress: Progress | None = None) -> ValidationReport:
+    """Validate ``path`` (and ``val_path``) for ``backend`` (and ``model``; the backend's default when None).
+
+    ``progress`` gets (bytes read, bytes of both files), the validation file counted after the training file.
+    """
     rules = rules_for(backend, model)
     scan = FileScan(path, fmt)
-    inspector = run_inspection(scan, rules.counter, rules.check)
+    val_size = file_size(val_path) if progress is not None else 0
+    inspector = run_inspection(scan, rules.counter, rules.check, progress=shifted(progress, 0, val_size))
     report = inspector.report(scan.path, scan.format)
     entries = [(str(scan.path), p) for p in _with_severity(rules.notes + report.problems, backend)]
     if 0 < report.examples < rules.min_examples:
@@ -179,11 +184,13 @@ def validate_file(path: str | Path, *, backend: str, model: str | None = None, v
     result = ValidationReport(backend=backend, model=getattr(rules.counter, "model", model), report=report,
                               entries=entries)
     if val_path is not None:
-        _validate_val(result, inspector, rules, Path(val_path), fmt)
+        train_size = file_size(scan.path) if progress is not None else 0
+        _validate_val(result, inspector, rules, Path(val_path), fmt, shifted(progress, train_size, 0))
     return result
 
 
-def _validate_val(result: ValidationReport, train: Inspector, rules: _Rules, val_path: Path, fmt: str) -> None:
+def _validate_val(result: ValidationReport, train: Inspector, rules: _Rules, val_path: Path, fmt: str,
+                  progress: Progress | None) -> None:
     scan = FileScan(val_path, fmt)
     train_lines = train.first_line_of
 
@@ -194,7 +201,7 @@ def _validate_val(result: ValidationReport, train: Inspector, rules: _Rules, val
         if first is not None:
             sink.add("train_val_overlap", f"also in the training file at line {first}")
 
-    val = run_inspection(scan, rules.counter, check).report(scan.path, scan.format)
+    val = run_inspection(scan, rules.counter, check, progress=progress).report(scan.path, scan.format)
     result.val_report = val
     result.entries += [(str(scan.path), p) for p in _with_severity(val.problems, result.backend)]
     if rules.max_val_examples is not None and val.examples > rules.max_val_examples:

@@ -108,7 +108,7 @@ def test_help_and_small_inspect_start_fast_without_heavy_imports(examples_dir: P
     code = ("import sys, time; t = time.perf_counter(); "
             "from ftrouter.cli.app import main\n"
             "try:\n    main(['data', 'inspect', sys.argv[1], '--json'])\nexcept SystemExit:\n    pass\n"
-            "heavy = [m for m in ('torch', 'openai', 'transformers', 'google.genai') if m in sys.modules]\n"
+            "heavy = [m for m in ('torch', 'openai', 'transformers', 'google.genai', 'rich') if m in sys.modules]\n"
             "print(heavy, file=sys.stderr)")
     subprocess.run([sys.executable, "-c", code, str(examples_dir / "chat.jsonl")], check=True, capture_output=True)
     start = time.perf_counter()
