@@ -72,7 +72,7 @@ class GpuPrice(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     provider: str = Field(min_length=1)
-    usd_per_hour: Price = Field(ge=0)
+    usd_per_hour: Price = Field(gt=0)  # zero would print a silent $0 training cost: amortise owned GPUs instead
     source: str = Field(min_length=1)
     as_of: date
     secondary: bool = False

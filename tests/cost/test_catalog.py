@@ -45,6 +45,9 @@ def test_lookup_by_alias_and_close_matches() -> None:
         ("models:\n  - name: m\n    backend: openai\n    family: f\n    source: s\n    as_of: 2026-01-01\n"
          "    ft_output_usd_per_1m: -0.1\n", ":2: invalid_catalog: row 'm': ft_output_usd_per_1m"),
         ("open_models:\n  - name: o\n    source: ''\n    as_of: 2026-01-01\n", "row 'o'"),
+        ("gpus:\n  - name: Z\n    memory_gb: 24\n    peak_bf16_tflops: 100\n    source: s\n    as_of: 2026-01-01\n"
+         "    prices:\n      - {provider: mine, usd_per_hour: 0, source: s, as_of: 2026-01-01}\n",
+         "row 'Z': prices.0.usd_per_hour: Input should be greater than 0"),  # never a silent $0 estimate
         ("gpus: [oops\n", "invalid_catalog: not valid YAML"),
         ("- just a list\n", "an override file is a mapping"),
     ],
