@@ -59,16 +59,6 @@ class FactTest(BaseModel):
         """The numeric boundaries this test draws, for counterfactual search."""
         return [(op, getattr(self, op)) for op in ("lt", "le", "gt", "ge") if getattr(self, op) is not None]
 
-    def mentioned_values(self) -> list[Scalar]:
-        """The categorical values this test names, for counterfactual search."""
-        out: list[Scalar] = []
-        for op in ("eq", "ne"):
-            if getattr(self, op) is not None:
-                out.append(getattr(self, op))
-        for op in ("in_", "not_in", "any_of", "none_of"):
-            out.extend(getattr(self, op) or ())
-        return out
-
 
 def _as_set(value: Any) -> set[Any]:
     return set(value) if isinstance(value, Iterable) and not isinstance(value, str) else {value}

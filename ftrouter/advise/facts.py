@@ -104,10 +104,6 @@ FACTS: dict[str, FactSpec] = {
     "shortlist": FactSpec("outcome", "list", "the backend shortlist"),
 }
 
-def input_fact_names() -> list[str]:
-    """Facts that come straight from a profile key (the ones a counterfactual may change)."""
-    return [name for name, spec in FACTS.items() if spec.field is not None]
-
 
 def months_between(start: date, end: date) -> float:
     return round((end - start).days / 30.44, 1)

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 FORMATS = ("table", "md", "html", "json", "csv")
 TRAINING_HEADERS = ["backend", "model", "method", "epochs", "billed tokens", "cost", "time", "GPU", "feasible"]
-FEASIBLE_NOTE = "*: feasible with the problems listed under the table"
 OPTION_HEADERS = ["option", "kind", "per query", "training", "per month at stated volume",
                   "break-even (requests/month)"]
 # the local assumptions worth a line in a report (the rest stay in --json)

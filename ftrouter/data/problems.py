@@ -74,6 +74,3 @@ class ProblemSink:
     def add(self, code: str, message: str, severity: Severity | None = None) -> None:
         self.problems.append(make_problem(code, self.line, message, severity))
 
-    @property
-    def has_error(self) -> bool:
-        return any(p.severity == "error" for p in self.problems)

@@ -35,9 +35,6 @@ class Record:
     problems: list[Problem] = field(default_factory=list)
     raw: bytes | None = None
 
-    @property
-    def has_error(self) -> bool:
-        return any(p.severity == "error" for p in self.problems)
 
 
 def decode_json(raw: RawLine) -> tuple[Any, Problem | None]:

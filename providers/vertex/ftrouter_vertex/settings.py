@@ -76,12 +76,6 @@ class VertexSettings:
     def gs_uri(self, object_name: str) -> str:
         return f"gs://{self.bucket or '<bucket>'}/{object_name}"
 
-    def with_project(self, project: str, origin: str) -> VertexSettings:
-        return VertexSettings(
-            project=project, region=self.region, bucket=self.bucket, prefix=self.prefix,
-            credentials_file=self.credentials_file, adapter_size=self.adapter_size,
-            display_name=self.display_name, origin={**self.origin, "project": origin},
-        )
 
 
 def config_path() -> Path:
