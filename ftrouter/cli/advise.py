@@ -55,11 +55,10 @@ def advise_command(
     if as_json:
         typer.echo(json.dumps(advice.model_dump(), indent=2, ensure_ascii=False))
         return
-    from rich.console import Console
-
     from ftrouter.advise.render import render_advice
+    from ftrouter.cli.console import make_console
 
-    render_advice(advice, Console())
+    render_advice(advice, make_console())
 
 
 def register(app: typer.Typer) -> None:

@@ -30,9 +30,9 @@ CATALOG_OPT = typer.Option(None, "--catalog", help="A catalog override file (rep
 
 def _console() -> Any:
     """A rich console; wide when stdout is a file or pipe, so tables are not squeezed to 80 columns."""
-    from rich.console import Console
+    from ftrouter.cli.console import make_console
 
-    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+    return make_console(soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

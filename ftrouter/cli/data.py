@@ -36,9 +36,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _console() -> Console:
-    from rich.console import Console
+    from ftrouter.cli.console import make_console
 
-    return Console(highlight=False, soft_wrap=True)
+    return make_console(soft_wrap=True)
 
 
 def _print_json(value: Any) -> None:

@@ -55,12 +55,14 @@ def data_progress(description: str, *paths: Path | None, stream: TextIO | None =
     if not wants_bar(out, total, min_bytes):
         yield None
         return
-    from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    columns = (TextColumn("{task.description}"), BarColumn(bar_width=None), DownloadColumn(), TimeElapsedColumn(),
-               TextColumn("eta"), TimeRemainingColumn())
-    with Progress(*columns, console=Console(file=out), auto_refresh=False, transient=True, expand=True,
+    from ftrouter.cli.console import make_console
+
+    # The description can hold a file name: shown as it is, never as markup.
+    columns = (TextColumn("{task.description}", markup=False), BarColumn(bar_width=None), DownloadColumn(),
+               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
+    with Progress(*columns, console=make_console(file=out), auto_refresh=False, transient=True, expand=True,
                   redirect_stdout=False, redirect_stderr=False) as bar:
         task = bar.add_task(description, total=total)
         last = 0.0

@@ -127,10 +127,10 @@ def print_estimate(report: EstimateReport, console: Console) -> None:
         console.print(f"  {b} tokens: {total:,}, counted with {data['counted_with'][b]}", markup=False)
     console.print(_training_table(report.backends, Table))
     _print_section(console, "Problems", problem_lines(report.backends))
-    console.print("[bold]Assumptions[/bold] (override with --set KEY=VALUE)")
+    console.print(_heading("Assumptions", " (override with --set KEY=VALUE)"))
     for line in assumption_lines(report.backends):
         console.print(f"  {line}", markup=False)
-    console.print(f"[bold]Prices as of[/bold] {report.prices_as_of or 'unknown'} (oldest used)")
+    console.print(_heading("Prices as of", f" {report.prices_as_of or 'unknown'} (oldest used)"))
     for line in price_lines(report.prices):
         console.print(f"  {line}", markup=False)
 
@@ -149,10 +149,17 @@ def _training_table(estimates: list[TrainingEstimate], table_class: Any) -> Any:
     return table
 
 
+def _heading(title: str, rest: str = "") -> Any:
+    """A bold title followed by plain text; never parsed as markup (``rest`` may hold a file name)."""
+    from rich.text import Text
+
+    return Text.assemble((title, "bold"), rest)
+
+
 def _print_section(console: Console, title: str, lines: list[str]) -> None:
     if not lines:
         return
-    console.print(f"[bold]{title}[/bold]")
+    console.print(_heading(title))
     for line in lines:
         console.print(f"  {line}", markup=False)
 
@@ -171,11 +178,11 @@ def _option_rows(c: Comparison) -> list[list[str]]:
 def print_comparison(c: Comparison, console: Console) -> None:
     from rich.table import Table
 
-    console.print(f"[bold]Training[/bold] — {c.data.get('path')}: {c.data.get('examples', 0):,} examples")
+    console.print(_heading("Training", f" — {c.data.get('path')}: {c.data.get('examples', 0):,} examples"))
     console.print(_training_table(c.training, Table))
     _print_section(console, "Problems", problem_lines(c.training))
-    console.print(f"[bold]Inference and break-even[/bold] — {c.workload.monthly_requests:,} requests/month "
-                  f"over {c.workload.service_months:g} months")
+    console.print(_heading("Inference and break-even", f" — {c.workload.monthly_requests:,} requests/month "
+                           f"over {c.workload.service_months:g} months"))
     options = Table(*OPTION_HEADERS)
     for i, column in enumerate(options.columns):
         column.no_wrap = i != 0
@@ -296,6 +303,7 @@ def comparison_text(c: Comparison, fmt: str, *, width: int = 160) -> str:
         return comparison_json(c)
     from rich.console import Console
 
-    console = Console(record=True, width=width, file=io.StringIO(), color_system=None)
+    console = Console(record=True, width=width, file=io.StringIO(), color_system=None, markup=False, emoji=False,
+                      highlight=False)
     print_comparison(c, console)
     return console.export_text()

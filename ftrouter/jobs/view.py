@@ -5,8 +5,6 @@ the live view of ``status --watch``. Machine-readable output (``--json``) does n
 from __future__ import annotations
 
 import json
-import os
-import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -219,8 +217,7 @@ def events_table(events: list[JobEvent], *, title: str | None = None) -> Table:
 
 
 def make_console(*, stderr: bool = False) -> Console:
-    # Piped output has no terminal width; rich would assume 80 columns and fold job tables into
-    # unreadable slivers. Use a log-friendly width unless COLUMNS says otherwise.
-    stream = sys.stderr if stderr else sys.stdout
-    width = None if stream.isatty() or os.environ.get("COLUMNS") else 160
-    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
+    """The CLI's safe console (no markup or emoji interpretation), wide when piped."""
+    from ftrouter.cli.console import make_console as safe_console
+
+    return safe_console(stderr=stderr)
