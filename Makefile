@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PROVIDERS := $(wildcard providers/*/pyproject.toml)
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test test-fast lint bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -20,6 +20,10 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# the inner loop: everything but the tests marked slow (training runs, subprocess workers); CI runs all
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint:
 	$(BIN)/ruff check ftrouter providers tests benchmarks

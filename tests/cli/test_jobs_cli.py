@@ -93,6 +93,7 @@ def test_submit_status_events_cancel_contract(capsys: pytest.CaptureFixture[str]
     assert [r["state"] for r in json.loads(out)] == ["cancelled"]
 
 
+@pytest.mark.slow  # waits on the poll schedule (about 10 s)
 def test_wait_exits_zero_on_success_and_three_on_failure(capsys: pytest.CaptureFixture[str],
                                                           train_file: Path) -> None:
     code, out, err = run(capsys, "submit", "--backend", "fake", "--data", str(train_file), "--model", "tiny",

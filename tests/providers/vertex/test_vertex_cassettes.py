@@ -15,6 +15,7 @@ import jsonschema
 import pytest
 import yaml
 from ftrouter_vertex.request import TuningRequest
+from schema_files import load_schema
 
 from .vertex_cassette_tools import TEST_BUCKET, TEST_PROJECT, TEST_PROJECT_NUMBER, Normaliser
 
@@ -59,9 +60,7 @@ def _convert(prop: dict[str, Any], request: bool) -> Any:
 
 @pytest.fixture(scope="module")
 def schemas() -> dict[str, Any]:
-    if not DISCOVERY.is_file():
-        pytest.skip(f"{DISCOVERY} is not here (it lives in the project's shared/reference)")
-    discovery = json.loads(DISCOVERY.read_text(encoding="utf-8"))
+    discovery = load_schema(DISCOVERY)
     assert discovery["revision"] >= "20260815"
 
     def build(request: bool) -> dict[str, Any]:

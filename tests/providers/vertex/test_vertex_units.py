@@ -14,6 +14,7 @@ from ftrouter_vertex.errors import translate_vertex
 from ftrouter_vertex.jobview import as_int, events_after, parse_job, parse_time, to_events, to_status, trained_tokens
 from ftrouter_vertex.request import TuningRequest, adapter_size_enum, label_filter, label_value
 from ftrouter_vertex.states import VERTEX_STATES, map_state
+from schema_files import load_schema
 
 from ftrouter.errors import UsageError
 from ftrouter.jobs.models import JobState
@@ -38,9 +39,7 @@ def test_all_twelve_states_are_mapped_explicitly() -> None:
 
 
 def test_the_table_covers_the_published_enum() -> None:
-    if not DISCOVERY.is_file():
-        pytest.skip("shared/reference/aiplatform.v1.json is not here")
-    schema = json.loads(DISCOVERY.read_text())["schemas"]["GoogleCloudAiplatformV1TuningJob"]
+    schema = load_schema(DISCOVERY)["schemas"]["GoogleCloudAiplatformV1TuningJob"]
     assert set(schema["properties"]["state"]["enum"]) == set(VERTEX_STATES)
 
 
