@@ -3,7 +3,7 @@
 Every failure a user can cause or meet is one of these types. The CLI maps them to exit codes and
 one-line messages in exactly one place (``ftrouter.cli.app``); library callers catch the types.
 
-Exit codes (the CLI contract, see README):
+Exit codes (the CLI contract; docs/reference/exit-codes.md is generated from this module):
     0 ok · 1 invalid input (data, validation, rejected request) · 2 usage / configuration error ·
     3 provider or network failure after retries · 4 authentication or permission
 """

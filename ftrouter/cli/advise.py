@@ -33,7 +33,7 @@ def advise_command(
     data_format: str = typer.Option("auto", "--data-format", help="Format of --data (as `data inspect --format`)."),
     model: str | None = typer.Option(None, "--model", help="Model whose tokenizer counts --data's tokens."),
     catalogs: list[Path] | None = typer.Option(None, "--catalog", help="A catalog override file (repeatable): "
-                                               "decision rules, models, GPU prices (see the README)."),
+                                               "decision rules, models, GPU prices (see docs/cost.md)."),
     today: str | None = typer.Option(None, "--today", help="Judge provider availability on this date "
                                      "(YYYY-MM-DD; default: today)."),
     as_json: bool = typer.Option(False, "--json", help="Print the advice as JSON."),

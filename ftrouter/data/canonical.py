@@ -82,7 +82,7 @@ Severity = Literal["error", "warning"]
 
 @dataclass(slots=True, frozen=True)
 class Problem:
-    """One finding about a data file, with a stable ``code`` (see README's list of codes)."""
+    """One finding about a data file, with a stable ``code`` (see docs/reference/problem-codes.md)."""
 
     line: int | None
     code: str

@@ -1,7 +1,7 @@
 """The stable problem codes the data engine reports, with their default severity.
 
 A backend's rules may raise a warning to an error (``ftrouter.data.validate``); the code itself never
-changes meaning. The README lists these codes; tests cover every one of them.
+changes meaning. docs/reference/problem-codes.md is generated from this table; tests cover every code.
 """
 
 from __future__ import annotations
