@@ -244,7 +244,8 @@ class JobFiles:
     def start_log_section(self, title: str) -> None:
         """Mark where an attempt's output starts in worker.log (the log is kept across resumes)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        with self.log.open("a", encoding="utf-8") as handle:
+        fd = os.open(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as handle:
             handle.write(f"{LOG_SECTION}{title} ===\n")
 
     def log_tail(self, lines: int = 20) -> str:
