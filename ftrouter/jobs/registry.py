@@ -47,6 +47,7 @@ ID_PREFIX = "ftr-"
 
 DEFAULT_BUSY_TIMEOUT_S = 30.0
 RECENT_JOBS = 20  # `ftrouter jobs` without --all: every unfinished job plus this many recent ones
+_READ_ONLY_HINT = " (on a read-only or full disk, `jobs`, `status` and `events` still work with --offline)"
 
 
 def new_local_id() -> str:
@@ -84,9 +85,11 @@ class Registry:
                 self._ready = True
             return self._open()
         except sqlite3.DatabaseError as exc:
-            raise RegistryError(f"cannot open the job registry: {exc}", path=self.path) from exc
+            hint = _READ_ONLY_HINT if isinstance(exc, sqlite3.OperationalError) else ""
+            raise RegistryError(f"cannot open the job registry: {exc}{hint}", path=self.path) from exc
         except OSError as exc:
-            raise RegistryError(f"cannot create the job registry: {exc.strerror}", path=self.path) from exc
+            raise RegistryError(f"cannot write the job registry: {exc.strerror}{_READ_ONLY_HINT}",
+                                path=self.path) from exc
 
     def _open(self, uri: str | None = None) -> sqlite3.Connection:
         conn = sqlite3.connect(uri or self.path, timeout=self.busy_timeout_s, isolation_level=None,
@@ -159,14 +162,19 @@ class Registry:
         from urllib.parse import quote
 
         uri = f"file:{quote(str(self.path))}?mode=ro"
+        conn: sqlite3.Connection | None = None
         try:
             conn = self._open(uri)
             conn.execute("PRAGMA user_version").fetchone()
             return conn
         except sqlite3.OperationalError:
-            # A WAL database needs its -shm file; on a read-only file system SQLite cannot create it.
-            # Nothing can write there either, so reading the file as immutable is safe.
-            if os.access(self.home, os.W_OK):
+            if conn is not None:
+                conn.close()
+            # Even to read a WAL database SQLite makes its -shm file, which a read-only or full file
+            # system refuses. When no write is pending in the -wal file, the database file alone is the
+            # whole registry: read it as immutable.
+            wal = self.path.with_name(self.path.name + "-wal")
+            if wal.exists() and wal.stat().st_size > 0:
                 raise
             return self._open(uri + "&immutable=1")
 

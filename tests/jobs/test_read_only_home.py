@@ -1,0 +1,108 @@
+"""Issue 17, item 11: with a read-only FTROUTER_HOME, or a full disk, the commands that only read work.
+
+The file system conditions are real: the home is bind-mounted read-only, or replaced by a tiny tmpfs
+that is then filled, inside a private mount namespace (``unshare -rm``; no root needed where user
+namespaces are allowed). Where that is not possible the test is skipped, not faked."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SETUP = """
+from datetime import UTC, datetime
+from ftrouter.jobs.models import JobEvent, JobSpec, PreparedJob, RemoteRef
+from ftrouter.jobs.registry import Registry
+r = Registry()
+r.create(PreparedJob(spec=JobSpec(backend="fake", model="m", data="d.jsonl"), local_id="ftr-abc234"))
+r.attach_remote("ftr-abc234", RemoteRef(backend="fake", remote_id="x1", local_id="ftr-abc234"))
+r.add_events("ftr-abc234", [JobEvent(id="e1", created_at=datetime.now(UTC), message="hello")])
+"""
+
+READS = {
+    "jobs": ["jobs", "--offline", "--json"],
+    "status": ["status", "ftr-abc234", "--offline", "--json"],
+    "events": ["events", "abc234", "--offline", "--json"],
+    "inspect": ["data", "inspect", "CHAT", "--model", "gpt-4.1-mini-2025-04-14", "--json"],
+}
+
+
+def _namespaces_available() -> bool:
+    if shutil.which("unshare") is None:
+        return False
+    done = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs tmpfs /mnt 2>/dev/null || "
+                           "mount -t tmpfs tmpfs /tmp"], capture_output=True, check=False)
+    return done.returncode == 0
+
+
+needs_namespaces = pytest.mark.skipif(not _namespaces_available(),
+                                      reason="needs `unshare -rm` (user and mount namespaces) to make a read-only "
+                                             "or full file system")
+
+
+def _run_isolated(prepare: str, home: Path, out: Path, examples_dir: Path) -> dict[str, tuple[int, str, str]]:
+    """``prepare`` (shell) makes the home read-only or full; then each read command runs there."""
+    python = shlex.quote(sys.executable)
+    lines = [prepare, "set +e"]  # the preparation must succeed; the commands report their own exit codes
+    for name, args in READS.items():
+        argv = " ".join(shlex.quote(str(examples_dir / "chat.jsonl") if a == "CHAT" else a) for a in args)
+        lines.append(f"{python} -m ftrouter {argv} > {out}/{name}.out 2> {out}/{name}.err; echo $? > {out}/{name}.rc")
+    lines.append(f"{python} -m ftrouter jobs > {out}/write.out 2> {out}/write.err; echo $? > {out}/write.rc")
+    subprocess.run(["unshare", "-rm", "sh", "-ec", "\n".join(lines)], check=True, timeout=120)
+    return {name: (int((out / f"{name}.rc").read_text()), (out / f"{name}.out").read_text(),
+                   (out / f"{name}.err").read_text()) for name in [*READS, "write"]}
+
+
+def _check_reads(results: dict[str, tuple[int, str, str]]) -> None:
+    for name in READS:
+        code, _, err = results[name]
+        assert code == 0, f"{name}: {err}"
+    assert [job["id"] for job in json.loads(results["jobs"][1])] == ["ftr-abc234"]
+    assert json.loads(results["status"][1])["state"] == "pending"
+    assert [event["message"] for event in json.loads(results["events"][1])] == ["hello"]
+    assert json.loads(results["inspect"][1])["tokens"]["total"] > 0
+    code, _, err = results["write"]  # a command that must write says why it cannot, in one line
+    assert code == 2 and "--offline" in err and "Traceback" not in err
+
+
+def _setup_registry(home: Path) -> None:
+    subprocess.run([sys.executable, "-c", SETUP], check=True, env={**_env(), "FTROUTER_HOME": str(home)})
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
+
+
+@needs_namespaces
+def test_reading_commands_work_on_a_read_only_home(ftrouter_home: Path, tmp_path: Path, examples_dir: Path) -> None:
+    _setup_registry(ftrouter_home)
+    out = tmp_path / "out"
+    out.mkdir()
+    home = shlex.quote(str(ftrouter_home))
+    results = _run_isolated(f"mount --bind {home} {home}; mount -o remount,bind,ro {home}", ftrouter_home, out,
+                            examples_dir)
+    _check_reads(results)
+    assert "Read-only file system" in results["write"][2]
+
+
+@needs_namespaces
+def test_reading_commands_work_on_a_full_disk(ftrouter_home: Path, tmp_path: Path, examples_dir: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    home = shlex.quote(str(ftrouter_home))
+    python = shlex.quote(sys.executable)
+    fill = f"dd if=/dev/zero of={home}/filler bs=4k 2>/dev/null || true"
+    prepare = f"mount -t tmpfs -o size=512k tmpfs {home}; {python} -c {shlex.quote(SETUP)}; {fill}"
+    _check_reads(_run_isolated(prepare, ftrouter_home, out, examples_dir))
+
+
