@@ -110,7 +110,8 @@ class Registry:
             _make_private(self.path)  # SQLite gives -wal and -shm the mode of the database file
             conn = self._open()
             try:
-                conn.execute("PRAGMA journal_mode = WAL")  # persistent; lets readers run beside one writer
+                if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")  # persistent; lets readers run beside one writer
                 self._migrate(conn)
             finally:
                 conn.close()

@@ -272,7 +272,7 @@ def _to_job_status(status: WorkerStatus, files: JobFiles) -> JobStatus:
         raw = "cancelling"
     result = None
     if state == JobState.SUCCEEDED or status.checkpoint:
-        result = JobResult(adapter_path=status.adapter_path, checkpoint=status.checkpoint)
+        result = JobResult(adapter_path=files.here(status.adapter_path), checkpoint=files.here(status.checkpoint))
     error = JobError(code=status.error_code, message=status.error_message) if status.error_message else None
     return JobStatus(
         state=state,

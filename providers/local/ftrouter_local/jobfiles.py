@@ -280,6 +280,18 @@ class JobFiles:
         for path in self.pids.glob("rank-*") if self.pids.is_dir() else []:
             path.unlink(missing_ok=True)
 
+    def here(self, recorded: str | None) -> str | None:
+        """A path the worker recorded inside its job folder, pointing into this folder even after
+        ``FTROUTER_HOME`` was copied or moved (status.json keeps the path of the run that wrote it)."""
+        if recorded is None:
+            return None
+        path = Path(recorded)
+        if path.is_relative_to(self.root) or self.root.name not in path.parts:
+            return recorded
+        parts = path.parts
+        inside = parts[len(parts) - parts[::-1].index(self.root.name):]  # after the last job-id component
+        return str(self.root.joinpath(*inside))
+
     def latest_checkpoint(self) -> Path | None:
         """The newest complete checkpoint (one the Trainer finished writing)."""
         found: list[tuple[int, Path]] = []

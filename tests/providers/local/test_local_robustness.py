@@ -178,3 +178,19 @@ def test_jobs_lists_every_job_when_one_has_a_damaged_status(capsys: pytest.Captu
     assert code == 0 and f"{damaged}: could not refresh" in err and "status.json" in err
     code, _, err = run_cli(capsys, "status", damaged)
     assert code == 3 and "corrupt_status" in err and "Traceback" not in err
+
+
+def test_paths_in_a_moved_job_folder_point_into_the_new_place(tmp_path: Path) -> None:
+    old_root = "/old/home/jobs/ftr-moved1"
+    ref = fake_job(tmp_path / "copy" / "jobs" / "ftr-moved1", state="succeeded")
+    files = JobFiles(Path(ref.extra["job_dir"]))
+    written = files.read_status()
+    written.adapter_path, written.checkpoint = f"{old_root}/output", f"{old_root}/checkpoints/checkpoint-5"
+    files.write_status(written)
+
+    result = LocalBackend().status(ref).result
+
+    assert result is not None
+    assert result.adapter_path == str(files.output)
+    assert result.checkpoint == str(files.checkpoints / "checkpoint-5")
+    assert files.here("/models/base") == "/models/base"  # a path outside any job folder is kept
