@@ -194,3 +194,25 @@ def test_paths_in_a_moved_job_folder_point_into_the_new_place(tmp_path: Path) ->
     assert result.adapter_path == str(files.output)
     assert result.checkpoint == str(files.checkpoints / "checkpoint-5")
     assert files.here("/models/base") == "/models/base"  # a path outside any job folder is kept
+
+
+def test_the_worker_writes_private_files_whatever_the_umask(tmp_path: Path) -> None:
+    import os
+    import stat
+    import sys
+
+    from ftrouter_local.launcher import spawn_detached
+
+    files = JobFiles(tmp_path / "ftr-umask1")
+    files.root.mkdir()
+    target = files.root / "checkpoint-like"
+    previous = os.umask(0)
+    try:
+        spawn_detached([sys.executable, "-c", f"open({str(target)!r}, 'w').write('x')"], files)
+    finally:
+        os.umask(previous)
+    deadline = time.monotonic() + 20
+    while not (target.is_file() and target.read_text() == "x") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert stat.S_IMODE(files.log.stat().st_mode) == 0o600
