@@ -150,7 +150,12 @@ class Registry:
             if not self.path.is_file() or self.path.stat().st_size == 0:
                 return _empty_registry()
             conn = self._open_read_only()
-            if self._check_version(conn) == 0:
+            try:
+                version = self._check_version(conn)
+            except BaseException:
+                conn.close()
+                raise
+            if version == 0:
                 conn.close()
                 return _empty_registry()
             return conn

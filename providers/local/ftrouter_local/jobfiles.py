@@ -232,10 +232,13 @@ class JobFiles:
 
     def _event(self, number: int, raw: bytes) -> JobEvent:
         try:
-            item = json.loads(raw.decode("utf-8"))
+            text = raw.decode("utf-8")
+            item = json.loads(text)
+            json.dumps(item, ensure_ascii=False).encode("utf-8")  # a "\ud800" escape cannot be stored
             return JobEvent(id=str(number), **item)
         except (ValueError, ValidationError, TypeError) as exc:
-            reason = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else "not an event"
+            reason = {UnicodeDecodeError: "not UTF-8", UnicodeEncodeError: "not valid Unicode"}.get(
+                type(exc), "not an event")
             return JobEvent(id=str(number), created_at=utcnow(), level="warning", type="message",
                             message=f"{self.events}:{number}: unreadable event line skipped ({reason})")
 

@@ -122,15 +122,19 @@ def test_bad_bytes_in_the_event_log_hide_no_event(tmp_path: Path) -> None:
         handle.write(b"\x00\xff garbage\n")
     files.append_event("four")
     with files.events.open("ab") as handle:
+        handle.write(b'{"created_at": "2026-01-01T00:00:00Z", "message": "half a pair \\ud800"}\n')
+    with files.events.open("ab") as handle:
         handle.write(b'{"created_at": "2026-01-01T00:00:00Z", "mess')  # being written right now
 
     events = files.read_events()
 
-    assert [e.id for e in events] == ["1", "2", "3", "4"]
+    assert [e.id for e in events] == ["1", "2", "3", "4", "5"]
     assert events[0].message == "one" and events[3].message == "four"
-    assert events[1].level == events[2].level == "warning"
+    assert events[1].level == events[2].level == events[4].level == "warning"
     assert f"{files.events}:2: unreadable event line skipped (not UTF-8)" == events[1].message
-    assert "(not an event)" in events[2].message or "(not UTF-8)" in events[2].message
+    assert "(not UTF-8)" in events[2].message and "(not valid Unicode)" in events[4].message
+    for event in events:
+        event.model_dump_json()  # every event can be stored in the registry
 
 
 def test_status_and_events_of_a_job_with_bad_event_bytes_work(tmp_path: Path) -> None:
