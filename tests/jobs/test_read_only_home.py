@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
-
 SETUP = """
 from datetime import UTC, datetime
 from ftrouter.jobs.models import JobEvent, JobSpec, PreparedJob, RemoteRef
@@ -83,6 +81,7 @@ def _env() -> dict[str, str]:
     return dict(os.environ)
 
 
+@pytest.mark.slow
 @needs_namespaces
 def test_reading_commands_work_on_a_read_only_home(ftrouter_home: Path, tmp_path: Path, examples_dir: Path) -> None:
     _setup_registry(ftrouter_home)
@@ -95,6 +94,7 @@ def test_reading_commands_work_on_a_read_only_home(ftrouter_home: Path, tmp_path
     assert "Read-only file system" in results["write"][2]
 
 
+@pytest.mark.slow
 @needs_namespaces
 def test_reading_commands_work_on_a_full_disk(ftrouter_home: Path, tmp_path: Path, examples_dir: Path) -> None:
     out = tmp_path / "out"
@@ -106,3 +106,17 @@ def test_reading_commands_work_on_a_full_disk(ftrouter_home: Path, tmp_path: Pat
     _check_reads(_run_isolated(prepare, ftrouter_home, out, examples_dir))
 
 
+
+
+def test_a_bundled_encoding_loads_when_its_cache_cannot_be_written(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs everywhere (no namespaces): the cache folder sits under a file, so it can never be made."""
+    from ftrouter.data import encodings
+
+    text = "naïve café 東京 🙂 def f(x): return x"
+    expected = encodings.get_encoding.__wrapped__("o200k_base").encode_ordinary(text)  # a writable cache
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setattr(encodings, "cache_dir", lambda: blocker / "tiktoken")
+    assert encodings.get_encoding.__wrapped__("o200k_base").encode_ordinary(text) == expected
+    assert list(tmp_path.iterdir()) == [blocker]
