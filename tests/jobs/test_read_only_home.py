@@ -34,10 +34,13 @@ READS = {
 
 
 def _namespaces_available() -> bool:
+    import tempfile
+
     if shutil.which("unshare") is None:
         return False
-    done = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs tmpfs /mnt 2>/dev/null || "
-                           "mount -t tmpfs tmpfs /tmp"], capture_output=True, check=False)
+    with tempfile.TemporaryDirectory() as probe:
+        done = subprocess.run(["unshare", "-rm", "sh", "-c", f"mount -t tmpfs tmpfs {shlex.quote(probe)}"],
+                              capture_output=True, check=False)
     return done.returncode == 0
 
 
@@ -46,17 +49,19 @@ needs_namespaces = pytest.mark.skipif(not _namespaces_available(),
                                              "or full file system")
 
 
-def _run_isolated(prepare: str, home: Path, out: Path, examples_dir: Path) -> dict[str, tuple[int, str, str]]:
-    """``prepare`` (shell) makes the home read-only or full; then each read command runs there."""
+def _run_isolated(prepare: str, out: Path, examples_dir: Path) -> dict[str, tuple[int, str, str]]:
+    """``prepare`` (shell) makes the home read-only or full; then each read command runs there, and one
+    command that has to write."""
     python = shlex.quote(sys.executable)
+    commands = {**READS, "write": ["jobs"]}
     lines = [prepare, "set +e"]  # the preparation must succeed; the commands report their own exit codes
-    for name, args in READS.items():
+    for name, args in commands.items():
         argv = " ".join(shlex.quote(str(examples_dir / "chat.jsonl") if a == "CHAT" else a) for a in args)
-        lines.append(f"{python} -m ftrouter {argv} > {out}/{name}.out 2> {out}/{name}.err; echo $? > {out}/{name}.rc")
-    lines.append(f"{python} -m ftrouter jobs > {out}/write.out 2> {out}/write.err; echo $? > {out}/write.rc")
+        where = shlex.quote(str(out / name))
+        lines.append(f"{python} -m ftrouter {argv} > {where}.out 2> {where}.err; echo $? > {where}.rc")
     subprocess.run(["unshare", "-rm", "sh", "-ec", "\n".join(lines)], check=True, timeout=120)
     return {name: (int((out / f"{name}.rc").read_text()), (out / f"{name}.out").read_text(),
-                   (out / f"{name}.err").read_text()) for name in [*READS, "write"]}
+                   (out / f"{name}.err").read_text()) for name in commands}
 
 
 def _check_reads(results: dict[str, tuple[int, str, str]]) -> None:
@@ -71,25 +76,14 @@ def _check_reads(results: dict[str, tuple[int, str, str]]) -> None:
     assert code == 2 and "--offline" in err and "Traceback" not in err
 
 
-def _setup_registry(home: Path) -> None:
-    subprocess.run([sys.executable, "-c", SETUP], check=True, env={**_env(), "FTROUTER_HOME": str(home)})
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
-
-
 @pytest.mark.slow
 @needs_namespaces
 def test_reading_commands_work_on_a_read_only_home(ftrouter_home: Path, tmp_path: Path, examples_dir: Path) -> None:
-    _setup_registry(ftrouter_home)
+    subprocess.run([sys.executable, "-c", SETUP], check=True)  # FTROUTER_HOME is the fixture's home
     out = tmp_path / "out"
     out.mkdir()
     home = shlex.quote(str(ftrouter_home))
-    results = _run_isolated(f"mount --bind {home} {home}; mount -o remount,bind,ro {home}", ftrouter_home, out,
-                            examples_dir)
+    results = _run_isolated(f"mount --bind {home} {home}; mount -o remount,bind,ro {home}", out, examples_dir)
     _check_reads(results)
     assert "Read-only file system" in results["write"][2]
 
@@ -103,9 +97,7 @@ def test_reading_commands_work_on_a_full_disk(ftrouter_home: Path, tmp_path: Pat
     python = shlex.quote(sys.executable)
     fill = f"dd if=/dev/zero of={home}/filler bs=4k 2>/dev/null || true"
     prepare = f"mount -t tmpfs -o size=512k tmpfs {home}; {python} -c {shlex.quote(SETUP)}; {fill}"
-    _check_reads(_run_isolated(prepare, ftrouter_home, out, examples_dir))
-
-
+    _check_reads(_run_isolated(prepare, out, examples_dir))
 
 
 def test_a_bundled_encoding_loads_when_its_cache_cannot_be_written(tmp_path: Path,
