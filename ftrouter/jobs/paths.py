@@ -2,7 +2,7 @@
 
 Layout::
 
-    $FTROUTER_HOME/jobs.db             the job registry (SQLite)
+    $FTROUTER_HOME/jobs.db             the job registry (SQLite; jobs.db.lock serialises its creation)
     $FTROUTER_HOME/jobs/<local-id>/    one folder per job: converted data files, backend working files
 
 The state is private to its user whatever the umask: the home and every folder ftrouter makes in it

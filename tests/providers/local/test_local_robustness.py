@@ -220,3 +220,19 @@ def test_the_worker_writes_private_files_whatever_the_umask(tmp_path: Path) -> N
         time.sleep(0.05)
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert stat.S_IMODE(files.log.stat().st_mode) == 0o600
+
+
+def test_cancel_through_the_cli_works_for_a_job_with_a_damaged_status(capsys: pytest.CaptureFixture[str],
+                                                                       ftrouter_home: Path) -> None:
+    from clirun import run_cli
+
+    root = ftrouter_home / "jobs" / "ftr-dmg004"
+    local_id = _registered(fake_job(root, pid=dead_pid()))
+    (root / "status.json").unlink()
+    (root / "status.json").mkdir()
+
+    code, out, err = run_cli(capsys, "cancel", local_id, "--json")
+
+    assert code == 0, err
+    assert json.loads(out)["state"] == "cancelled"
+    assert (root / "status.json.damaged-1").is_dir()
