@@ -40,11 +40,14 @@ def register(app: typer.Typer) -> None:
 # -- helpers --------------------------------------------------------------------------------------
 
 
-def _service() -> JobService:
+def _service(*, read_only: bool = False) -> JobService:
+    """``read_only``: a command that only shows what is stored (``--offline``) opens the registry without
+    write access, so it works on a read-only or full disk."""
+    from ftrouter.jobs.registry import Registry
     from ftrouter.jobs.service import JobService
 
     _setup_logging()
-    return JobService()
+    return JobService(Registry(read_only=read_only))
 
 
 def _setup_logging() -> None:
@@ -230,7 +233,7 @@ def status(
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Show a job's state, progress, metrics and result (refreshed from its backend)."""
-    service = _service()
+    service = _service(read_only=offline and not watch)
     if watch:
         record = _watch(service, job, json_out=json_out, interval=interval)
         if json_out:
@@ -261,7 +264,7 @@ def jobs(
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List jobs (unfinished ones are refreshed from their backends, concurrently)."""
-    service = _service()
+    service = _service(read_only=offline)
     records = service.registry.list_jobs(include_all=include_all)
     if not offline:
         records = service.refresh_many(records)
@@ -285,7 +288,7 @@ def events(
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Show a job's events (training messages, metrics, state changes), oldest first."""
-    service = _service()
+    service = _service(read_only=offline)
     record = service.registry.get(job)
     failure: FtrouterError | None = None
     if not offline:

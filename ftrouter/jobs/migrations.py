@@ -1,12 +1,47 @@
 """Numbered schema migrations of the job registry.
 
-Each entry upgrades the schema from version ``n - 1`` to ``n`` (kept in ``PRAGMA user_version``).
-Append new migrations at the end; never edit one that has shipped.
+Each entry upgrades the schema from version ``n - 1`` to ``n`` (kept in ``PRAGMA user_version``): SQL
+statements, or a function for a change of the stored JSON. Append new migrations at the end; never edit
+one that has shipped. They run inside the transaction that bumps ``user_version``.
 """
 
 from __future__ import annotations
 
-MIGRATIONS: list[str] = [
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ftrouter.jobs.paths import to_home_relative
+
+# A function migration gets the open connection and the registry's home (the folder of jobs.db).
+Migration = str | Callable[[sqlite3.Connection, Path], None]
+
+
+def relative_job_paths(record: dict[str, Any], home: Path) -> dict[str, Any]:
+    """The job's own paths (converted files, the local job folder, the local adapter and checkpoint)
+    relative to ``home`` when they lie under it, so a copied or moved home acts on its own folders."""
+    record["files"] = {role: to_home_relative(path, home) for role, path in (record.get("files") or {}).items()}
+    extra = record.get("ref_extra") or {}
+    if isinstance(extra.get("job_dir"), str):
+        extra["job_dir"] = to_home_relative(extra["job_dir"], home)
+    result = record.get("result") or {}
+    for key in ("adapter_path", "checkpoint"):
+        if isinstance(result.get(key), str):
+            result[key] = to_home_relative(result[key], home)
+    return record
+
+
+def _relative_paths(conn: sqlite3.Connection, home: Path) -> None:
+    rows = conn.execute("SELECT local_id, record FROM jobs").fetchall()
+    for local_id, text in rows:
+        record = json.loads(text)
+        conn.execute("UPDATE jobs SET record = ? WHERE local_id = ?",
+                     (json.dumps(relative_job_paths(record, home), ensure_ascii=False), local_id))
+
+
+MIGRATIONS: list[Migration] = [
     # 1: jobs, their status history and their events
     """
     CREATE TABLE jobs (
@@ -38,6 +73,10 @@ MIGRATIONS: list[str] = [
         UNIQUE (local_id, event_id)
     );
     """,
+    # 2: when the stored state was observed at the backend; an older observation never replaces it
+    "ALTER TABLE jobs ADD COLUMN observed_at TEXT",
+    # 3: job paths under FTROUTER_HOME stored relative to it (a copied home uses its own job folders)
+    _relative_paths,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -32,7 +32,7 @@ from ftrouter.errors import (
     RateLimited,
     UsageError,
 )
-from ftrouter.jobs.models import JobError, JobEvent, JobSpec, JobState, PreparedJob
+from ftrouter.jobs.models import JobError, JobEvent, JobSpec, JobState, PreparedJob, utcnow
 from ftrouter.jobs.paths import job_dir
 from ftrouter.jobs.polling import PollSchedule, fingerprint
 from ftrouter.jobs.record import JobRecord
@@ -151,9 +151,10 @@ class JobService:
         if record.remote_id is None or record.terminal:
             return record, []
         backend = self.backend(record.backend)
+        asked_at = utcnow()  # the state may be as old as the question: a newer stored one wins
         status = backend.status(record.ref())
         new_events = self._pull_events(backend, record) if with_events else []
-        return self.registry.record_status(record.id, status), new_events
+        return self.registry.record_status(record.id, status, observed_at=asked_at), new_events
 
     def _pull_events(self, backend: Backend, record: JobRecord) -> list[JobEvent]:
         after = self.registry.last_event_id(record.id)
@@ -226,7 +227,7 @@ class JobService:
         if record.terminal:
             return record
         status = self.backend(record.backend).cancel(record.ref())
-        return self.registry.record_status(record.id, status)
+        return self.registry.record_status(record.id, status, observed_at=utcnow())  # the state after the cancel
 
     def pause(self, job: str) -> JobRecord:
         return self._optional_action(job, "pause")
@@ -244,7 +245,8 @@ class JobService:
         if method is None:
             raise NotSupported(f"the {record.backend} backend cannot {action} jobs")
         status = method(record.ref())
-        return self.registry.record_status(record.id, status)
+        # the state after the action; a resumed job may leave its ended state (the backend says so)
+        return self.registry.record_status(record.id, status, observed_at=utcnow(), reopen=action == "resume")
 
     def _reached_backend(self, job: str) -> JobRecord:
         record = self.registry.get(job)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ftrouter.backends import Backend
-from ftrouter.errors import NotFound, UsageError
+from ftrouter.errors import BackendError, NotFound, UsageError
 from ftrouter.jobs.models import (
     Capabilities,
     JobError,
@@ -103,38 +103,74 @@ class LocalBackend(Backend):
 
     def events(self, ref: RemoteRef, after: str | None = None) -> list[JobEvent]:
         files = self._files(ref)
-        if not files.status.is_file():
+        if not files.status.exists() and not files.events.exists():
             raise NotFound(f"no local job in {files.root}")
         return files.read_events(after)
 
     def cancel(self, ref: RemoteRef) -> JobStatus:
-        current = self.status(ref)
-        if current.state.terminal:
-            return current
+        """Ask the worker to checkpoint and stop, and wait up to ``cancel_wait_s`` for it. The check and
+        the request happen under the job's lock, so a concurrent ``resume`` sees one or the other.
+        A job whose status file is damaged can still be cancelled (see ``_cancel_damaged``)."""
+        self._settle_dead_worker(ref)
         files = self._files(ref)
-        write_atomic(files.cancel_request, utcnow().isoformat())
-        files.append_event("cancel requested", type="state", data={"state": "cancelling"})
+        with files.locked():
+            try:
+                current: WorkerStatus | None = files.read_status()
+            except BackendError as exc:
+                if exc.code != "corrupt_status":
+                    raise
+                current = None
+            if current is not None and current.job_state.terminal:
+                return _to_job_status(current, files)
+            write_atomic(files.cancel_request, utcnow().isoformat())
+            files.append_event("cancel requested", type="state", data={"state": "cancelling"})
         signal_workers(files, launcher_pid(files))
+        if current is None:
+            return self._cancel_damaged(files)
         deadline = time.monotonic() + self.cancel_wait_s
-        while time.monotonic() < deadline:
-            current = self.status(ref)
-            if current.state.terminal:
-                break
+        status = self.status(ref)
+        while not status.state.terminal and time.monotonic() < deadline:
             time.sleep(0.2)
-        return current
+            status = self.status(ref)
+        return status
+
+    def _cancel_damaged(self, files: JobFiles) -> JobStatus:
+        """The status file cannot be read: once no worker of the job is left (signalled above), set the
+        damaged file aside (kept, not deleted) and record the job as cancelled."""
+        deadline = time.monotonic() + self.cancel_wait_s
+        while self._any_worker_alive(files) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        with files.locked():
+            try:
+                return _to_job_status(files.read_status(), files)  # the worker wrote its own end meanwhile
+            except BackendError:
+                pass
+            if self._any_worker_alive(files):
+                raise BackendError("the worker has not stopped yet; its status file is damaged, try again",
+                                   path=files.status, code="corrupt_status")
+            moved = files.set_damaged_status_aside()
+            checkpoint = files.latest_checkpoint()
+            status = WorkerStatus(state="cancelled", checkpoint=str(checkpoint) if checkpoint else None)
+            files.write_status(status)
+        files.append_event(f"cancelled; the damaged status file was kept as {moved.name if moved else '(none)'}",
+                           type="state", level="warning", data={"state": "cancelled"})
+        return _to_job_status(status, files)
 
     def resume(self, ref: RemoteRef) -> JobStatus:
         """Continue a cancelled or failed job from its newest checkpoint (from the start if none) in a
-        new worker; returns the job's status right after the worker was started (pending)."""
-        current = self.status(ref)
-        if current.state not in RESUMABLE:
-            raise UsageError(f"job {ref.local_id} is {current.state.value}; only cancelled or failed jobs "
-                             "can be resumed", code="not_resumable")
+        new worker; returns the job's status right after the worker was started (pending).
+
+        The check and the switch to ``pending`` are one step under the job's lock: of two concurrent
+        resumes exactly one starts a worker, the other finds the job pending and is refused."""
+        self._settle_dead_worker(ref)
         files = self._files(ref)
         config = _read_config(files)
-        checkpoint = files.latest_checkpoint()
         with files.locked():
             previous = files.read_status()
+            if previous.job_state not in RESUMABLE:
+                raise UsageError(f"job {ref.local_id} is {previous.job_state.value}; only cancelled or failed "
+                                 "jobs can be resumed", code="not_resumable")
+            checkpoint = files.latest_checkpoint()
             files.cancel_request.unlink(missing_ok=True)
             files.clear_rank_pids()
             # the old worker's pid must go before "pending" is written, or a status call in between
@@ -152,7 +188,7 @@ class LocalBackend(Backend):
 
     def find_by_local_id(self, local_id: str) -> RemoteRef | None:
         files = JobFiles(self._job_root(local_id))
-        return self._ref(files, local_id) if files.status.is_file() else None
+        return self._ref(files, local_id) if files.status.exists() else None
 
     # -- helpers ------------------------------------------------------------------------------------
 
@@ -168,6 +204,20 @@ class LocalBackend(Backend):
             files.append_event(f"the worker did not start: {exc}", type="state", level="error",
                                data={"state": "failed"})
             raise
+
+    def _settle_dead_worker(self, ref: RemoteRef) -> None:
+        """A worker that died without its final word is marked failed first (what ``status`` does), so
+        that cancel and resume decide on the job's real state. A damaged status is left to the caller."""
+        try:
+            self.status(ref)
+        except BackendError as exc:
+            if exc.code != "corrupt_status":
+                raise
+
+    @staticmethod
+    def _any_worker_alive(files: JobFiles) -> bool:
+        marker = str(files.root)
+        return any(process_alive(pid, marker) for pid in [*files.rank_pids(), launcher_pid(files)])
 
     @staticmethod
     def _worker_alive(files: JobFiles, status: WorkerStatus) -> bool:
@@ -222,7 +272,7 @@ def _to_job_status(status: WorkerStatus, files: JobFiles) -> JobStatus:
         raw = "cancelling"
     result = None
     if state == JobState.SUCCEEDED or status.checkpoint:
-        result = JobResult(adapter_path=status.adapter_path, checkpoint=status.checkpoint)
+        result = JobResult(adapter_path=files.here(status.adapter_path), checkpoint=files.here(status.checkpoint))
     error = JobError(code=status.error_code, message=status.error_message) if status.error_message else None
     return JobStatus(
         state=state,

@@ -15,7 +15,7 @@ import sys
 
 
 def _child(pidfile: str, log: str, command: list[str], report_fd: int) -> None:
-    log_fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    log_fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     null_fd = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null_fd, 0)
     os.dup2(log_fd, 1)
@@ -36,6 +36,9 @@ def main(argv: list[str]) -> int:
         print("usage: python -m ftrouter_local.detach PIDFILE LOG -- CMD [ARGS...]", file=sys.stderr)
         return 2
     pidfile, log, command = argv[0], argv[1], argv[3:]
+    # everything the worker writes (checkpoints, the adapter, logs) is private to the user, like the
+    # rest of FTROUTER_HOME, whatever umask the CLI was started with
+    os.umask(0o077)
     os.setsid()
     read_fd, write_fd = os.pipe()  # both close-on-exec (PEP 446)
     if os.fork() == 0:

@@ -152,15 +152,33 @@ class JobFiles:
     # -- status ----------------------------------------------------------------------------------
 
     def read_status(self) -> WorkerStatus:
+        """The worker's last word. A damaged file (bad bytes, not JSON, a folder in its place) is this
+        job's problem, raised as ``corrupt_status`` naming the file: it must not stop ``jobs`` from
+        listing the others."""
         try:
-            text = self.status.read_text(encoding="utf-8")
+            raw = self.status.read_bytes()
         except FileNotFoundError as exc:
             raise NotFound(f"no local job in {self.root}", path=self.status) from exc
+        except OSError as exc:  # a folder where the file should be, no permission...
+            raise BackendError(f"unreadable worker status: {exc.strerror}", path=self.status,
+                               code="corrupt_status") from exc
         try:
-            return WorkerStatus.model_validate_json(text)
+            return WorkerStatus.model_validate_json(raw)  # invalid UTF-8 is a ValidationError here
         except ValidationError as exc:
             raise BackendError(f"unreadable worker status: {exc.errors()[0]['msg']}", path=self.status,
                                code="corrupt_status") from exc
+
+    def set_damaged_status_aside(self) -> Path | None:
+        """Move an unreadable ``status.json`` (file or folder) to ``status.json.damaged-N`` so a fresh
+        status can be written; nothing is deleted. Returns where it went."""
+        if not self.status.exists() and not self.status.is_symlink():
+            return None
+        for n in range(1, 1000):
+            target = self.root / f"{self.status.name}.damaged-{n}"
+            if not target.exists():
+                self.status.rename(target)
+                return target
+        raise BackendError("too many damaged status files", path=self.status, code="corrupt_status")
 
     def write_status(self, status: WorkerStatus) -> None:
         status.updated_at = utcnow()
@@ -172,7 +190,7 @@ class JobFiles:
         import fcntl
 
         self.root.mkdir(parents=True, exist_ok=True)
-        with self.lock.open("a") as handle:
+        with os.fdopen(os.open(self.lock, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -186,36 +204,51 @@ class JobFiles:
         line = json.dumps({"created_at": utcnow().isoformat(), "level": level, "type": type,
                            "message": message, "data": data or {}}, ensure_ascii=False)
         # one write() of one line with O_APPEND: concurrent writers never interleave lines
-        fd = os.open(self.events, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(self.events, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             os.write(fd, (line + "\n").encode("utf-8"))
         finally:
             os.close(fd)
 
     def read_events(self, after: str | None = None) -> list[JobEvent]:
-        """Events in the order they happened; ``after`` is an event id (a line number)."""
+        """Events in the order they happened; ``after`` is an event id (a line number).
+
+        The last line, while it has no newline yet, may be half written: it is left for a later read.
+        A complete line that cannot be read (bad bytes, not an event) becomes a warning event naming
+        the line, so a damaged line neither hides the others nor disappears unnoticed."""
         start = _event_index(after)
         try:
-            raw_lines = self.events.read_text(encoding="utf-8").split("\n")
+            raw_lines = self.events.read_bytes().split(b"\n")
         except FileNotFoundError:
             return []
+        except OSError as exc:
+            raise BackendError(f"unreadable event log: {exc.strerror}", path=self.events,
+                               code="corrupt_events") from exc
         events: list[JobEvent] = []
-        for number, raw in enumerate(raw_lines, start=1):
-            if number <= start or not raw.strip():
-                continue
-            try:
-                item = json.loads(raw)
-                events.append(JobEvent(id=str(number), **item))
-            except (ValueError, ValidationError, TypeError):
-                continue  # a line cut short by a killed worker
+        for number, raw in enumerate(raw_lines[:-1], start=1):  # the part after the last newline is unfinished
+            if number > start and raw.strip():
+                events.append(self._event(number, raw))
         return events
+
+    def _event(self, number: int, raw: bytes) -> JobEvent:
+        try:
+            text = raw.decode("utf-8")
+            item = json.loads(text)
+            json.dumps(item, ensure_ascii=False).encode("utf-8")  # a "\ud800" escape cannot be stored
+            return JobEvent(id=str(number), **item)
+        except (ValueError, ValidationError, TypeError) as exc:
+            reason = {UnicodeDecodeError: "not UTF-8", UnicodeEncodeError: "not valid Unicode"}.get(
+                type(exc), "not an event")
+            return JobEvent(id=str(number), created_at=utcnow(), level="warning", type="message",
+                            message=f"{self.events}:{number}: unreadable event line skipped ({reason})")
 
     # -- logs, pids, checkpoints -------------------------------------------------------------------
 
     def start_log_section(self, title: str) -> None:
         """Mark where an attempt's output starts in worker.log (the log is kept across resumes)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        with self.log.open("a", encoding="utf-8") as handle:
+        fd = os.open(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as handle:
             handle.write(f"{LOG_SECTION}{title} ===\n")
 
     def log_tail(self, lines: int = 20) -> str:
@@ -249,6 +282,18 @@ class JobFiles:
     def clear_rank_pids(self) -> None:
         for path in self.pids.glob("rank-*") if self.pids.is_dir() else []:
             path.unlink(missing_ok=True)
+
+    def here(self, recorded: str | None) -> str | None:
+        """A path the worker recorded inside its job folder, pointing into this folder even after
+        ``FTROUTER_HOME`` was copied or moved (status.json keeps the path of the run that wrote it)."""
+        if recorded is None:
+            return None
+        path = Path(recorded)
+        if path.is_relative_to(self.root) or self.root.name not in path.parts:
+            return recorded
+        parts = path.parts
+        inside = parts[len(parts) - parts[::-1].index(self.root.name):]  # after the last job-id component
+        return str(self.root.joinpath(*inside))
 
     def latest_checkpoint(self) -> Path | None:
         """The newest complete checkpoint (one the Trainer finished writing)."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from ftrouter.errors import DataError, FtrouterError, UsageError
 from ftrouter.jobs.models import JobSpec, PlannedRequest, PreparedJob
+from ftrouter.jobs.paths import private_dir
 from ftrouter_local.config import TrainConfig, config_from_spec
 from ftrouter_local.jobfiles import JobFiles, write_atomic
 from ftrouter_local.records import ConversionStats, write_records
@@ -99,7 +100,7 @@ def prepare_job(spec: JobSpec, local_id: str, files: JobFiles) -> PreparedJob:
     if report.warnings:
         warnings.append(f"the data has {report.warnings} warning(s): `ftrouter data validate {spec.data} "
                         "--backend local` lists them")
-    files.root.mkdir(parents=True, exist_ok=True)
+    private_dir(files.root)  # 0700: it will hold a copy of the training data
     stats: dict[str, Any] = {}
     train = _convert(spec.data, files.train_data)
     stats["train"] = {**train.as_dict(), "tokens": report.report.tokens.total,
