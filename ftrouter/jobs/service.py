@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from ftrouter.backends import Backend, get_backend
 from ftrouter.errors import (
@@ -295,6 +296,10 @@ class JobService:
                 f"check it first (`ftrouter status {record.id}`)")
         raise UsageError(f"job {record.id} has not ended ({record.state.value}); {hint}, or pass --force to forget "
                          "it anyway (nothing is cancelled at the backend)", code="job_active")
+
+    @staticmethod
+    def job_folder(local_id: str) -> Path:
+        return job_dir(local_id, create=False)
 
     def remove(self, record: JobRecord) -> None:
         """Forget the job: its registry row, history and events, and its folder under FTROUTER_HOME
