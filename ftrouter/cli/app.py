@@ -79,14 +79,15 @@ def _fail(message: str, *, code: str, exit_code: int, json_mode: bool, error: Ft
 
 
 def _quiet_broken_pipe() -> None:
-    """The reader went away (``ftrouter jobs | head -1``): stop without a word. Point stdout at
-    /dev/null so the interpreter's final flush does not complain either."""
+    """The reader went away (``ftrouter jobs | head -1``): stop without a word, exit 1 (as typer does
+    when the pipe breaks inside a command). Point stdout at /dev/null so the interpreter's final flush
+    does not complain either."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
-    sys.exit(0)
+    sys.exit(1)
 
 
 def _run(args: list[str], json_mode: bool) -> None:
