@@ -186,19 +186,16 @@ def translated(fn: Callable[[], T], translate: Translate | None) -> Callable[[],
 
 
 def call_with_retries(fn: Callable[[], T], policy: RetryPolicy | None = None, *, what: str = "request",
-                      translate: Translate | None = None,
-                      before_retry: Callable[[BaseException], None] | None = None) -> T:
+                      translate: Translate | None = None) -> T:
     """Run ``fn``; retry it on transient provider errors per ``policy``; re-raise the last error.
-    ``translate`` maps an SDK's exceptions to ftrouter errors on every attempt; ``before_retry`` sees
-    each failure that will be retried, before the wait."""
+    ``translate`` maps an SDK's exceptions to ftrouter errors on every attempt. (A non-idempotent
+    create goes through ``create_once`` instead.)"""
     policy = policy or RetryPolicy()
 
     def announce(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
         log.info("%s failed (%s); retry %d/%d in %.1fs", what, exc, state.attempt_number, policy.attempts - 1, wait)
-        if before_retry is not None and exc is not None:
-            before_retry(exc)
 
     retrying = Retrying(
         stop=stop_after_attempt(policy.attempts),

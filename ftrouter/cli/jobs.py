@@ -336,7 +336,8 @@ def events(
             record = service.pull_events(record.id)[0]
         except BackendError as exc:
             failure = exc
-            _warn(f"could not fetch new events, showing the stored ones: {exc}")
+            if not json_out:  # under --json the error itself follows, as JSON
+                _warn(f"could not fetch new events, showing the stored ones: {exc}")
     stored = service.registry.events(record.id)
     if json_out:
         _print_json([event.model_dump(mode="json") for event in stored])

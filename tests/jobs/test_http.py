@@ -67,13 +67,21 @@ def test_a_very_long_retry_after_is_not_waited_for() -> None:
     assert len(calls) == 1
 
 
-def test_attempts_are_capped_and_the_hook_sees_each_failure() -> None:
-    seen: list[str] = []
+def test_attempts_are_capped() -> None:
+    sleeps: list[float] = []
     calls, fn = flaky(*[ProviderUnavailable(f"down {i}") for i in range(10)])
     with pytest.raises(ProviderUnavailable, match="down 2"):
-        call_with_retries(fn, RetryPolicy(attempts=3, sleep=lambda s: None),  # type: ignore[arg-type]
-                          before_retry=lambda exc: seen.append(str(exc)))
-    assert len(calls) == 3 and len(seen) == 2
+        call_with_retries(fn, RetryPolicy(attempts=3, sleep=sleeps.append))  # type: ignore[arg-type]
+    assert len(calls) == 3 and len(sleeps) == 2
+
+
+def test_translate_maps_sdk_exceptions_on_every_attempt() -> None:
+    calls, fn = flaky(TimeoutError("read timed out"), KeyError("boom"))
+    with pytest.raises(AuthError, match="KeyError"):
+        call_with_retries(fn, RetryPolicy(sleep=lambda s: None),  # type: ignore[arg-type]
+                          translate=lambda exc: ProviderUnavailable("timeout") if isinstance(exc, TimeoutError)
+                          else AuthError(f"{type(exc).__name__}"))
+    assert len(calls) == 2
 
 
 # -- Retry-After: every RFC 9110 form, clamped ---------------------------------------------------
