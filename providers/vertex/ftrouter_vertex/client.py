@@ -133,10 +133,17 @@ class VertexClient:
 
     def _translate(self, action: str, base_model: str | None = None) -> Callable[[Exception], FtrouterError]:
         def translate(exc: Exception) -> FtrouterError:
-            register_secret(getattr(self._credentials, "token", None))  # the token, once google-auth has one
+            self._register_secrets()
             return translate_vertex(exc, action=action, region=self.region, base_model=base_model)
 
         return translate
+
+    def _register_secrets(self) -> None:
+        """The credentials' secrets (the access token once google-auth has one, an authorized user's
+        refresh token and client secret) are redacted from every message from now on."""
+        for attribute in ("token", "refresh_token", "client_secret"):
+            value = getattr(self._credentials, attribute, None)
+            register_secret(value if isinstance(value, str) else None)
 
     def _vertex_call(self, action: str, fn: Callable[[], T]) -> T:
         """Run ``fn`` with retries; every attempt's Google or transport exception leaves it as an ftrouter error."""
@@ -154,6 +161,7 @@ class VertexClient:
                                       timeout=self.timeout_s)
 
         def translate(exc: Exception) -> FtrouterError:
+            self._register_secrets()
             return translate_storage(exc, action=action, bucket=bucket)
 
         call_with_retries(attempt, self.retry, what=f"Cloud Storage: {action}", translate=translate)

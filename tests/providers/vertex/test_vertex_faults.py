@@ -336,3 +336,11 @@ def test_retry_after_http_date_with_minus_0000_and_409_policy(make_backend: Any,
     with pytest.raises(Conflict):
         backend_with(make_backend, conflict).status(REF)
     assert len(conflict.requests) == 1
+
+
+def test_a_token_fragment_in_googles_message_is_redacted(make_backend: Any) -> None:
+    fragment = TEST_TOKEN[5:19]  # no "ya29." prefix to recognise it by
+    script = Script(google_error(400, "INVALID_ARGUMENT", f"credential {fragment} is malformed"))
+    with pytest.raises(InvalidRequest) as caught:
+        backend_with(make_backend, script).status(REF)
+    assert fragment not in str(caught.value) and "[redacted]" in str(caught.value)
