@@ -90,10 +90,12 @@ def retry_after_s(headers: Mapping[str, Any] | Any | None, *, now: datetime | No
     if headers is None:
         return None
     millis = _header(headers, "retry-after-ms")
-    if millis is not None:
-        parsed = parse_retry_after(millis, now=now)
-        if parsed is not None:
-            return min(parsed / 1000, RETRY_AFTER_LIMIT_S)
+    try:
+        seconds = float(millis) / 1000 if millis is not None else math.nan
+    except ValueError:
+        seconds = math.nan
+    if not math.isnan(seconds):
+        return min(max(seconds, 0.0), RETRY_AFTER_LIMIT_S)
     return parse_retry_after(_header(headers, "retry-after"), now=now)
 
 

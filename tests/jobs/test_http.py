@@ -112,6 +112,8 @@ def test_retry_after_headers_prefer_milliseconds() -> None:
     assert retry_after_s({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
     assert retry_after_s({"Retry-After": "3"}) == 3.0
     assert retry_after_s({"retry-after-ms": "junk", "retry-after": "2"}) == 2.0
+    assert retry_after_s({"retry-after-ms": "90000000"}) == RETRY_AFTER_LIMIT_S  # 25 h, clamped to a day
+    assert retry_after_s({"retry-after-ms": "-40"}) == 0.0
     assert retry_after_s({}) is None and retry_after_s(None) is None
 
 
