@@ -228,13 +228,14 @@ def create_once(create: Callable[[], T], find_existing: Callable[[], T | None], 
     """
     policy = policy or RetryPolicy()
     unsure: list[BaseException] = []  # the failure of the last create, when its outcome is unknown
+    creates: list[int] = []  # one entry per create sent
     attempt_create = translated(create, translate)
 
     def settle() -> T | None:
         cause = unsure.pop()
         try:
             return find_existing()
-        except FtrouterError as lookup_error:
+        except Exception as lookup_error:  # whatever went wrong, the lookup did not settle it
             raise SubmitUnconfirmed(
                 f"{what}: the provider's answer was lost ({cause}) and looking the job up by its local id "
                 f"failed too ({lookup_error}); the create was NOT sent again", sent=sent) from None
@@ -245,6 +246,7 @@ def create_once(create: Callable[[], T], find_existing: Callable[[], T | None], 
             if existing is not None:
                 log.warning("%s: the failed attempt had created it after all", what)
                 return existing
+        creates.append(1)
         try:
             return attempt_create()
         except OUTCOME_UNKNOWN as exc:
@@ -256,7 +258,7 @@ def create_once(create: Callable[[], T], find_existing: Callable[[], T | None], 
     except OUTCOME_UNKNOWN as last:
         if not unsure:  # raised by the lookup path, not by a create
             raise
-        policy.sleep(policy.backoff_s(policy.attempts))
+        policy.sleep(policy.backoff_s(len(creates)))
         existing = settle()
         if existing is None:
             raise last from None  # the provider has no such object: nothing was created
