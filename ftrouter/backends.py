@@ -39,6 +39,11 @@ class Backend(ABC):
     """
 
     name: ClassVar[str]
+    # True when ``submit`` raises ``SubmitUnconfirmed`` whenever the job may exist remotely (its create
+    # goes through ``ftrouter.http.create_once``): any other error then proves nothing was created, and
+    # the service marks the job failed without asking the backend again. Otherwise the service looks
+    # the job up by its local id after a failed submit.
+    confirms_creates: ClassVar[bool] = False
 
     @abstractmethod
     def capabilities(self) -> Capabilities: ...

@@ -132,7 +132,7 @@ class RateLimited(BackendError):
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
         super().__init__(message, **kw)  # type: ignore[arg-type]
-        self.retry_after = retry_after
+        self.retry_after = retry_after  # seconds the provider asked us to wait (Retry-After), if any
 
 
 class QuotaError(BackendError):
@@ -145,6 +145,31 @@ class NotFound(BackendError):
     """The provider does not know the job, file or model."""
 
     code = "not_found"
+
+
+class Conflict(BackendError):
+    """409: the request conflicts with the resource's current state (already cancelled, already
+    exists). Not retried: sending it again cannot change the answer."""
+
+    code = "conflict"
+
+
+class BadResponse(BackendError):
+    """The provider answered, but not with what its API promises (e.g. a created job without an id)."""
+
+    code = "bad_response"
+
+
+class SubmitUnconfirmed(BackendError):
+    """A create call's outcome is unknown (its answer was lost) and looking the job up by its local id
+    failed too. The create is not sent again; the job is recorded as ``unknown`` and the next command
+    that touches it looks it up again. ``sent`` is what the create carried (no secrets)."""
+
+    code = "submit_unconfirmed"
+
+    def __init__(self, message: str, *, sent: dict[str, object] | None = None, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.sent = dict(sent or {})
 
 
 class InvalidRequest(BackendError):

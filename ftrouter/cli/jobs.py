@@ -1,4 +1,4 @@
-"""Job commands: ``submit``, ``status``, ``jobs``, ``events``, ``cancel``, ``pause``, ``resume``.
+"""Job commands: ``submit``, ``status``, ``jobs`` (and ``jobs rm``), ``events``, ``cancel``, ``pause``, ``resume``.
 
 Backend-neutral: flags become a ``JobSpec`` (backend-specific settings go through ``--option
 KEY=VALUE`` into ``JobSpec.options``); the work happens in ``ftrouter.jobs.service`` and the
@@ -30,7 +30,11 @@ def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
     app.command("submit")(submit)
     app.command("status")(status)
-    app.command("jobs")(jobs)
+    jobs_app = typer.Typer(help="List jobs (unfinished ones are refreshed from their backends, concurrently).",
+                           rich_markup_mode="rich")
+    jobs_app.callback(invoke_without_command=True)(jobs)
+    jobs_app.command("rm")(rm)
+    app.add_typer(jobs_app, name="jobs")
     app.command("events")(events)
     app.command("cancel")(cancel)
     app.command("pause")(pause)
@@ -51,10 +55,13 @@ def _service(*, read_only: bool = False) -> JobService:
 
 
 def _setup_logging() -> None:
+    from ftrouter.redact import RedactingFilter
+
     logger = logging.getLogger("ftrouter")
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("ftrouter: %(message)s"))
+        handler.addFilter(RedactingFilter())  # a provider's words in a log line can echo a key
         logger.addHandler(handler)
         logger.setLevel(logging.WARNING)
         logger.propagate = False
@@ -71,7 +78,9 @@ def _print(renderable: Any) -> None:
 
 
 def _warn(message: str) -> None:
-    typer.echo(f"ftrouter: warning: {message}", err=True)
+    from ftrouter.redact import redact
+
+    typer.echo(f"ftrouter: warning: {redact(message)}", err=True)
 
 
 def _warn_about(prepared: PreparedJob) -> None:
@@ -247,7 +256,7 @@ def status(
             record = service.refresh(record)[0]
         except BackendError as exc:
             failure = exc
-            record = service.registry.record_refresh_error(record.id, str(exc))
+            record = service.note_refresh_error(record.id, exc)
     if json_out:
         _print_json(record.to_json())
     else:
@@ -259,11 +268,14 @@ def status(
 
 
 def jobs(
+    ctx: typer.Context,
     include_all: bool = typer.Option(False, "--all", "-a", help="Every job, not only unfinished and recent ones."),
     offline: bool = typer.Option(False, "--offline", help="Show the last known states; ask no backend."),
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """List jobs (unfinished ones are refreshed from their backends, concurrently)."""
+    """List jobs (unfinished ones are refreshed from their backends, concurrently); `jobs rm` forgets some."""
+    if ctx.invoked_subcommand is not None:
+        return
     service = _service(read_only=offline)
     records = service.registry.list_jobs(include_all=include_all)
     if not offline:
@@ -282,6 +294,37 @@ def jobs(
             _warn(f"{record.id}: could not refresh: {record.refresh_error}")
 
 
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def rm(
+    job_ids: list[str] = typer.Argument(..., metavar="JOB...", help="Local job ids (ftr-...) or backend job ids."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (needed without a terminal)."),
+    force: bool = typer.Option(False, "--force", help="Also forget jobs that have not ended (nothing is cancelled)."),
+    json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Forget ended jobs: registry rows and job folders (a local job's adapter too); asks first."""
+    service = _service()
+    records = {record.id: record for record in (service.removable(job, force=force) for job in job_ids)}
+    if not yes:
+        if not _interactive():
+            raise UsageError("jobs rm deletes registry rows and job files: pass --yes to confirm (no terminal to "
+                             "ask on)", code="confirmation_needed")
+        for record in records.values():
+            typer.echo(f"  {record.id}  {record.backend}  {record.state.value}  "
+                       f"{service.job_folder(record.id)}", err=True)
+        if not typer.confirm(f"Remove {len(records)} job(s) and their files?", err=True):
+            raise UsageError("nothing was removed", code="not_confirmed")
+    for record in records.values():
+        service.remove(record)
+    if json_out:
+        _print_json({"removed": list(records)})
+    else:
+        for local_id in records:
+            typer.echo(f"removed {local_id}")
+
+
 def events(
     job: str = typer.Argument(..., help="Local job id (ftr-...) or the backend's job id."),
     offline: bool = typer.Option(False, "--offline", help="Show the stored events; ask no backend."),
@@ -296,7 +339,8 @@ def events(
             record = service.pull_events(record.id)[0]
         except BackendError as exc:
             failure = exc
-            _warn(f"could not fetch new events, showing the stored ones: {exc}")
+            if not json_out:  # under --json the error itself follows, as JSON
+                _warn(f"could not fetch new events, showing the stored ones: {exc}")
     stored = service.registry.events(record.id)
     if json_out:
         _print_json([event.model_dump(mode="json") for event in stored])

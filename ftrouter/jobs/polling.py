@@ -1,7 +1,7 @@
 """How often to ask a backend about a running job.
 
 Polling starts brisk, backs off while nothing changes, snaps back when something does, and waits
-exactly as long as the provider asks when it answers 429 with Retry-After.
+as long as the provider asks when it answers 429 with Retry-After (never less than the current interval).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ class PollSchedule:
         return min(self.max_s, current_s * self.factor)
 
     def after_failure(self, current_s: float, retry_after_s: float | None) -> float:
-        if retry_after_s is not None:
-            return max(retry_after_s, 0.0)
+        if retry_after_s is not None:  # a floor: "Retry-After: 0" must not turn into a busy loop
+            return max(retry_after_s, current_s, 0.0)
         return min(self.max_s, max(current_s, self.initial_s) * 2)
 
 

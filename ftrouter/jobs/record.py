@@ -40,6 +40,12 @@ class JobRecord(BaseModel):
     def terminal(self) -> bool:
         return self.state.terminal
 
+    @property
+    def unsettled(self) -> bool:
+        """Whether it is not yet known if the backend created this job: ``submitting``, or ``unknown``
+        without a remote id (a create whose answer was lost and could not be looked up)."""
+        return self.state is JobState.SUBMITTING or (self.state is JobState.UNKNOWN and self.remote_id is None)
+
     def ref(self) -> RemoteRef:
         """The backend's handle on this job; only jobs that reached their backend have one."""
         if self.remote_id is None:

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from ftrouter.errors import JobNotFound, RegistryError
 from ftrouter.jobs.migrations import MIGRATIONS, SCHEMA_VERSION, relative_job_paths
@@ -280,6 +281,25 @@ class Registry:
             record.actual.setdefault("ended_at", _now().isoformat())
 
         return self._update(local_id, change, clear_submitter=True)
+
+    def mark_submit_unconfirmed(self, local_id: str, error: JobError, sent: dict[str, Any]) -> JobRecord:
+        """The create call's outcome is unknown and could not be looked up: state ``unknown`` without a
+        remote id, with the error and what was sent. The next command looks it up again."""
+
+        def change(record: JobRecord) -> None:
+            record.state = JobState.UNKNOWN
+            record.error = error
+            record.ref_extra = {"unconfirmed_request": sent} if sent else {}
+
+        return self._update(local_id, change, clear_submitter=True)
+
+    def remove(self, local_id: str) -> None:
+        """Forget a job: its row, status history and events (its files are the caller's business)."""
+        with self._write() as conn:
+            if conn.execute("SELECT 1 FROM jobs WHERE local_id = ?", (local_id,)).fetchone() is None:
+                raise JobNotFound(f"no job {local_id!r} in the registry (see `ftrouter jobs --all`)")
+            for table in ("events", "status_log", "jobs"):
+                conn.execute(f"DELETE FROM {table} WHERE local_id = ?", (local_id,))  # fixed table names
 
     def release_submitter(self, local_id: str) -> None:
         """The submitting process gives up on a row it could not resolve; the next command reconciles it."""

@@ -5,7 +5,12 @@ The one rule that keeps jobs from being lost or duplicated: the registry row (st
 is written BEFORE ``Backend.submit`` runs, and the local id travels with the remote job. If the
 submitting process dies or the create call's answer is lost, the next command that sees the row asks
 the backend for a job tagged with that local id (``Backend.find_by_local_id``) and either attaches it
-or marks the submission failed — it never submits again on its own.
+or marks the submission failed — it never submits again on its own. A lost answer that even the
+lookup cannot settle leaves the row ``unknown`` (no remote id, the request that was sent kept in
+``ref_extra.unconfirmed_request``) until a later command's lookup settles it.
+
+Everything written to the registry from a provider (errors, events, refresh failures) goes through
+``ftrouter.redact`` first.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from ftrouter.backends import Backend, get_backend
 from ftrouter.errors import (
@@ -30,13 +36,15 @@ from ftrouter.errors import (
     ProviderUnavailable,
     QuotaError,
     RateLimited,
+    SubmitUnconfirmed,
     UsageError,
 )
-from ftrouter.jobs.models import JobError, JobEvent, JobSpec, JobState, PreparedJob, utcnow
+from ftrouter.jobs.models import JobError, JobEvent, JobSpec, JobState, JobStatus, PreparedJob, utcnow
 from ftrouter.jobs.paths import job_dir
 from ftrouter.jobs.polling import PollSchedule, fingerprint
 from ftrouter.jobs.record import JobRecord
 from ftrouter.jobs.registry import Registry, new_local_id
+from ftrouter.redact import redact
 
 log = logging.getLogger("ftrouter.jobs")
 
@@ -85,17 +93,18 @@ class JobService:
 
     def submit(self, spec: JobSpec, *, on_prepared: Callable[[PreparedJob], None] | None = None) -> JobRecord:
         """Prepare, record (state ``submitting``), then create remotely. ``on_prepared`` sees the prepared
-        job before anything is sent — the CLI prints its warnings there."""
+        job before anything is sent — the CLI prints its warnings there. When no row could be written,
+        the job folder this call created (converted copies of the data) is removed again."""
         backend = self.backend(spec.backend)
         local_id = self._fresh_id()
         try:
             prepared = backend.prepare(spec, local_id)
+            if on_prepared is not None:
+                on_prepared(prepared)
+            self.registry.create(prepared)
         except BaseException:
             shutil.rmtree(job_dir(local_id, create=False), ignore_errors=True)
             raise
-        if on_prepared is not None:
-            on_prepared(prepared)
-        self.registry.create(prepared)
         try:
             ref = backend.submit(prepared)
         except Exception as exc:
@@ -104,31 +113,43 @@ class JobService:
 
     def _after_failed_submit(self, backend: Backend, local_id: str, exc: Exception) -> JobRecord:
         """``submit`` raised. Unless the error proves nothing was created, ask the backend whether the
-        job exists anyway (the create went through but its answer was lost)."""
-        if not isinstance(exc, _DEFINITIVE):
+        job exists anyway (the create went through but its answer was lost); when that cannot be
+        settled, the row becomes ``unknown`` (never re-sent) and ``SubmitUnconfirmed`` is raised."""
+        if isinstance(exc, SubmitUnconfirmed):
+            self._mark_unconfirmed(local_id, exc)
+            raise exc
+        if not isinstance(exc, _DEFINITIVE) and not backend.confirms_creates:
             try:
                 found = backend.find_by_local_id(local_id)
             except FtrouterError as lookup_error:
-                log.warning("could not check whether %s reached %s: %s", local_id, backend.name, lookup_error)
-                self.registry.release_submitter(local_id)  # the next command reconciles it
-                raise exc from None
+                unconfirmed = SubmitUnconfirmed(
+                    f"submitting failed ({exc}) and looking the job up at {backend.name} failed too "
+                    f"({lookup_error})")
+                self._mark_unconfirmed(local_id, unconfirmed)
+                raise unconfirmed from None
             if found is not None:
-                log.warning("submit reported %s, but the job was created: %s", exc, found.remote_id)
+                log.warning("submit reported %s, but the job was created: %s", redact(str(exc)), found.remote_id)
                 return self.registry.attach_remote(local_id, found)
         code = exc.code if isinstance(exc, FtrouterError) else "submit_failed"
         message = exc.message if isinstance(exc, FtrouterError) else f"{type(exc).__name__}: {exc}"
-        self.registry.mark_submit_failed(local_id, JobError(code=code, message=message))
+        self.registry.mark_submit_failed(local_id, JobError(code=code, message=redact(message)))
         raise exc
 
-    # -- reconciling a row left in `submitting` ---------------------------------------------------
+    def _mark_unconfirmed(self, local_id: str, exc: SubmitUnconfirmed) -> None:
+        exc.message = redact(f"{exc.message}; job {local_id} is recorded as 'unknown': `ftrouter status "
+                             f"{local_id}` looks it up again (do not submit it again before that)")
+        self.registry.mark_submit_unconfirmed(local_id, JobError(code=exc.code, message=exc.message), exc.sent)
+
+    # -- reconciling a row left in `submitting` or `unknown` ---------------------------------------
 
     def reconcile(self, record: JobRecord) -> JobRecord:
-        """Resolve a job stuck in ``submitting``: attach the remote job made for it, or mark it failed
-        when its submitter is gone and the backend has no such job. Leaves it alone while a live
-        process is still submitting it."""
-        if record.state is not JobState.SUBMITTING:
+        """Resolve a job whose creation is unsettled (``submitting``, or ``unknown`` after a lost create
+        answer): attach the remote job made for it, or mark it failed when its submitter is gone and the
+        backend has no such job. Leaves it alone while a live process is still submitting it."""
+        if not record.unsettled:
             return record
-        if _submitter_alive(self.registry.submitter(record.id), record.created_at):
+        if record.state is JobState.SUBMITTING and _submitter_alive(self.registry.submitter(record.id),
+                                                                    record.created_at):
             return record
         backend = self.backend(record.backend)
         found = backend.find_by_local_id(record.id)
@@ -146,19 +167,19 @@ class JobService:
         """Ask the backend for the job's status (and new events) and store them. Ended jobs are not
         asked again: their last state is final. Returns the record and the events that were new."""
         record = self.registry.get(job) if isinstance(job, str) else job
-        if record.state is JobState.SUBMITTING:
+        if record.unsettled:
             record = self.reconcile(record)
         if record.remote_id is None or record.terminal:
             return record, []
         backend = self.backend(record.backend)
         asked_at = utcnow()  # the state may be as old as the question: a newer stored one wins
-        status = backend.status(record.ref())
+        status = _redacted_status(backend.status(record.ref()))
         new_events = self._pull_events(backend, record) if with_events else []
         return self.registry.record_status(record.id, status, observed_at=asked_at), new_events
 
     def _pull_events(self, backend: Backend, record: JobRecord) -> list[JobEvent]:
         after = self.registry.last_event_id(record.id)
-        events = backend.events(record.ref(), after=after)
+        events = [_redacted_event(event) for event in backend.events(record.ref(), after=after)]
         known = {event.id for event in self.registry.events(record.id)} if events else set()
         fresh = [event for event in events if event.id not in known]
         self.registry.add_events(record.id, fresh)
@@ -171,7 +192,7 @@ class JobService:
             try:
                 return self.refresh(record, with_events=False)[0]
             except FtrouterError as exc:
-                return self.registry.record_refresh_error(record.id, str(exc))
+                return self.note_refresh_error(record.id, exc)
 
         active = [record for record in records if not record.terminal]
         if not active:
@@ -180,10 +201,14 @@ class JobService:
             refreshed = {record.id: record for record in pool.map(one, active)}
         return [refreshed.get(record.id, record) for record in records]
 
+    def note_refresh_error(self, local_id: str, exc: Exception) -> JobRecord:
+        """Remember why a refresh failed (redacted); the last known state is kept."""
+        return self.registry.record_refresh_error(local_id, redact(str(exc)))
+
     def pull_events(self, job: str) -> tuple[JobRecord, list[JobEvent]]:
         """Fetch new events from the backend into the registry; returns all stored events."""
         record = self.registry.get(job)
-        if record.state is JobState.SUBMITTING:
+        if record.unsettled:
             record = self.reconcile(record)
         if record.remote_id is not None:
             self._pull_events(self.backend(record.backend), record)
@@ -223,11 +248,10 @@ class JobService:
     # -- acting on a job -------------------------------------------------------------------------
 
     def cancel(self, job: str) -> JobRecord:
-        record = self._reached_backend(job)
-        if record.terminal:
-            return record
+        record = self._reached_backend(job, "cancel")
         status = self.backend(record.backend).cancel(record.ref())
-        return self.registry.record_status(record.id, status, observed_at=utcnow())  # the state after the cancel
+        # the state after the cancel
+        return self.registry.record_status(record.id, _redacted_status(status), observed_at=utcnow())
 
     def pause(self, job: str) -> JobRecord:
         return self._optional_action(job, "pause")
@@ -236,26 +260,67 @@ class JobService:
         return self._optional_action(job, "resume")
 
     def _optional_action(self, job: str, action: str) -> JobRecord:
-        record = self._reached_backend(job)
-        if action == "pause" and record.terminal:  # (resume may restart an ended job: the local backend)
-            raise UsageError(f"job {record.id} has already ended ({record.state.value}); there is nothing to pause",
-                             code="job_ended")
+        record = self._reached_backend(job, action)
         backend = self.backend(record.backend)
         method = getattr(backend, action, None)
         if method is None:
             raise NotSupported(f"the {record.backend} backend cannot {action} jobs")
         status = method(record.ref())
         # the state after the action; a resumed job may leave its ended state (the backend says so)
-        return self.registry.record_status(record.id, status, observed_at=utcnow(), reopen=action == "resume")
+        return self.registry.record_status(record.id, _redacted_status(status), observed_at=utcnow(),
+                                           reopen=action == "resume")
 
-    def _reached_backend(self, job: str) -> JobRecord:
+    def _reached_backend(self, job: str, action: str) -> JobRecord:
+        """The job to ``action``: it must have reached its backend and (except for ``resume``, which
+        may restart an ended local job) not have ended — cancel and pause refuse an ended job alike."""
         record = self.registry.get(job)
-        if record.state is JobState.SUBMITTING:
+        if record.unsettled:
             record = self.reconcile(record)
+        if record.terminal and action != "resume":
+            raise UsageError(f"job {record.id} has already ended ({record.state.value}); there is nothing to "
+                             f"{action}", code="job_ended")
         if record.remote_id is None:
             raise UsageError(f"job {record.id} never reached {record.backend} (state {record.state.value})",
                              code="not_submitted")
         return record
+
+    # -- forgetting a job ------------------------------------------------------------------------
+
+    def removable(self, job: str, *, force: bool = False) -> JobRecord:
+        """The job ``remove`` may forget: one that ended, or never reached its backend and is not being
+        submitted now. ``force`` also allows a job that may still run remotely (it is not cancelled)."""
+        record = self.registry.get(job)
+        if force or record.terminal:
+            return record
+        live_submitter = record.state is JobState.SUBMITTING and _submitter_alive(
+            self.registry.submitter(record.id), record.created_at)
+        if record.remote_id is None and not live_submitter and record.state is not JobState.UNKNOWN:
+            return record
+        hint = (f"cancel it first (`ftrouter cancel {record.id}`)" if record.remote_id else
+                f"check it first (`ftrouter status {record.id}`)")
+        raise UsageError(f"job {record.id} has not ended ({record.state.value}); {hint}, or pass --force to forget "
+                         "it anyway (nothing is cancelled at the backend)", code="job_active")
+
+    @staticmethod
+    def job_folder(local_id: str) -> Path:
+        return job_dir(local_id, create=False)
+
+    def remove(self, record: JobRecord) -> None:
+        """Forget the job: its registry row, history and events, and its folder under FTROUTER_HOME
+        (converted data, a local job's logs, checkpoints and trained adapter)."""
+        self.registry.remove(record.id)
+        shutil.rmtree(job_dir(record.id, create=False), ignore_errors=True)
+
+
+def _redacted_status(status: JobStatus) -> JobStatus:
+    """A provider's status with its error message cleaned of secret fragments before it is stored."""
+    if status.error is not None:
+        status.error = status.error.model_copy(update={"message": redact(status.error.message)})
+    return status
+
+
+def _redacted_event(event: JobEvent) -> JobEvent:
+    return event.model_copy(update={"message": redact(event.message)})
 
 
 def _submitter_alive(submitter: str | None, created_at: datetime) -> bool:

@@ -75,10 +75,14 @@ def test_invalid_profile_exits_2_with_one_line(tmp_path: Path, capsys: pytest.Ca
                                                needle: str) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(text)
-    code, out, err = run(capsys, "advise", str(path), "--json")
+    code, out, err = run(capsys, "advise", str(path))
     assert code == 2 and out == ""
     assert needle in err and str(path) in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    code, out, err = run(capsys, "advise", str(path), "--json")  # the same error as one JSON object
+    error = json.loads(err)["error"]
+    assert code == error["exit_code"] == 2 and out == "" and error["path"] == str(path)
+    assert needle in f":{error.get('line')}: {error['code']}: {error['message']}" or needle in error["message"]
 
 
 def test_missing_profile_and_bad_date_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

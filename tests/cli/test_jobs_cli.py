@@ -165,3 +165,97 @@ def test_crashed_submit_is_reconciled_by_the_next_command(ftrouter_home: Path, t
     [row] = json.loads(_cli(ftrouter_home, "jobs", "--json").stdout)
     assert row["state"] == "running" and row["remote_id"] == "fakejob-" + row["id"][4:]
     assert len(list((ftrouter_home / "fake-remote").glob("*.json"))) == 1
+
+
+# -- ended jobs, jobs rm, JSON errors, broken pipes (issue 11 item 3) -----------------------------
+
+
+def test_cancel_on_an_ended_job_behaves_like_pause(capsys: pytest.CaptureFixture[str], train_file: Path) -> None:
+    record = submit_json(capsys, train_file)
+    assert run(capsys, "cancel", record["id"])[0] == 0
+    cancel_code, _, cancel_err = run(capsys, "cancel", record["id"])
+    pause_code, _, pause_err = run(capsys, "pause", record["id"])
+    assert cancel_code == pause_code == 2
+    assert "job_ended" in cancel_err and "has already ended (cancelled); there is nothing to cancel" in cancel_err
+    assert pause_err.replace("pause", "cancel") == cancel_err
+
+
+def test_jobs_rm_needs_yes_without_a_terminal(capsys: pytest.CaptureFixture[str], train_file: Path,
+                                              ftrouter_home: Path) -> None:
+    record = submit_json(capsys, train_file)
+    run(capsys, "cancel", record["id"])
+    folder = ftrouter_home / "jobs" / record["id"]
+    assert folder.is_dir()
+    code, _, err = run(capsys, "jobs", "rm", record["id"])  # pytest's stdin is not a terminal
+    assert code == 2 and "--yes" in err and folder.is_dir()
+    code, out, _ = run(capsys, "jobs", "rm", record["id"], "--yes", "--json")
+    assert code == 0 and json.loads(out) == {"removed": [record["id"]]}
+    assert not folder.exists() and json.loads(run(capsys, "jobs", "--all", "--json")[1]) == []
+    code, _, err = run(capsys, "status", record["id"])
+    assert code == 2 and "job_not_found" in err
+
+
+def test_jobs_rm_asks_on_a_terminal(capsys: pytest.CaptureFixture[str], train_file: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    first, second = submit_json(capsys, train_file), submit_json(capsys, train_file)
+    for record in (first, second):
+        run(capsys, "cancel", record["id"])
+    monkeypatch.setattr("ftrouter.cli.jobs._interactive", lambda: True)
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    code, _, err = run(capsys, "jobs", "rm", first["id"])
+    assert code == 2 and "nothing was removed" in err and first["id"] in err
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+    code, out, _ = run(capsys, "jobs", "rm", first["id"])
+    assert code == 0 and f"removed {first['id']}" in out
+    assert [r["id"] for r in json.loads(run(capsys, "jobs", "--all", "--json")[1])] == [second["id"]]
+
+
+def test_jobs_rm_refuses_a_job_that_may_still_run(capsys: pytest.CaptureFixture[str], train_file: Path) -> None:
+    active = submit_json(capsys, train_file)
+    code, _, err = run(capsys, "jobs", "rm", "missing-id", active["id"], "--yes", "--force")
+    assert code == 2 and "job_not_found" in err  # nothing is removed when one id is wrong
+    code, _, err = run(capsys, "jobs", "rm", active["id"], "--yes")
+    assert code == 2 and "has not ended" in err and "ftrouter cancel" in err
+    code, _, _ = run(capsys, "jobs", "rm", active["id"], "--yes", "--force")
+    assert code == 0 and json.loads(run(capsys, "jobs", "--all", "--json")[1]) == []
+
+
+def test_jobs_rm_removes_a_submission_that_never_reached_its_backend(capsys: pytest.CaptureFixture[str],
+                                                                     train_file: Path) -> None:
+    code, _, _ = run(capsys, "submit", "--backend", "fake", "--data", str(train_file), "--model", "tiny",
+                     "--option", "refuse=true")
+    [row] = json.loads(run(capsys, "jobs", "--json", "--offline")[1])
+    assert code == 1 and row["state"] == "failed" and row["remote_id"] is None
+    assert run(capsys, "jobs", "rm", row["id"], "-y")[0] == 0
+
+
+@pytest.mark.parametrize("args", [("status", "ftr-nothere", "--json"), ("status", "--json"),
+                                  ("jobs", "--bogus", "--json"), ("cancel", "ftr-nothere", "--json")])
+def test_errors_are_json_under_json(capsys: pytest.CaptureFixture[str], args: tuple[str, ...]) -> None:
+    code, out, err = run(capsys, *args)
+    assert code == 2 and out == ""
+    error = json.loads(err)["error"]
+    assert error["exit_code"] == 2 and error["code"] in ("job_not_found", "usage") and error["message"]
+
+
+def test_errors_without_json_stay_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "status", "ftr-nothere")
+    assert code == 2 and out == "" and err.startswith("ftrouter: job_not_found: ") and len(err.splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_a_broken_pipe_exits_quietly(ftrouter_home: Path, train_file: Path) -> None:
+    for _ in range(3):
+        assert _cli(ftrouter_home, "submit", "--backend", "fake", "--data", str(train_file), "--model",
+                    "tiny").returncode == 0
+    env = {**os.environ, "FTROUTER_HOME": str(ftrouter_home)}
+    for args in (("jobs", "--all", "--offline"), ("jobs", "--all", "--offline", "--json")):
+        proc = subprocess.Popen([sys.executable, str(FAKE_CLI), *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=env)
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()  # the reader is gone before anything is written (`| head -0`)
+        err = proc.stderr.read().decode()
+        proc.wait(timeout=120)
+        assert proc.returncode == 1 and err == "", err  # quiet: no traceback, no "Exception ignored"

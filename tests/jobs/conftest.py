@@ -22,6 +22,7 @@ def fake_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[FakeBackend]]
     monkeypatch.setitem(backends.BUILTIN_BACKENDS, "fake",
                         backends.BuiltinBackend("fake_backend:FakeBackend", "(test backend)"))
     FakeBackend.calls = []
+    FakeBackend.lookup_down = False
     yield FakeBackend
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ftrouter.backends import Backend
-from ftrouter.errors import DataError, ProviderUnavailable
+from ftrouter.errors import DataError, InvalidRequest, ProviderUnavailable
 from ftrouter.jobs.models import (
     Capabilities,
     JobError,
@@ -49,6 +49,7 @@ def _remote_dir() -> Path:
 class FakeBackend(Backend):
     name = "fake"
     calls: list[str] = []  # noqa: RUF012 - class-level call log for assertions
+    lookup_down = False  # find_by_local_id fails (tests set it)
 
     def capabilities(self) -> Capabilities:
         return Capabilities(methods=["sft"], adapters=["managed"], needs_credentials=False, can_resume=True)
@@ -66,6 +67,8 @@ class FakeBackend(Backend):
 
     def submit(self, prepared: PreparedJob) -> RemoteRef:
         self.calls.append("submit")
+        if prepared.spec.options.get("refuse"):  # refused before anything is created
+            raise InvalidRequest("the fake provider refused the job")
         remote_id = "fakejob-" + prepared.local_id.removeprefix("ftr-")
         job = {"id": remote_id, "local_id": prepared.local_id, "status": "queued", "step": 0,
                "fail": bool(prepared.spec.options.get("fail")), "events": []}
@@ -136,6 +139,8 @@ class FakeBackend(Backend):
 
     def find_by_local_id(self, local_id: str) -> RemoteRef | None:
         self.calls.append("find")
+        if self.lookup_down:
+            raise ProviderUnavailable("the lookup failed too (500)")
         for path in _remote_dir().glob("*.json"):
             job = json.loads(path.read_text(encoding="utf-8"))
             if job["local_id"] == local_id:

@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 from fake_backend import FakeBackend
 
-from ftrouter.errors import AuthError, DataError, NotSupported, ProviderUnavailable, RateLimited, UsageError
+from ftrouter.errors import (
+    AuthError,
+    DataError,
+    NotSupported,
+    ProviderUnavailable,
+    RateLimited,
+    RegistryError,
+    SubmitUnconfirmed,
+    UsageError,
+)
 from ftrouter.jobs.models import JobSpec, JobState, RemoteRef
 from ftrouter.jobs.polling import PollSchedule
 from ftrouter.jobs.registry import Registry
@@ -215,3 +224,74 @@ def test_pausing_an_ended_job_is_refused_and_keeps_its_state(train_file: Path) -
         service.pause(record.id)
     assert caught.value.code == "job_ended"
     assert service.registry.get(record.id).state is JobState.CANCELLED
+
+
+# -- unsettled submissions, leftovers, redaction (issues 11 and 17) -------------------------------
+
+
+def test_lost_answer_and_failed_lookup_records_unknown_and_the_next_refresh_settles_it(
+        train_file: Path, ftrouter_home: Path) -> None:
+    service = _service()
+    FakeBackend.lookup_down = True
+    with pytest.raises(SubmitUnconfirmed, match="recorded as 'unknown'") as caught:
+        service.submit(_spec(train_file, lose_answer=True))
+    assert caught.value.exit_code == 3
+    [record] = service.registry.list_jobs()
+    assert record.state is JobState.UNKNOWN and record.remote_id is None and record.unsettled
+    assert record.error and record.error.code == "submit_unconfirmed"
+    assert FakeBackend.calls == ["submit", "find"]  # never submitted twice
+    with pytest.raises(ProviderUnavailable):  # still unreachable: it stays unknown, nothing is re-sent
+        service.refresh(record.id)
+    assert service.registry.get(record.id).state is JobState.UNKNOWN
+    FakeBackend.lookup_down = False
+    record, _ = service.refresh(record.id)
+    assert record.remote_id == "fakejob-" + record.id[4:] and record.state is JobState.RUNNING
+    assert FakeBackend.calls.count("submit") == 1 and len(_remote_jobs(ftrouter_home)) == 1
+
+
+def test_a_backend_that_confirms_creates_is_not_asked_again_after_a_failure(train_file: Path) -> None:
+    class Confirming(FakeBackend):
+        confirms_creates = True
+
+        def submit(self, prepared):  # type: ignore[no-untyped-def]
+            raise ProviderUnavailable("upload: cannot reach the provider")
+
+    service = _service(backend=Confirming())
+    with pytest.raises(ProviderUnavailable):
+        service.submit(_spec(train_file))
+    [record] = service.registry.list_jobs()
+    assert record.state is JobState.FAILED and record.error and record.error.code == "provider_unavailable"
+    assert "find" not in FakeBackend.calls
+
+
+def test_unusable_registry_leaves_no_job_folder(train_file: Path, ftrouter_home: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: Registry, prepared: object) -> None:
+        raise RegistryError("cannot open the job registry: disk I/O error")
+
+    monkeypatch.setattr(Registry, "create", broken)
+    with pytest.raises(RegistryError):
+        _service().submit(_spec(train_file))
+    assert not any((ftrouter_home / "jobs").iterdir()) if (ftrouter_home / "jobs").exists() else True
+    assert FakeBackend.calls == []
+
+
+def test_key_fragments_never_reach_the_registry(train_file: Path, ftrouter_home: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "Zq8vN2kLw4Rt7YpB3mXc9HdF6sJa1GeU"  # fake, no usual prefix
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+
+    class Leaky(FakeBackend):
+        def submit(self, prepared):  # type: ignore[no-untyped-def]
+            raise AuthError(f"the key ...{key[5:19]}... is not valid here")
+
+        def status(self, ref):  # type: ignore[no-untyped-def]
+            raise ProviderUnavailable(f"proxy said: token {key[-10:]} refused")
+
+    service = _service(backend=Leaky())
+    with pytest.raises(AuthError):
+        service.submit(_spec(train_file))
+    [record] = service.registry.list_jobs()
+    assert record.error and "[redacted]" in record.error.message and key[5:19] not in record.error.message
+    stored = b"".join(p.read_bytes() for p in ftrouter_home.rglob("*") if p.is_file()).decode("utf-8", "replace")
+    assert all(key[i:i + 8] not in stored for i in range(len(key) - 7))

@@ -17,9 +17,10 @@ from typing import Any, ClassVar, TypeVar
 
 from ftrouter.backends import Backend
 from ftrouter.catalog import find_model, models
-from ftrouter.errors import DataError, FtrouterError, ProviderUnavailable, UsageError
-from ftrouter.http import RetryPolicy, call_with_retries
+from ftrouter.errors import BadResponse, DataError, FtrouterError, ProviderUnavailable, UsageError
+from ftrouter.http import RetryPolicy, call_with_retries, create_once
 from ftrouter.jobs.models import Capabilities, JobEvent, JobSpec, JobStatus, PreparedJob, RemoteRef
+from ftrouter.redact import register_secret
 from ftrouter_openai import prepare as preparing
 from ftrouter_openai.client import UPLOAD_TIMEOUT_S, api_key, make_client
 from ftrouter_openai.errors import translate
@@ -37,6 +38,7 @@ STATUS_CHECKPOINTS = 10
 
 class OpenAIBackend(Backend):
     name: ClassVar[str] = "openai"
+    confirms_creates: ClassVar[bool] = True  # the create goes through ftrouter.http.create_once
 
     def __init__(self, *, api_key: str | None = None, client: Any = None, http_client: Any = None,
                  base_url: str | None = None, retry: RetryPolicy | None = None,
@@ -58,23 +60,17 @@ class OpenAIBackend(Backend):
         """The SDK client, built on first use: prepare and --dry-run never need a key."""
         if self._client is None:
             self._api_key = api_key(self._api_key)
+            register_secret(self._api_key)
             self._client = make_client(self._api_key, http_client=self._http_client, base_url=self._base_url)
         return self._client
 
-    def _call(self, what: str, fn: Callable[[], T], *,
-              before_retry: Callable[[BaseException], None] | None = None) -> T:
-        """Run one SDK call with ftrouter's retries; SDK exceptions leave as ftrouter errors."""
+    def _translate(self, what: str) -> Callable[[Exception], FtrouterError]:
         secrets = (self._api_key or "",)
+        return lambda exc: translate(exc, what=what, secrets=secrets)
 
-        def attempt() -> T:
-            try:
-                return fn()
-            except FtrouterError:
-                raise
-            except Exception as exc:
-                raise translate(exc, what=what, secrets=secrets) from None
-
-        return call_with_retries(attempt, self.retry, what=what, before_retry=before_retry)
+    def _call(self, what: str, fn: Callable[[], T]) -> T:
+        """Run one SDK call with ftrouter's retries; SDK exceptions leave as ftrouter errors."""
+        return call_with_retries(fn, self.retry, what=what, translate=self._translate(what))
 
     # -- the contract ----------------------------------------------------------------------------
 
@@ -151,6 +147,8 @@ class OpenAIBackend(Backend):
             job.to_dict() for job in jobs.list(metadata={LOCAL_ID_KEY: local_id}, limit=20).data])
         for job in found:  # filter again: a server that ignores the metadata filter returns every job
             if (job.get("metadata") or {}).get(LOCAL_ID_KEY) == local_id:
+                if not isinstance(job.get("id"), str) or not job["id"]:
+                    raise BadResponse(f"OpenAI listed the job for {local_id} without a job id")
                 return RemoteRef(backend=self.name, remote_id=job["id"], local_id=local_id,
                                  extra={"training_file": job.get("training_file")})
         return None
@@ -166,6 +164,8 @@ class OpenAIBackend(Backend):
                                          timeout=UPLOAD_TIMEOUT_S).to_dict())
 
         uploaded = self._call(f"uploading {path.name}", send)
+        if not isinstance(uploaded.get("id"), str) or not uploaded["id"]:
+            raise BadResponse(f"uploading {path.name}: OpenAI answered without a file id", path=path)
         log.info("uploaded %s as %s", path.name, uploaded["id"])
         return self._wait_processed(uploaded, path)
 
@@ -188,28 +188,23 @@ class OpenAIBackend(Backend):
         return file_id
 
     def _create(self, body: dict[str, Any], local_id: str) -> str:
-        """Create the job. Before re-sending after a timeout or 5xx, look for a job already created for
-        this local id: the first attempt may have gone through with its answer lost."""
+        """Create the job at most once (``ftrouter.http.create_once``): when an attempt's outcome is
+        unknown, the job is looked up by its ``metadata.ftrouter_local_id`` before anything is re-sent."""
         jobs = self.client.fine_tuning.jobs
-        already: list[str] = []
-
-        def check_before_retry(exc: BaseException) -> None:
-            if not isinstance(exc, ProviderUnavailable):
-                return
-            try:
-                ref = self.find_by_local_id(local_id)
-            except FtrouterError as lookup_error:
-                log.info("could not check for a job created by the failed attempt: %s", lookup_error)
-                return
-            if ref is not None:
-                already.append(ref.remote_id)
+        what = "creating the fine-tuning job"
 
         def create() -> str:
-            if already:
-                return already[0]
-            return str(jobs.create(**body).id)
+            job_id = getattr(jobs.create(**body), "id", None)
+            if not isinstance(job_id, str) or not job_id:
+                raise BadResponse(f"{what}: OpenAI answered without a job id")
+            return job_id
 
-        remote_id = self._call("creating the fine-tuning job", create, before_retry=check_before_retry)
+        def find_existing() -> str | None:
+            ref = self.find_by_local_id(local_id)
+            return ref.remote_id if ref is not None else None
+
+        remote_id = create_once(create, find_existing, self.retry, what=what, translate=self._translate(what),
+                                sent=body)
         log.info("created OpenAI job %s for %s", remote_id, local_id)
         return remote_id
 

@@ -1,19 +1,20 @@
 """OpenAI SDK exceptions -> ftrouter's typed errors, with helpful messages and no secrets.
 
+Which error a status becomes, and the Retry-After parsing, are ``ftrouter.http``'s (one policy for
+every provider); this module adds OpenAI's words (the wind-down, quota codes, the key variable).
 SDK error messages can quote part of the API key ("Incorrect API key provided: sk-ab***yz"), so every
-provider message goes through ``redact`` before it reaches an error, a log line or the registry.
+provider message goes through ``ftrouter.redact`` before it reaches an error.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from ftrouter.errors import (
     AuthError,
     BackendError,
+    Conflict,
     FtrouterError,
     InvalidRequest,
     NotFound,
@@ -21,9 +22,10 @@ from ftrouter.errors import (
     QuotaError,
     RateLimited,
 )
+from ftrouter.http import error_for_status, error_type_for_status
+from ftrouter.redact import redact
 
 KEY_ENV = "OPENAI_API_KEY"
-_KEYLIKE = re.compile(r"\b(sk|sess|rk)-[A-Za-z0-9_*\-.]{3,}")
 
 WIND_DOWN = (
     "OpenAI no longer lets this organisation create fine-tuning jobs: OpenAI is winding down its self-serve "
@@ -37,38 +39,6 @@ _WIND_DOWN_WORDS = re.compile(
     r"(no longer|not (currently )?(available|accessible|permitted|allowed|enabled)|winding down|wind down|"
     r"disabled|deprecated|sunset)", re.IGNORECASE)
 _QUOTA_CODES = {"insufficient_quota", "billing_hard_limit_reached", "billing_not_active", "quota_exceeded"}
-
-
-def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Remove API keys (whole or partly masked) from a provider message."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[redacted]")
-    return _KEYLIKE.sub("[redacted key]", text)
-
-
-def retry_after_seconds(headers: Any) -> float | None:
-    """Retry-After as seconds: ``retry-after-ms``, then ``retry-after`` (seconds or an HTTP date)."""
-    if headers is None:
-        return None
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            return float(millis) / 1000
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def is_wind_down(code: str | None, message: str) -> bool:
@@ -105,6 +75,13 @@ def _provider_message(exc: Any, secrets: tuple[str, ...]) -> tuple[str | None, s
     return (str(code) if code else None), redact(message, secrets)
 
 
+_PHRASES: dict[type[FtrouterError], str] = {
+    NotFound: "not found at OpenAI", Conflict: "OpenAI refused it as a conflict with the job's state",
+    RateLimited: "rate limited by OpenAI", ProviderUnavailable: "OpenAI failed",
+    InvalidRequest: "OpenAI rejected the request", AuthError: "not permitted",
+}
+
+
 def _from_status(exc: Any, *, what: str, secrets: tuple[str, ...]) -> FtrouterError:
     status = int(exc.status_code)
     code, message = _provider_message(exc, secrets)
@@ -115,18 +92,13 @@ def _from_status(exc: Any, *, what: str, secrets: tuple[str, ...]) -> FtrouterEr
         return AuthError(f"{what}: OpenAI rejected the API key in {KEY_ENV} ({status}{', ' + code if code else ''}); "
                          "check that it is current and belongs to the right organisation and project",
                          code="invalid_api_key")
-    if status == 403:
-        return AuthError(f"{what}: not permitted: {said}", code="permission_denied")
-    if status == 429:
-        if code in _QUOTA_CODES or "quota" in message.lower():
-            return QuotaError(f"{what}: the OpenAI account is out of quota or credit: {said}; check billing at "
-                              "https://platform.openai.com/settings/organization/billing", code="quota_exceeded")
-        return RateLimited(f"{what}: rate limited by OpenAI: {said}", retry_after=retry_after_seconds(exc.response
-                           .headers if exc.response is not None else None))
-    if status == 404:
-        return NotFound(f"{what}: not found at OpenAI: {said}")
-    if status in (408, 409) or status >= 500:
-        return ProviderUnavailable(f"{what}: OpenAI failed: {said}", code="provider_unavailable")
-    if 400 <= status < 500:
-        return InvalidRequest(f"{what}: OpenAI rejected the request: {said}")
-    return BackendError(f"{what}: unexpected answer from OpenAI: {said}")
+    quota = status == 429 and (code in _QUOTA_CODES or "quota" in message.lower())
+    if quota:
+        return QuotaError(f"{what}: the OpenAI account is out of quota or credit: {said}; check billing at "
+                          "https://platform.openai.com/settings/organization/billing", code="quota_exceeded")
+    kind = error_type_for_status(status)
+    text = f"{what}: {_PHRASES.get(kind, 'unexpected answer from OpenAI')}: {said}"
+    error = error_for_status(status, text, headers=exc.response.headers if exc.response is not None else None)
+    if kind is AuthError:
+        error.code = "permission_denied"
+    return error

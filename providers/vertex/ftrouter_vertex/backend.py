@@ -34,6 +34,7 @@ class VertexBackend(Backend):
     """
 
     name: ClassVar[str] = "vertex"
+    confirms_creates: ClassVar[bool] = True  # the create goes through ftrouter.http.create_once
 
     def __init__(
         self,

@@ -18,8 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ftrouter.errors import FtrouterError
-from ftrouter.http import RetryPolicy, call_with_retries
+from ftrouter.errors import BadResponse, FtrouterError
+from ftrouter.http import RetryPolicy, call_with_retries, create_once
+from ftrouter.redact import register_secret
 from ftrouter_vertex.auth import load_credentials
 from ftrouter_vertex.errors import MissingProject, translate_storage, translate_vertex
 from ftrouter_vertex.request import API_VERSION, TuningRequest
@@ -130,61 +131,58 @@ class VertexClient:
 
     # -- calls ------------------------------------------------------------------------------------
 
-    def _vertex_call(self, action: str, fn: Callable[[], T], base_model: str | None = None, *,
-                     before_retry: Callable[[BaseException], None] | None = None) -> T:
+    def _translate(self, action: str, base_model: str | None = None) -> Callable[[Exception], FtrouterError]:
+        def translate(exc: Exception) -> FtrouterError:
+            self._register_secrets()
+            return translate_vertex(exc, action=action, region=self.region, base_model=base_model)
+
+        return translate
+
+    def _register_secrets(self) -> None:
+        """The credentials' secrets (the access token once google-auth has one, an authorized user's
+        refresh token and client secret) are redacted from every message from now on."""
+        for attribute in ("token", "refresh_token", "client_secret"):
+            value = getattr(self._credentials, attribute, None)
+            register_secret(value if isinstance(value, str) else None)
+
+    def _vertex_call(self, action: str, fn: Callable[[], T]) -> T:
         """Run ``fn`` with retries; every attempt's Google or transport exception leaves it as an ftrouter error."""
-
-        def attempt() -> T:
-            try:
-                return fn()
-            except FtrouterError:
-                raise
-            except Exception as exc:
-                raise translate_vertex(exc, action=action, region=self.region, base_model=base_model) from exc
-
         with _quiet_sdk():
-            return call_with_retries(attempt, self.retry, what=f"Vertex AI: {action}", before_retry=before_retry)
+            return call_with_retries(fn, self.retry, what=f"Vertex AI: {action}", translate=self._translate(action))
 
     def upload(self, local_path: Path, bucket: str, object_name: str) -> str:
         """Upload one file; returns its ``gs://`` URI."""
         action = f"upload {local_path.name}"
 
         def attempt() -> None:
-            try:
-                blob = self._gcs().bucket(bucket).blob(object_name)
-                # retry=None: the library's own retry would sleep outside our policy.
-                blob.upload_from_filename(str(local_path), content_type="application/jsonl", retry=None,
-                                          timeout=self.timeout_s)
-            except FtrouterError:
-                raise
-            except Exception as exc:
-                raise translate_storage(exc, action=action, bucket=bucket) from exc
+            blob = self._gcs().bucket(bucket).blob(object_name)
+            # retry=None: the library's own retry would sleep outside our policy.
+            blob.upload_from_filename(str(local_path), content_type="application/jsonl", retry=None,
+                                      timeout=self.timeout_s)
 
-        call_with_retries(attempt, self.retry, what=f"Cloud Storage: {action}")
+        def translate(exc: Exception) -> FtrouterError:
+            self._register_secrets()
+            return translate_storage(exc, action=action, bucket=bucket)
+
+        call_with_retries(attempt, self.retry, what=f"Cloud Storage: {action}", translate=translate)
         return f"gs://{bucket}/{object_name}"
 
     def create_job(self, request: TuningRequest, find_existing: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
-        """Create the tuning job. Before each RETRY, ``find_existing`` looks the job up by its label:
-        a create that timed out may have succeeded, and must not be sent twice.
-
-        The lookup runs at the start of the retried attempt, after the wait (not in the ``before_retry``
-        hook itself, which runs before it), so a job the lost call created has had time to be listed.
-        It has its own retries; if it still fails, the create is not sent on a guess."""
-        check = {"due": False}
-
-        def before_retry(_exc: BaseException) -> None:
-            check["due"] = True
+        """Create the tuning job at most once (``ftrouter.http.create_once``): when an attempt's outcome
+        is unknown, ``find_existing`` looks the job up by its label after the backoff wait, before
+        anything is re-sent; when that lookup fails too, the create is not sent again."""
+        action = "create the tuning job"
 
         def create() -> dict[str, Any]:
-            if check["due"]:
-                check["due"] = False
-                existing = find_existing()
-                if existing is not None:
-                    return existing
-            return job_json(self._vertex().tunings.tune(**request.sdk_arguments()))
+            job = job_json(self._vertex().tunings.tune(**request.sdk_arguments()))
+            if not job.get("name"):
+                raise BadResponse(f"Vertex AI: {action}: the answer has no job name")
+            return job
 
-        return self._vertex_call("create the tuning job", create, base_model=request.base_model,
-                                 before_retry=before_retry)
+        with _quiet_sdk():
+            return create_once(create, find_existing, self.retry, what=f"Vertex AI: {action}",
+                               translate=self._translate(action, request.base_model),
+                               sent=request.rest_body())
 
     def get_job(self, name: str) -> dict[str, Any]:
         return self._vertex_call("get the tuning job", lambda: job_json(self._vertex().tunings.get(name=name)))

@@ -2,8 +2,9 @@
 translate Google's exceptions into them. No Google exception leaves this package.
 
 Each attempt is translated at once, so ftrouter's retry layer (``ftrouter.http``) sees only its own
-types: 429 -> ``RateLimited`` (with the response's Retry-After), 408/5xx/timeouts/dropped connections
--> ``ProviderUnavailable`` (both retried); 400/401/403/404 and an exhausted quota are not retried.
+types; which type a status becomes is that layer's one policy (``error_type_for_status``: 429 ->
+``RateLimited`` with the response's Retry-After, 408/5xx -> ``ProviderUnavailable``, 409 -> ``Conflict``,
+none but the first two retried); this module adds Google's words and the bucket and model cases.
 
 The classes subclass ftrouter's own, so the CLI maps them to the usual exit codes:
 bucket missing -> 2 (configuration), bucket not writable -> 4 (permission), model not tunable -> 1
@@ -13,20 +14,19 @@ bucket missing -> 2 (configuration), bucket not writable -> 4 (permission), mode
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from typing import Any
 
 from ftrouter.errors import (
     AuthError,
     BackendError,
     FtrouterError,
     InvalidRequest,
-    NotFound,
     ProviderUnavailable,
     QuotaError,
-    RateLimited,
     UsageError,
 )
+from ftrouter.http import error_for_status, error_type_for_status
+from ftrouter.redact import redact
 from ftrouter_vertex.auth import HOW_TO_AUTHENTICATE
 
 
@@ -62,32 +62,11 @@ def http_status(exc: BaseException) -> int | None:
 
 
 def _message(exc: BaseException) -> str:
+    """The first line of Google's message, redacted (it can echo a token)."""
     message = getattr(exc, "message", None)
     if isinstance(message, str) and message:
-        return message.splitlines()[0]
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
-def retry_after_seconds(exc: BaseException) -> float | None:
-    """``Retry-After`` (seconds or an HTTP date) from the failed response, if the server sent one."""
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if headers is None:
-        return None
-    value = headers.get("retry-after") or headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except (TypeError, ValueError):
-        pass
-    try:
-        when = parsedate_to_datetime(str(value))
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+        return redact(message.splitlines()[0])
+    return redact(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
 
 
 def is_transport_error(exc: BaseException) -> bool:
@@ -167,25 +146,25 @@ def _strip_url(message: str) -> str:
     return match.group(1) if match else message
 
 
+def _headers(exc: BaseException) -> Any:
+    return getattr(getattr(exc, "response", None), "headers", None)
+
+
 def _by_status(status: int, message: str, *, action: str, service: str, exc: BaseException) -> FtrouterError:
-    text = f"{service} refused to {action} ({status}): {message}"
+    """Google's words on top of the shared status policy (``ftrouter.http.error_type_for_status``)."""
+    # Google answers RESOURCE_EXHAUSTED for both a rate limit and a quota; only a quota names itself.
+    quota = status == 429 and "quota" in message.lower()
+    kind = error_type_for_status(status, quota=quota)
     if status == 401:
         return AuthError(f"{service} rejected the credentials ({status}): {message}; {HOW_TO_AUTHENTICATE}")
-    if status == 403:
+    if kind is AuthError:
         return AuthError(f"{service}: permission denied while trying to {action}: {message}")
-    if status == 404:
-        return NotFound(text)
-    if status == 429:
-        # Google answers RESOURCE_EXHAUSTED for both; only a quota names itself as one.
-        if "quota" in message.lower():
-            return QuotaError(f"{service} quota exceeded while trying to {action}: {message} "
-                              "(request more quota in the Cloud console, or wait for running jobs to finish)")
-        return RateLimited(text, retry_after=retry_after_seconds(exc))
-    if status >= 500 or status == 408:
+    if kind is QuotaError:
+        return QuotaError(f"{service} quota exceeded while trying to {action}: {message} "
+                          "(request more quota in the Cloud console, or wait for running jobs to finish)")
+    if kind is ProviderUnavailable:
         return ProviderUnavailable(f"{service} is unavailable; could not {action} after retries ({status}): {message}")
-    if 400 <= status < 500:
-        return InvalidRequest(text)
-    return BackendError(text)
+    return error_for_status(status, f"{service} refused to {action} ({status}): {message}", headers=_headers(exc))
 
 
 def _translate_other(exc: BaseException, *, action: str, service: str) -> FtrouterError:

@@ -14,7 +14,7 @@ from clirun import run_cli
 from fake_openai import FakeOpenAI, Lost, error
 from openai_shared import DATA, TEST_KEY
 
-from ftrouter.errors import AuthError, DataError, ProviderUnavailable, QuotaError
+from ftrouter.errors import AuthError, Conflict, DataError, ProviderUnavailable, QuotaError
 from ftrouter.jobs.models import JobSpec, JobState, PreparedJob, RemoteRef
 from ftrouter.jobs.registry import Registry
 from ftrouter.jobs.service import JobService
@@ -253,3 +253,94 @@ def test_cli_status_reports_provider_failure_with_last_known_state(fake_openai: 
     fake_openai.fail("GET", "/fine_tuning/jobs/", *[error(503, "Service unavailable", kind="server_error")] * 5)
     code, out, err = run_cli(capsys, "status", local_id, "--json")
     assert code == 3 and json.loads(out)["refresh_error"] and "Service unavailable" in err
+
+
+# -- a create whose outcome is unknown (issue 17 item 1) ------------------------------------------
+
+
+def test_lost_create_with_a_failing_lookup_sends_one_create_and_records_unknown(
+        fake_openai: FakeOpenAI, cli_backend: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """503 after OpenAI created the job, and the lookup by local id answers 500: one create only (it
+    was five), the job is `unknown` with what was sent, exit 3 saying so; the next status settles it."""
+    fake_openai.fail("POST", "/fine_tuning/jobs", Lost(error(503, "upstream connect error", kind="server_error")))
+    fake_openai.fail("GET", "/v1/fine_tuning/jobs", *[error(500, "The server had an error", kind="server_error")] * 5)
+    code, _, err = run_cli(capsys, "submit", "--backend", "openai", "--data", str(DATA / "chat_train.jsonl"),
+                           "--model", MODEL)
+    assert code == 3 and "submit_unconfirmed" in err and "NOT sent again" in err and "ftrouter status" in err
+    assert fake_openai.calls("POST", "/fine_tuning/jobs") == 1 and len(fake_openai.jobs) == 1
+    code, out, _ = run_cli(capsys, "jobs", "--json", "--offline")
+    [row] = json.loads(out)
+    assert row["state"] == "unknown" and row["remote_id"] is None and row["error"]["code"] == "submit_unconfirmed"
+    assert row["ref_extra"]["unconfirmed_request"]["metadata"] == {"ftrouter_local_id": row["id"]}
+    code, out, _ = run_cli(capsys, "status", row["id"], "--json")
+    assert code == 0
+    [remote] = fake_openai.jobs.values()
+    assert json.loads(out)["remote_id"] == remote["id"] and fake_openai.calls("POST", "/fine_tuning/jobs") == 1
+
+
+def test_unknown_job_that_was_never_created_fails_at_the_next_command(
+        fake_openai: FakeOpenAI, cli_backend: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    fake_openai.fail("POST", "/fine_tuning/jobs", error(503, "upstream connect error", kind="server_error"))
+    fake_openai.fail("GET", "/v1/fine_tuning/jobs", *[error(500, "The server had an error", kind="server_error")] * 5)
+    code, _, _ = run_cli(capsys, "submit", "--backend", "openai", "--data", str(DATA / "chat_train.jsonl"),
+                         "--model", MODEL)
+    assert code == 3 and fake_openai.calls("POST", "/fine_tuning/jobs") == 1
+    code, out, _ = run_cli(capsys, "jobs", "--json")
+    [row] = json.loads(out)
+    assert row["state"] == "failed" and row["error"]["code"] == "submit_interrupted" and fake_openai.jobs == {}
+
+
+def test_create_answered_without_an_id_is_an_error_not_remote_id_none(
+        fake_openai: FakeOpenAI, cli_backend: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    fake_openai.fail("POST", "/fine_tuning/jobs", httpx2.Response(200, json={}))
+    code, _, err = run_cli(capsys, "submit", "--backend", "openai", "--data", str(DATA / "chat_train.jsonl"),
+                           "--model", MODEL)
+    assert code == 3 and "without a job id" in err and "None" not in err
+    assert fake_openai.calls("POST", "/fine_tuning/jobs") == 1  # not re-sent: looked up (nothing) instead
+    code, out, _ = run_cli(capsys, "jobs", "--json", "--offline")
+    [row] = json.loads(out)
+    assert row["state"] == "failed" and row["remote_id"] is None and row["error"]["code"] == "bad_response"
+
+
+def test_upload_answered_without_an_id_is_an_error_not_a_key_error(
+        fake_openai: FakeOpenAI, cli_backend: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    fake_openai.fail("POST", "/v1/files", httpx2.Response(200, json={"object": "file"}))
+    code, _, err = run_cli(capsys, "submit", "--backend", "openai", "--data", str(DATA / "chat_train.jsonl"),
+                           "--model", MODEL)
+    assert code == 3 and "without a file id" in err and "KeyError" not in err
+    assert fake_openai.calls("POST", "/fine_tuning/jobs") == 0
+
+
+def test_unreachable_upload_ends_the_row_failed_not_submitting(
+        fake_openai: FakeOpenAI, cli_backend: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """No zombie: the create was never sent, so the row ends `failed` at once (no lookup needed)."""
+    fake_openai.fail("POST", "/v1/files", *[httpx2.ConnectError("connection refused")] * 5)
+    code, _, err = run_cli(capsys, "submit", "--backend", "openai", "--data", str(DATA / "chat_train.jsonl"),
+                           "--model", MODEL)
+    assert code == 3 and "cannot reach OpenAI" in err
+    code, out, _ = run_cli(capsys, "jobs", "--json", "--offline")
+    [row] = json.loads(out)
+    assert row["state"] == "failed" and row["error"]["code"] == "connection_error"
+    assert fake_openai.calls("GET", "/v1/fine_tuning/jobs") == 0
+    code, _, err = run_cli(capsys, "cancel", row["id"])
+    assert code == 2 and "already ended" in err
+
+
+def test_retry_after_http_date_with_minus_0000_is_retried(fake_openai: FakeOpenAI, fake_backend: Callable[..., Any],
+                                                          no_sleep: list[float]) -> None:
+    backend = fake_backend()
+    ref = make_job(backend)
+    no_sleep.clear()
+    fake_openai.fail("GET", f"/jobs/{ref.remote_id}",
+                     error(429, "slow down", headers={"retry-after": "Sun, 06 Nov 1994 08:49:37 -0000"}))
+    assert backend.status(ref).state is JobState.PENDING  # was: TypeError (naive vs aware), exit 70
+    assert len(no_sleep) == 1 and 0 < no_sleep[0] <= 1.0  # a past date: now, but still the backoff
+
+
+def test_409_is_not_retried(fake_openai: FakeOpenAI, fake_backend: Callable[..., Any]) -> None:
+    backend = fake_backend()
+    ref = make_job(backend)
+    fake_openai.fail("POST", f"/jobs/{ref.remote_id}/cancel", error(409, "Job is already completed."))
+    with pytest.raises(Conflict):
+        backend.cancel(ref)
+    assert fake_openai.calls("POST", f"/jobs/{ref.remote_id}/cancel") == 1

@@ -69,7 +69,29 @@ def test_no_secret_in_cassettes_registry_logs_or_output(
 
 
 def test_redact_hides_whole_and_masked_keys() -> None:
-    from ftrouter_openai.errors import redact
+    from ftrouter.redact import redact
 
     text = redact(f"key {TEST_KEY} and sk-proj-abc***xyz and rk-live-123", (TEST_KEY,))
     assert not leaks(text) and "sk-proj" not in text and "rk-live" not in text
+
+
+def test_key_fragments_echoed_by_the_provider_reach_no_sink(
+        fake_openai: FakeOpenAI, fake_backend: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], ftrouter_home: Path) -> None:
+    """Issue 17 item 9: OpenAI (or a proxy) quoting a middle piece of the key, without its prefix, in a
+    refresh error and a rejected create: not on stderr, not in `status --json`, not in the registry."""
+    backend = fake_backend(attempts=1)
+    monkeypatch.setattr("ftrouter.jobs.service.get_backend", lambda name: backend)
+    monkeypatch.setenv("OPENAI_API_KEY", TEST_KEY)
+    middle = TEST_KEY[9:25]
+    data = str(DATA / "chat_train.jsonl")
+    code, out, _ = clirun.run_cli(capsys, "submit", "--backend", "openai", "--data", data, "--model", MODEL, "--json")
+    local_id = __import__("json").loads(out)["id"]
+    fake_openai.fail("GET", "/fine_tuning/jobs/", error(502, f"upstream rejected credential {middle}", kind="x"))
+    code, text = run_cli(capsys, "status", local_id, "--json")
+    assert code == 3 and middle not in text and "[redacted]" in text
+    fake_openai.fail("POST", "/fine_tuning/jobs", error(400, f"key {middle} may not fine-tune", "bad_key"))
+    code, text = run_cli(capsys, "submit", "--backend", "openai", "--data", data, "--model", MODEL, "--json")
+    assert code == 1 and middle not in text
+    stored = b"".join(path.read_bytes() for path in ftrouter_home.rglob("*") if path.is_file())
+    assert middle[:8] not in stored.decode("utf-8", errors="replace")

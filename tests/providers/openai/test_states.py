@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from ftrouter_openai.errors import is_wind_down, retry_after_seconds
+from ftrouter_openai.errors import is_wind_down
 from ftrouter_openai.requests import method_body
 from ftrouter_openai.states import STATE_MAP, job_status, map_state, to_event
 
@@ -83,10 +83,3 @@ def test_method_body_sends_only_what_was_chosen() -> None:
 ])
 def test_wind_down_detection(code: str | None, message: str, expected: bool) -> None:
     assert is_wind_down(code, message) is expected
-
-
-def test_retry_after_forms() -> None:
-    assert retry_after_seconds({"retry-after-ms": "250"}) == 0.25
-    assert retry_after_seconds({"retry-after": "3"}) == 3.0
-    assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0  # in the past
-    assert retry_after_seconds({"retry-after": "soon"}) is None and retry_after_seconds({}) is None

@@ -70,6 +70,10 @@ def test_submit_without_credentials_exits_4(capsys: pytest.CaptureFixture[str], 
     code, _out, err = run(capsys, "submit", "--backend", "vertex", "--data", str(train), "--model", "gemini-2.5-flash",
                          "--option", "project=ftrouter-test", "--option", "bucket=gs://ftrouter-test-bucket")
     assert code == 4 and "GOOGLE_APPLICATION_CREDENTIALS" in err and "Traceback" not in err
+    [row] = json.loads(run(capsys, "jobs", "--json", "--offline")[1])  # no zombie left in `submitting`
+    assert row["state"] == "failed" and row["error"]["code"] == "auth_error"
+    code, _out, err = run(capsys, "cancel", row["id"])
+    assert code == 2 and "already ended" in err
 
 
 def openai_job_alongside(train: Path, val: Path) -> str:

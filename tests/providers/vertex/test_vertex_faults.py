@@ -21,10 +21,13 @@ from ftrouter.errors import (
     EXIT_INVALID,
     EXIT_PROVIDER,
     AuthError,
+    BadResponse,
+    Conflict,
     InvalidRequest,
     ProviderUnavailable,
     QuotaError,
     RateLimited,
+    SubmitUnconfirmed,
 )
 from ftrouter.http import RetryPolicy
 from ftrouter.jobs.models import JobState, RemoteRef
@@ -287,3 +290,57 @@ def test_the_core_policy_with_real_sleep_is_the_default(tmp_path: Any) -> None:
     assert default.max_retry_after_s == 120.0
     policy = RetryPolicy(attempts=2)
     assert VertexBackend(retry=policy, env={}, config_file=tmp_path / "none.yaml").client("p", "r").retry is policy
+
+
+def test_lost_create_with_a_failing_lookup_is_never_sent_again(make_backend: Any, make_prepared: Any,
+                                                               sleeps: Any) -> None:
+    """503 on create and the lookup by label fails too (500 on every try): one create, SubmitUnconfirmed
+    carrying what was sent — the same rule as the OpenAI adapter (ftrouter.http.create_once)."""
+    posts: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            posts.append(request)
+            return google_error(503, "UNAVAILABLE", "The service is currently unavailable.")
+        return google_error(500, "INTERNAL", "Internal error encountered.")
+
+    backend = backend_with(make_backend, handler, storage_http=FakeStorage(ok_upload))
+    with pytest.raises(SubmitUnconfirmed) as caught:
+        backend.submit(make_prepared("ftr-10st3d"))
+    assert len(posts) == 1 and caught.value.exit_code == EXIT_PROVIDER
+    assert caught.value.sent["labels"]["ftrouter_job_id"] == "ftr-10st3d"
+
+
+def test_create_answered_without_a_job_name_is_looked_up_not_resent(make_backend: Any, make_prepared: Any) -> None:
+    posts: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            posts.append(request)
+            return httpx.Response(200, json={})
+        return httpx.Response(200, json={})  # the lookup: no such job
+
+    backend = backend_with(make_backend, handler, storage_http=FakeStorage(ok_upload))
+    with pytest.raises(BadResponse, match="no job name"):
+        backend.submit(make_prepared("ftr-n0nam3"))
+    assert len(posts) == 1
+
+
+def test_retry_after_http_date_with_minus_0000_and_409_policy(make_backend: Any, sleeps: Any) -> None:
+    script = Script(google_error(429, "RESOURCE_EXHAUSTED", "Too many requests.",
+                                 {"Retry-After": "Sun, 06 Nov 1994 08:49:37 -0000"}),
+                    httpx.Response(200, json=RUNNING))
+    assert backend_with(make_backend, script).status(REF).state is JobState.RUNNING
+    assert len(sleeps.waits) == 1
+    conflict = Script(google_error(409, "ABORTED", "The operation was aborted."))
+    with pytest.raises(Conflict):
+        backend_with(make_backend, conflict).status(REF)
+    assert len(conflict.requests) == 1
+
+
+def test_a_token_fragment_in_googles_message_is_redacted(make_backend: Any) -> None:
+    fragment = TEST_TOKEN[5:19]  # no "ya29." prefix to recognise it by
+    script = Script(google_error(400, "INVALID_ARGUMENT", f"credential {fragment} is malformed"))
+    with pytest.raises(InvalidRequest) as caught:
+        backend_with(make_backend, script).status(REF)
+    assert fragment not in str(caught.value) and "[redacted]" in str(caught.value)
