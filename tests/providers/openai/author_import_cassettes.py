@@ -180,9 +180,22 @@ def import_with_deleted_files() -> None:
     ])
 
 
+def import_one_to_migrate() -> None:
+    sft = listed_jobs()[0]
+    write("test_import_then_migrate_to_local_and_train", [
+        get(f"/fine_tuning/jobs/{SFT_ID}", sft),
+        *job_details(sft),
+        content(SFT_TRAIN, data("chat_train.jsonl")),
+        content(SFT_VAL, data("chat_val.jsonl")),
+        content(SFT_RESULT, METRICS_CSV),
+        model(SFT_MODEL, "2027-01-14", T0 + 900),
+    ])
+
+
 def main() -> None:
     import_all_twice()
     import_with_deleted_files()
+    import_one_to_migrate()
     print(f"wrote the import cassettes to {CASSETTES}")
 
 
