@@ -109,6 +109,7 @@ def test_dpo_carries_beta_to_local_and_vertex_refuses_it(capsys: pytest.CaptureF
     target = plan["target"]
     assert (target["method"], target["beta"], target["epochs"], target["learning_rate"]) == ("dpo", 0.2, 2, 1e-5)
     assert next(row for row in plan["mapping"] if row["param"] == "beta")["why"].startswith("carried")
+    assert plan["estimate"]["assumptions"]["training_method"] == "dpo"  # priced as DPO (policy + reference passes)
 
     code, _, err = migrate(capsys, record.id, "--to", "vertex", "--dry-run", "--json")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err

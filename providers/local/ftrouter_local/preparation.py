@@ -142,7 +142,8 @@ def _estimate(config: TrainConfig, example_tokens: list[int]) -> tuple[dict[str,
 
     try:
         estimates = estimate_training("local", example_tokens=example_tokens, model=config.model,
-                                      epochs=max(1, math.ceil(config.epochs)), adapter=config.adapter)
+                                      epochs=max(1, math.ceil(config.epochs)), adapter=config.adapter,
+                                      method=config.method)
     except FtrouterError as exc:
         return {}, exc.message
     return (estimates[0].model_dump(mode="json"), None) if estimates else ({}, "the cost engine returned nothing")
