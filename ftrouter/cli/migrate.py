@@ -116,7 +116,7 @@ def migrate(
         new_record = _watch(service, plan.job, json_out=json_out, interval=None)
     if json_out:
         _print_json(plan.to_json())
-    elif plan.eval_command:
+    elif plan.eval_command and (new_record is None or new_record.state.value == "succeeded"):
         when = "Now" if new_record is not None else "Once it has trained"
         typer.echo(f"{when}, compare the old fine-tune with the new job on the held-out file:\n  {plan.eval_command}")
     if new_record is not None:
