@@ -38,7 +38,8 @@ def _documented() -> list[tuple[str, str]]:
 
 
 def _tokens(line: str) -> list[str]:
-    text = line.split(" # ")[0].replace("|", " ").replace("[", " ").replace("]", " ")
+    # a comment or a shell pipe ends the command; `a|b` placeholders and [optional] brackets are words
+    text = re.split(r"\s#\s|\s\|\s", f"{line} ")[0].replace("|", " ").replace("[", " ").replace("]", " ")
     try:
         return shlex.split(text)
     except ValueError:  # an unbalanced quote inside a placeholder: plain words are enough here

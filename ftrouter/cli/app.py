@@ -14,7 +14,7 @@ import typer
 from typer.exceptions import TyperException
 
 from ftrouter import __version__
-from ftrouter.cli import advise, cost, data, jobs
+from ftrouter.cli import advise, cost, data, jobs, migrate
 from ftrouter.errors import FtrouterError
 
 app = typer.Typer(
@@ -44,6 +44,7 @@ data.register(app)
 advise.register(app)
 cost.register(app)
 jobs.register(app)
+migrate.register(app)
 
 
 def _debug() -> bool:

@@ -241,6 +241,32 @@ class Registry:
             make_private(folder)
         return record
 
+    def add_imported(self, record: JobRecord) -> tuple[JobRecord, bool]:
+        """Write the row of a job created outside ftrouter (``ftrouter import``). When the registry
+        already has that backend's remote id, the existing row is returned with ``False``: an import
+        never adds the same job twice, even when two imports run at once."""
+        with self._write() as conn:
+            row = conn.execute("SELECT record FROM jobs WHERE backend = ? AND remote_id = ?",
+                               (record.backend, record.remote_id)).fetchone()
+            if row is not None:
+                return JobRecord.model_validate_json(row[0]), False
+            try:
+                conn.execute(
+                    "INSERT INTO jobs (local_id, backend, remote_id, state, record, submitter, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
+                    (record.id, record.backend, record.remote_id, record.state.value, record.model_dump_json(),
+                     record.created_at.isoformat(), record.updated_at.isoformat()))
+            except sqlite3.IntegrityError as exc:
+                raise RegistryError(f"a job with id {record.id} already exists", path=self.path) from exc
+        return record, True
+
+    def find_remote(self, backend: str, remote_id: str) -> JobRecord | None:
+        """The job that ``backend`` knows as ``remote_id``, if the registry has it."""
+        with self._read() as conn:
+            row = conn.execute("SELECT record FROM jobs WHERE backend = ? AND remote_id = ?",
+                               (backend, remote_id)).fetchone()
+        return JobRecord.model_validate_json(row[0]) if row else None
+
     def attach_remote(self, local_id: str, ref: RemoteRef) -> JobRecord:
         """The backend created the job: remember where it lives. It is ``pending`` until refreshed."""
 

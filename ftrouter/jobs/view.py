@@ -189,6 +189,9 @@ def jobs_table(records: list[JobRecord]) -> Table:
     for column in ("model", "progress", "result / error"):
         table.add_column(column, overflow="fold")
     table.add_column("created", no_wrap=True)
+    deadline_column = any(record.backend == "openai" for record in records)
+    if deadline_column:
+        table.add_column("days left", no_wrap=True)  # until the OpenAI fine-tune shuts down
     for record in records:
         outcome = ""
         if record.result and record.result.model_id:
@@ -199,9 +202,24 @@ def jobs_table(records: list[JobRecord]) -> Table:
             outcome = record.error.message.splitlines()[0]  # the rest (a log tail) is for `status`
         if record.refresh_error:
             outcome = (outcome + " " if outcome else "") + "(stale: last refresh failed)"
-        table.add_row(record.id, record.backend, state_text(record.state, record.raw_state), Text(record.spec.model),
-                      _progress_text(record) or "", Text(outcome), record.created_at.strftime("%m-%d %H:%M"))
+        cells: list[RenderableType] = [
+            record.id, record.backend, state_text(record.state, record.raw_state), Text(record.spec.model),
+            _progress_text(record) or "", Text(outcome), record.created_at.strftime("%m-%d %H:%M")]
+        if deadline_column:
+            cells.append(_days_left_text(record))
+        table.add_row(*cells)
     return table
+
+
+def _days_left_text(record: JobRecord) -> Text:
+    from ftrouter.migrate.deadlines import record_deadlines
+
+    deadlines = record_deadlines(record)
+    days = deadlines.days_left() if deadlines else None
+    if days is None:
+        return Text("")
+    style = "red" if days <= 14 else "yellow" if days <= 60 else ""
+    return Text("shut down" if days < 0 else f"{days}d", style=style)
 
 
 def events_table(events: list[JobEvent], *, title: str | None = None) -> Table:

@@ -45,7 +45,7 @@ RESUMABLE = frozenset({JobState.CANCELLED, JobState.FAILED})
 
 
 class LocalBackend(Backend):
-    """Supervised fine-tuning with TRL + PEFT in a detached local worker."""
+    """Supervised fine-tuning and DPO with TRL + PEFT in a detached local worker."""
 
     name: ClassVar[str] = "local"
 
@@ -54,7 +54,7 @@ class LocalBackend(Backend):
         self.jobs_root = jobs_root
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(methods=["sft"], adapters=["lora", "qlora", "full"], base_models=[],
+        return Capabilities(methods=["sft", "dpo"], adapters=["lora", "qlora", "full"], base_models=[],
                             needs_credentials=False, can_pause=False, can_resume=True)
 
     # -- where jobs live --------------------------------------------------------------------------

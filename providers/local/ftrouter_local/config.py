@@ -24,6 +24,8 @@ Device = Literal["auto", "cuda", "cpu"]
 
 # TRL's documented advice: LoRA wants about 10x the full fine-tuning learning rate.
 DEFAULT_LR = {"lora": 2e-4, "qlora": 2e-4, "full": 2e-5}
+# DPO: TRL's DPOConfig default (1e-6) for full fine-tuning, and the same 10x for an adapter.
+DEFAULT_DPO_LR = {"lora": 1e-5, "qlora": 1e-5, "full": 1e-6}
 RECIPES_ENV = "FTROUTER_RECIPES"
 
 
@@ -33,6 +35,8 @@ class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str = Field(min_length=1, description="local folder or hub id of the base model")
+    method: Literal["sft", "dpo"] = "sft"
+    beta: float = Field(default=0.1, gt=0, description="DPO only: weight of the penalty for leaving the reference")
     adapter: Literal["lora", "qlora", "full"] = "lora"
     epochs: float = Field(default=3.0, gt=0)
     max_steps: int | None = Field(default=None, ge=1)
@@ -65,7 +69,9 @@ class TrainConfig(BaseModel):
 
     @property
     def resolved_learning_rate(self) -> float:
-        return self.learning_rate if self.learning_rate is not None else DEFAULT_LR[self.adapter]
+        if self.learning_rate is not None:
+            return self.learning_rate
+        return (DEFAULT_DPO_LR if self.method == "dpo" else DEFAULT_LR)[self.adapter]
 
 
 class Recipe(BaseModel):
@@ -197,10 +203,8 @@ def _absolute_if_local(model: str) -> str:
 
 def config_from_spec(spec: JobSpec) -> TrainConfig:
     """Merge defaults, the recipe, ``spec.options`` and the common flags into one validated config."""
-    if spec.method != "sft":
-        raise UsageError(f"the local backend trains sft only, not {spec.method!r}", code="not_supported")
-    if spec.hyperparameters.beta is not None:
-        raise UsageError("beta is a DPO setting; the local backend trains sft only", code="not_supported")
+    if spec.hyperparameters.beta is not None and spec.method != "dpo":
+        raise UsageError("--beta applies to --method dpo only", code="bad_flag")
     settings: dict[str, Any] = {}
     recipe_name = spec.options.get("recipe")
     if recipe_name:
@@ -237,6 +241,9 @@ def _flags(spec: JobSpec) -> dict[str, Any]:
         flags["adapter"] = spec.adapter
     if spec.seed is not None:
         flags["seed"] = spec.seed
+    flags["method"] = spec.method
+    if spec.hyperparameters.beta is not None:
+        flags["beta"] = spec.hyperparameters.beta
     return flags
 
 

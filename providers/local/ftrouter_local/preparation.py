@@ -71,16 +71,28 @@ def validate_data(spec: JobSpec, config: TrainConfig) -> Any:
     folder = config.model if Path(config.model).expanduser().is_dir() else None
     report = validate_file(spec.data, backend="local", model=folder, val_path=spec.val)
     report.raise_for_errors()
-    preference = report.report.kinds.get("dpo", 0)
-    if preference:
-        raise DataError(f"{preference} preference (DPO) example(s): the local backend trains sft only",
-                        path=spec.data, code="unsupported_method")
+    check_method(spec, report.report.kinds)
     return report
 
 
-def _convert(path: str, target: Path) -> ConversionStats:
+def check_method(spec: JobSpec, kinds: dict[str, int]) -> None:
+    """The data must be what ``--method`` trains on: preference pairs for dpo, conversations for sft."""
+    preference, supervised = kinds.get("dpo", 0), kinds.get("sft", 0)
+    if spec.method == "sft" and preference:
+        raise DataError(f"{preference} preference (DPO) example(s): train them with --method dpo",
+                        path=spec.data, code="unsupported_method")
+    if spec.method == "dpo" and supervised:
+        raise DataError(f"{supervised} supervised example(s) without a preferred/non-preferred pair: --method dpo "
+                        "trains on preference pairs only", path=spec.data, code="unsupported_method")
+
+
+def _convert(path: str, target: Path, method: str = "sft") -> ConversionStats:
     from ftrouter.data import read_examples
 
+    if method == "dpo":
+        from ftrouter_local.preference import write_preference_records
+
+        return write_preference_records(read_examples(path), target, source=path)
     return write_records(read_examples(path), target, source=path)
 
 
@@ -102,13 +114,13 @@ def prepare_job(spec: JobSpec, local_id: str, files: JobFiles) -> PreparedJob:
                         "--backend local` lists them")
     private_dir(files.root)  # 0700: it will hold a copy of the training data
     stats: dict[str, Any] = {}
-    train = _convert(spec.data, files.train_data)
+    train = _convert(spec.data, files.train_data, spec.method)
     stats["train"] = {**train.as_dict(), "tokens": report.report.tokens.total,
                       "tokenizer": report.report.tokenizer.get("method")}
     warnings += _warnings_for(train, "train")
     paths = {"train": str(files.train_data)}
     if spec.val:
-        val = _convert(spec.val, files.val_data)
+        val = _convert(spec.val, files.val_data, spec.method)
         stats["val"] = val.as_dict()
         warnings += _warnings_for(val, "val")
         paths["val"] = str(files.val_data)
@@ -131,7 +143,8 @@ def _estimate(config: TrainConfig, example_tokens: list[int]) -> tuple[dict[str,
 
     try:
         estimates = estimate_training("local", example_tokens=example_tokens, model=config.model,
-                                      epochs=max(1, math.ceil(config.epochs)), adapter=config.adapter)
+                                      epochs=max(1, math.ceil(config.epochs)), adapter=config.adapter,
+                                      method=config.method)
     except FtrouterError as exc:
         return {}, exc.message
     return (estimates[0].model_dump(mode="json"), None) if estimates else ({}, "the cost engine returned nothing")

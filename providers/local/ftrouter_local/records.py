@@ -66,7 +66,7 @@ def message_to_trl(message: Message) -> dict[str, Any]:
 def example_to_records(example: Example) -> list[dict[str, Any]]:
     """The prompt-completion records of one supervised example (none if no turn is trained)."""
     if example.is_preference:
-        raise DataError("preference (DPO) example: the local backend trains sft only", line=example.line,
+        raise DataError("preference (DPO) example in supervised data: train it with --method dpo", line=example.line,
                         code="unsupported_method")
     turns = [message_to_trl(m) for m in example.messages]
     records: list[dict[str, Any]] = []

@@ -1,4 +1,5 @@
-"""The training run itself: TRL's SFTTrainer with a PEFT LoRA/QLoRA adapter or full fine-tuning.
+"""The training run itself: TRL's SFTTrainer (or DPOTrainer, ``ftrouter_local.dpo``) with a PEFT LoRA/QLoRA
+adapter or full fine-tuning.
 
 Heavy (torch, transformers, trl, peft): imported by the worker process only, after it has
 reported "loading". Every choice that changes memory or numerics (device, weight dtype, mixed
@@ -194,10 +195,16 @@ def train(config: TrainConfig, files: JobFiles, stop: StopFlag, writer: StatusWr
     train_set = load_records(files.train_data)
     eval_set = load_records(files.val_data) if files.val_data.is_file() else None
     callback = ProgressCallback(writer, stop, peak_memory_gb=peak_memory_fn(precision), world_size=world_size)
-    trainer = SFTTrainer(model=config.model, args=sft_config(config, files, precision, has_eval=eval_set is not None),
-                         train_dataset=train_set, eval_dataset=eval_set, processing_class=tokenizer,
-                         peft_config=peft_config(config), quantization_config=quantization_config(config, precision),
-                         callbacks=[callback])
+    if config.method == "dpo":  # same run around it: progress, checkpoints, cancel, save (ftrouter_local.dpo)
+        from ftrouter_local.dpo import dpo_trainer
+
+        trainer = dpo_trainer(config, files, precision, tokenizer, train_set, eval_set, callback, writer)
+    else:
+        trainer = SFTTrainer(model=config.model, args=sft_config(config, files, precision,
+                                                                 has_eval=eval_set is not None),
+                             train_dataset=train_set, eval_dataset=eval_set, processing_class=tokenizer,
+                             peft_config=peft_config(config),
+                             quantization_config=quantization_config(config, precision), callbacks=[callback])
     trainable, total = _parameter_counts(trainer.model)
     writer.event(f"{len(train_set)} training records, {trainable:,} of {total:,} parameters trainable",
                  data={"records": len(train_set), "trainable_parameters": trainable, "parameters": total})

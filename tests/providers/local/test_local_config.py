@@ -56,10 +56,16 @@ def test_a_bad_option_value_names_the_option() -> None:
         config_from_spec(spec(options={"gpus": "many"}))
 
 
-def test_dpo_and_beta_are_refused() -> None:
-    with pytest.raises(UsageError, match="sft only"):
-        config_from_spec(spec(method="dpo"))
-    with pytest.raises(UsageError, match="beta"):
+def test_dpo_carries_beta_and_uses_the_dpo_learning_rates() -> None:
+    lora = config_from_spec(spec(method="dpo", hyperparameters={"beta": 0.3}))
+    assert (lora.method, lora.beta, lora.resolved_learning_rate) == ("dpo", 0.3, 1e-5)
+    full = config_from_spec(spec(method="dpo", adapter="full"))
+    assert (full.beta, full.resolved_learning_rate) == (0.1, 1e-6)  # TRL's DPOConfig defaults
+    assert config_from_spec(spec()).method == "sft"
+
+
+def test_beta_without_dpo_is_refused() -> None:
+    with pytest.raises(UsageError, match="--beta applies to --method dpo only"):
         config_from_spec(spec(hyperparameters={"beta": 0.1}))
 
 

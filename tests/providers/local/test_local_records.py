@@ -83,3 +83,22 @@ def test_write_records_is_atomic_and_refuses_an_empty_result(tmp_path: Path) -> 
                       source="in.jsonl")
     assert str(caught.value).startswith("in.jsonl:2: unsupported_method")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # nothing half-written left behind
+
+
+def test_preference_pairs_become_trl_prompt_chosen_rejected(tmp_path: Path) -> None:
+    from ftrouter_local.preference import write_preference_records
+
+    pair = Example(messages=[Message(role="system", content="s"), Message(role="user", content="q")],
+                   chosen=[Message(role="assistant", content="good")],
+                   rejected=[Message(role="assistant", content="bad")], line=1)
+    stats = write_preference_records([pair], tmp_path / "dpo.jsonl", source="in.jsonl")
+    record = json.loads((tmp_path / "dpo.jsonl").read_text())
+    assert record == {"prompt": [{"role": "system", "content": "s"}, {"role": "user", "content": "q"}],
+                      "chosen": [{"role": "assistant", "content": "good"}],
+                      "rejected": [{"role": "assistant", "content": "bad"}]}
+    assert stats.records == 1
+    with pytest.raises(DataError) as caught:
+        write_preference_records([pair, chat(("user", "x", None), ("assistant", "y", None))], tmp_path / "mixed.jsonl",
+                                 source="in.jsonl")
+    assert (caught.value.code, caught.value.path) == ("not_a_preference_pair", "in.jsonl")
+    assert not (tmp_path / "mixed.jsonl").exists()
