@@ -157,6 +157,8 @@ def convert(
                   + (f" ({result.skipped} skipped)" if result.skipped else ""), markup=False)
     for note in result.dropped:
         console.print(f"  not carried over: {note}", style="yellow", markup=False)
+    for note in result.assumed:
+        console.print(f"  assumed: {note}", style="yellow", markup=False)
 
 
 @data_app.command("split")

@@ -33,6 +33,9 @@ CODES: dict[str, tuple[Severity, str]] = {
     "last_not_assistant": ("warning", "the last turn is not from the assistant (trailing turns are not trained)"),
     "role_order": ("error", "turns out of the order the target backend requires"),
     "malformed_tool_call": ("error", "a tool call without a name, or whose arguments are not a JSON object string"),
+    "missing_tool_call_id": ("error", "a tool result without tool_call_id (it answers no call)"),
+    "unknown_tool_call_id": ("error", "a tool result whose tool_call_id matches no open call of the turn before it"),
+    "unanswered_tool_call": ("error", "a tool call that gets no tool result before the next turn"),
     "invalid_weight": ("error", "a weight that is not 0/1, or a weight on a non-assistant turn"),
     "invalid_preference": ("error", "a preference example without exactly one preferred and one non-preferred reply"),
     # backend rules and whole-file checks
