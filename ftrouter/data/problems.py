@@ -44,6 +44,8 @@ CODES: dict[str, tuple[Severity, str]] = {
     "too_many_val_examples": ("error", "a validation file larger than the backend accepts"),
     "duplicate": ("warning", "an exact duplicate of an earlier example"),
     "train_val_overlap": ("warning", "an example present in both the training and the validation file"),
+    "unsupported_method": ("error", "a training method the backend or model does not train with"),
+    "wrong_method": ("error", "data of another kind than the method trains on (conversations vs preference pairs)"),
     "unsupported_feature": ("warning", "a feature the target backend does not carry (it is dropped)"),
     "no_tokenizer": ("warning", "no local tokenizer given: token counts are estimates"),
 }

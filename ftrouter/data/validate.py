@@ -2,8 +2,10 @@
 
 Every backend gets the reader's checks (JSON, format, roles, content, tool calls, weights...). On top:
 
+- every backend: the training method (given, or implied by the data) must be one the backend and model
+  train with, and the data must be of the kind it trains on (``ftrouter.methods``, shared with submit).
 - ``openai``: at least the model's minimum examples (10), the model's per-example training limit
-  (longer examples are truncated by OpenAI: a warning), DPO only on models that support it.
+  (longer examples are truncated by OpenAI: a warning).
 - ``vertex``: Gemini's user/model alternation starting with the user, the last turn from the model,
   the model's training limit (an error), its minimum examples, and a validation-set size cap;
   per-turn weights and names cannot be carried (warnings).
@@ -26,6 +28,7 @@ from ftrouter.data.progress import Progress, file_size, shifted
 from ftrouter.data.reader import FileScan
 from ftrouter.data.tokens import TiktokenCounter, TokenCounter, counter_for_model
 from ftrouter.errors import UnknownName, UsageError, ValidationFailed
+from ftrouter.methods import data_refusal, method_for_data, method_refusal
 
 BACKENDS = ("openai", "vertex", "local")
 
@@ -46,6 +49,7 @@ class ValidationReport:
     report: DatasetReport
     entries: list[tuple[str, Problem]] = field(default_factory=list)  # (file, problem)
     val_report: DatasetReport | None = None
+    method: str = "sft"  # the training method judged (given, or implied by the data)
 
     @property
     def problems(self) -> list[Problem]:
@@ -78,8 +82,9 @@ class ValidationReport:
         raise ValidationFailed(first.message + tail, path=path, line=first.line, code=first.code)
 
     def to_json(self) -> dict[str, Any]:
-        return {"backend": self.backend, "model": self.model, "ok": self.ok, "errors": self.errors,
-                "warnings": self.warnings, "examples": self.report.examples, "format": self.report.format,
+        return {"backend": self.backend, "model": self.model, "method": self.method, "ok": self.ok,
+                "errors": self.errors, "warnings": self.warnings, "examples": self.report.examples,
+                "format": self.report.format,
                 "val_examples": self.val_report.examples if self.val_report else None,
                 "problems": [{"file": path, "line": p.line, "code": p.code, "severity": p.severity,
                               "message": p.message} for path, p in self.entries]}
@@ -114,13 +119,6 @@ def check_gemini(example: Example, sink: ProblemSink) -> None:
         sink.add("unsupported_feature", "per-turn weights are not supported by Gemini tuning (dropped)")
 
 
-def _openai_check(dpo_supported: bool) -> Callable[[Example, ProblemSink], None]:
-    def check(example: Example, sink: ProblemSink) -> None:
-        if example.is_preference and not dpo_supported:
-            sink.add("unsupported_feature", "this model does not support preference (DPO) tuning", "error")
-    return check
-
-
 @dataclass
 class _Rules:
     counter: TokenCounter
@@ -128,6 +126,8 @@ class _Rules:
     min_examples: int
     max_val_examples: int | None
     notes: list[Problem] = field(default_factory=list)
+    model: str | None = None  # the catalog model, for managed backends
+    model_methods: tuple[str, ...] | None = None  # the methods its catalog row lists
 
 
 def _default_model(backend: str) -> str | None:
@@ -144,8 +144,9 @@ def _managed_rules(backend: str, model: str | None) -> _Rules:
         raise UsageError(f"model {entry.name!r} is a {entry.backend} model, not {backend}", code="wrong_backend")
     counter = counter_for_model(entry.name)
     counter.limit = entry.training_token_limit
-    check = check_gemini if backend == "vertex" else _openai_check("dpo" in entry.methods)
-    return _Rules(counter, check, entry.min_examples, entry.max_validation_examples)
+    check = check_gemini if backend == "vertex" else None
+    return _Rules(counter, check, entry.min_examples, entry.max_validation_examples, model=entry.name,
+                  model_methods=tuple(entry.methods))
 
 
 def _local_rules(model: str | None) -> _Rules:
@@ -166,9 +167,20 @@ def _with_severity(problems: list[Problem], backend: str) -> list[Problem]:
     return [replace(p, severity=table[p.code]) if p.code in table else p for p in problems]
 
 
+def _method_problems(backend: str, method: str, rules: _Rules, kinds: dict[str, int]) -> list[Problem]:
+    """Whether the backend (and model) trains with ``method``, and the data is what the method trains on:
+    the same judgement ``submit`` makes (``ftrouter.methods``)."""
+    refusal = method_refusal(backend, method, model=rules.model, model_methods=rules.model_methods)
+    if refusal is not None:
+        return [make_problem("unsupported_method", None, refusal)]
+    mismatch = data_refusal(method, kinds)
+    return [make_problem("wrong_method", None, mismatch)] if mismatch else []
+
+
 def validate_file(path: str | Path, *, backend: str, model: str | None = None, val_path: str | Path | None = None,
-                  fmt: str = "auto", progress: Progress | None = None) -> ValidationReport:
-    """Validate ``path`` (and ``val_path``) for ``backend`` (and ``model``; the backend's default when None).
+                  fmt: str = "auto", method: str | None = None, progress: Progress | None = None) -> ValidationReport:
+    """Validate ``path`` (and ``val_path``) for ``backend`` (and ``model``; the backend's default when None)
+    and training ``method`` (None: the one the data implies, dpo for preference data, else sft).
 
     ``progress`` gets (bytes read, bytes of both files), the validation file counted after the training file.
     """
@@ -181,8 +193,10 @@ def validate_file(path: str | Path, *, backend: str, model: str | None = None, v
     if 0 < report.examples < rules.min_examples:
         msg = f"{report.examples} examples; {backend} needs at least {rules.min_examples}"
         entries.append((str(scan.path), make_problem("too_few_examples", None, msg)))
+    method = method or method_for_data(report.kinds)
+    entries += [(str(scan.path), p) for p in _method_problems(backend, method, rules, report.kinds)]
     result = ValidationReport(backend=backend, model=getattr(rules.counter, "model", model), report=report,
-                              entries=entries)
+                              entries=entries, method=method)
     if val_path is not None:
         train_size = file_size(scan.path) if progress is not None else 0
         _validate_val(result, inspector, rules, Path(val_path), fmt, shifted(progress, train_size, 0))
@@ -204,6 +218,9 @@ def _validate_val(result: ValidationReport, train: Inspector, rules: _Rules, val
     val = run_inspection(scan, rules.counter, check, progress=progress).report(scan.path, scan.format)
     result.val_report = val
     result.entries += [(str(scan.path), p) for p in _with_severity(val.problems, result.backend)]
+    mismatch = data_refusal(result.method, val.kinds)
+    if mismatch:
+        result.entries.append((str(scan.path), make_problem("wrong_method", None, mismatch)))
     if rules.max_val_examples is not None and val.examples > rules.max_val_examples:
         msg = f"{val.examples} validation examples; {result.backend} accepts at most {rules.max_val_examples}"
         result.entries.append((str(scan.path), make_problem("too_many_val_examples", None, msg)))

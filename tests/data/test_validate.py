@@ -95,7 +95,8 @@ def test_validation_file_overlap_and_vertex_size_cap(write_jsonl, monkeypatch: p
 
 def test_dpo_on_a_model_without_dpo(examples_dir: Path) -> None:
     report = validate_file(examples_dir / "dpo.jsonl", backend="openai", model="gpt-3.5-turbo-0125")
-    assert any(p.code == "unsupported_feature" and p.severity == "error" for p in report.problems)
+    assert codes(report) == [("unsupported_method", None, "error")]
+    assert "gpt-3.5-turbo-0125 cannot be trained with --method dpo" in report.problems[0].message
     assert validate_file(examples_dir / "dpo.jsonl", backend="openai").ok
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ftrouter.errors import UnknownName, UsageError
 from ftrouter.jobs.models import JobSpec
+from ftrouter.methods import method_refusal
 
 Dtype = Literal["auto", "bfloat16", "float16", "float32"]
 Device = Literal["auto", "cuda", "cpu"]
@@ -197,8 +198,9 @@ def _absolute_if_local(model: str) -> str:
 
 def config_from_spec(spec: JobSpec) -> TrainConfig:
     """Merge defaults, the recipe, ``spec.options`` and the common flags into one validated config."""
-    if spec.method != "sft":
-        raise UsageError(f"the local backend trains sft only, not {spec.method!r}", code="not_supported")
+    refusal = method_refusal("local", spec.method)
+    if refusal is not None:
+        raise UsageError(refusal, code="not_supported")
     if spec.hyperparameters.beta is not None:
         raise UsageError("beta is a DPO setting; the local backend trains sft only", code="not_supported")
     settings: dict[str, Any] = {}

@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ftrouter.errors import DataError, FtrouterError, UsageError
+from ftrouter.errors import FtrouterError, UsageError
 from ftrouter.jobs.models import JobSpec, PlannedRequest, PreparedJob
 from ftrouter_local.config import TrainConfig, config_from_spec
 from ftrouter_local.jobfiles import JobFiles, write_atomic
@@ -68,12 +68,8 @@ def validate_data(spec: JobSpec, config: TrainConfig) -> Any:
     from ftrouter.data import validate_file
 
     folder = config.model if Path(config.model).expanduser().is_dir() else None
-    report = validate_file(spec.data, backend="local", model=folder, val_path=spec.val)
-    report.raise_for_errors()
-    preference = report.report.kinds.get("dpo", 0)
-    if preference:
-        raise DataError(f"{preference} preference (DPO) example(s): the local backend trains sft only",
-                        path=spec.data, code="unsupported_method")
+    report = validate_file(spec.data, backend="local", model=folder, val_path=spec.val, method=spec.method)
+    report.raise_for_errors()  # includes wrong_method: preference pairs for sft
     return report
 
 
