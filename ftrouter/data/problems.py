@@ -43,7 +43,9 @@ CODES: dict[str, tuple[Severity, str]] = {
     "too_few_examples": ("error", "fewer examples than the backend's minimum"),
     "too_many_val_examples": ("error", "a validation file larger than the backend accepts"),
     "duplicate": ("warning", "an exact duplicate of an earlier example"),
-    "train_val_overlap": ("warning", "an example present in both the training and the validation file"),
+    "train_val_overlap": ("error", "validation examples that are exact copies of training examples (leakage)"),
+    "train_val_near_duplicate": ("warning", "validation examples equal to training examples up to case, whitespace "
+                                            "and punctuation"),
     "unsupported_method": ("error", "a training method the backend or model does not train with"),
     "wrong_method": ("error", "data of another kind than the method trains on (conversations vs preference pairs)"),
     "unsupported_feature": ("warning", "a feature the target backend does not carry (it is dropped)"),

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from ftrouter.data.canonical import Example, Problem, Severity
-from ftrouter.data.identity import example_key
-from ftrouter.data.inspect import DatasetReport, Inspector, run_inspection
+from ftrouter.data.inspect import DatasetReport, ExampleCheck, run_inspection
+from ftrouter.data.leakage import LeakCheck
 from ftrouter.data.problems import ProblemSink, make_problem
 from ftrouter.data.progress import Progress, file_size, shifted
 from ftrouter.data.reader import FileScan
@@ -187,8 +187,13 @@ def validate_file(path: str | Path, *, backend: str, model: str | None = None, v
     rules = rules_for(backend, model)
     scan = FileScan(path, fmt)
     val_size = file_size(val_path) if progress is not None else 0
-    inspector = run_inspection(scan, rules.counter, rules.check, progress=shifted(progress, 0, val_size))
+    leak_check = LeakCheck(val_path, fmt) if val_path is not None else None  # leaks are found in the train pass
+    check = _both(rules.check, leak_check)
+    inspector = run_inspection(scan, rules.counter, check, progress=shifted(progress, 0, val_size))
     report = inspector.report(scan.path, scan.format)
+    leaks = None
+    if leak_check is not None:
+        report, leaks = leak_check.take(report)
     entries = [(str(scan.path), p) for p in _with_severity(rules.notes + report.problems, backend)]
     if 0 < report.examples < rules.min_examples:
         msg = f"{report.examples} examples; {backend} needs at least {rules.min_examples}"
@@ -199,23 +204,26 @@ def validate_file(path: str | Path, *, backend: str, model: str | None = None, v
                               entries=entries, method=method)
     if val_path is not None:
         train_size = file_size(scan.path) if progress is not None else 0
-        _validate_val(result, inspector, rules, Path(val_path), fmt, shifted(progress, train_size, 0))
+        _validate_val(result, rules, Path(val_path), fmt, shifted(progress, train_size, 0))
+    if leaks is not None and val_path is not None:  # exact copies: an error; near-duplicates: a warning
+        result.entries += [(str(val_path), p) for p in leaks.problems(str(scan.path), str(val_path))]
     return result
 
 
-def _validate_val(result: ValidationReport, train: Inspector, rules: _Rules, val_path: Path, fmt: str,
-                  progress: Progress | None) -> None:
-    scan = FileScan(val_path, fmt)
-    train_lines = train.first_line_of
+def _both(first: ExampleCheck | None, second: ExampleCheck | None) -> ExampleCheck | None:
+    if first is None or second is None:
+        return first or second
 
     def check(example: Example, sink: ProblemSink) -> None:
-        if rules.check is not None:
-            rules.check(example, sink)
-        first = train_lines.get(example_key(example))
-        if first is not None:
-            sink.add("train_val_overlap", f"also in the training file at line {first}")
+        first(example, sink)
+        second(example, sink)
+    return check
 
-    val = run_inspection(scan, rules.counter, check, progress=progress).report(scan.path, scan.format)
+
+def _validate_val(result: ValidationReport, rules: _Rules, val_path: Path, fmt: str,
+                  progress: Progress | None) -> None:
+    scan = FileScan(val_path, fmt)
+    val = run_inspection(scan, rules.counter, rules.check, progress=progress).report(scan.path, scan.format)
     result.val_report = val
     result.entries += [(str(scan.path), p) for p in _with_severity(val.problems, result.backend)]
     mismatch = data_refusal(result.method, val.kinds)

@@ -86,7 +86,8 @@ def test_validation_file_overlap_and_vertex_size_cap(write_jsonl, monkeypatch: p
     report = validate_file(train, backend="openai", val_path=val)
     assert [(path.endswith(val.name), c) for path, c in
             ((f, p.code) for f, p in report.entries)] == [(True, "train_val_overlap")]
-    assert "line 4" in report.problems[0].message
+    assert "1 validation example(s) are exact copies" in report.problems[0].message
+    assert f"{val}:1 = {train}:4" in report.problems[0].message and not report.ok
     entry = get_model("gemini-2.5-flash")
     monkeypatch.setattr(entry, "__dict__", {**entry.__dict__, "max_validation_examples": 2})
     vertex = validate_file(write_jsonl(many(20)), backend="vertex", val_path=val)
