@@ -19,8 +19,6 @@ from ftrouter.jobs.paths import job_dir
 from ftrouter.methods import method_refusal
 from ftrouter_openai.requests import MAX_UPLOAD_BYTES, check_spec, planned_requests
 
-MAX_LISTED_PROBLEMS = 3
-
 
 def check_model(spec: JobSpec) -> tuple[list[str], date | None]:
     """The model must be an OpenAI catalog model that supports the method; returns its methods and the
@@ -73,8 +71,7 @@ def prepare(spec: JobSpec, local_id: str) -> PreparedJob:
                             "512 MiB", path=spec.data if role == "train" else spec.val, code="file_too_large")
     estimate = estimate_training("openai", example_tokens=report.report.example_tokens, model=spec.model,
                                  epochs=spec.hyperparameters.epochs, method=spec.method)[0]
-    warnings = [f"{path}:{p.line}: {p.code}: {p.message}" if p.line else f"{path}: {p.code}: {p.message}"
-                for path, p in report.entries if p.severity == "warning"][:MAX_LISTED_PROBLEMS]
+    warnings = report.warning_lines()  # identical warnings collapsed into one line with a count
     if available_until is not None and date.today() > available_until:
         warnings.append(f"the catalog says OpenAI takes no new fine-tuning jobs for {spec.model} after "
                         f"{available_until} (OpenAI is winding down self-serve fine-tuning); expect the create call "

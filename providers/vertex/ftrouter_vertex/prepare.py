@@ -25,8 +25,6 @@ from ftrouter_vertex.request import (
 )
 from ftrouter_vertex.settings import VertexSettings
 
-MAX_LISTED_PROBLEMS = 3
-
 
 def vertex_models() -> list[str]:
     return sorted(name for name, entry in models().items() if entry.backend == "vertex")
@@ -153,8 +151,7 @@ def prepare_job(spec: JobSpec, local_id: str, settings: VertexSettings) -> Prepa
     stats = _stats(report, files, entry)
     uris = {role: settings.gs_uri(settings.object_name(local_id, role)) for role in files}
     request = build_request(spec, settings, local_id, uris)
-    warnings = [f"{path}:{p.line}: {p.code}: {p.message}" if p.line else f"{path}: {p.code}: {p.message}"
-                for path, p in report.entries if p.severity == "warning"][:MAX_LISTED_PROBLEMS]
+    warnings = report.warning_lines()  # identical warnings collapsed into one line with a count
     return PreparedJob(
         spec=spec,
         local_id=local_id,
