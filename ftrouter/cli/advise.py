@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from ftrouter.errors import UsageError
+from ftrouter.errors import ProfileError, UsageError
 
 
 def _parse_day(value: str | None) -> date | None:
@@ -41,9 +41,14 @@ def advise_command(
     """Should this task use prompting, RAG, fine-tuning, or RAG + fine-tuning — and how, and where?"""
     from ftrouter.advise import advise, apply_eval_scores, load_eval_scores, load_profile
 
-    profile = load_profile(task)
-    if eval_scores is not None:
-        profile = apply_eval_scores(profile, load_eval_scores(eval_scores))
+    try:
+        profile = load_profile(task)
+        if eval_scores is not None:
+            profile = apply_eval_scores(profile, load_eval_scores(eval_scores))
+    except ProfileError as exc:
+        if as_json:  # every problem, machine-readable, on stdout; the exit code and stderr lines still follow
+            typer.echo(json.dumps(exc.to_json(), indent=2, ensure_ascii=False))
+        raise
     signals = None
     if data is not None:
         from ftrouter.advise.signals import read_signals

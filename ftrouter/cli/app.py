@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     except FtrouterError as exc:
         if _debug():
             raise
-        print(f"ftrouter: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines() or [""]:  # an error listing several problems: one prefixed line each
+            print(f"ftrouter: {line}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         print("ftrouter: interrupted", file=sys.stderr)

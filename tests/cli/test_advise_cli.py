@@ -76,9 +76,25 @@ def test_invalid_profile_exits_2_with_one_line(tmp_path: Path, capsys: pytest.Ca
     path = tmp_path / "bad.yaml"
     path.write_text(text)
     code, out, err = run(capsys, "advise", str(path), "--json")
-    assert code == 2 and out == ""
+    assert code == 2 and json.loads(out)["ok"] is False  # --json: the problems as JSON on stdout
     assert needle in err and str(path) in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_profile_with_several_mistakes_lists_all_of_them(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("task: x\ntask_type: chat\nexamples: -1\ngpus: lots\nexmaples: 3\ndistribution_shift: huge\n")
+    code, out, err = run(capsys, "advise", str(path))
+    lines = err.strip().splitlines()
+    assert code == 2 and out == "" and len(lines) == 4, err
+    assert [line.startswith(f"ftrouter: {path}:{n}: invalid_profile: ") for line, n in zip(lines, (3, 4, 5, 6),
+                                                                                            strict=True)] == [True] * 4
+    assert "more problem" not in err
+    code, out, err = run(capsys, "advise", str(path), "--json")
+    errors = json.loads(out)["errors"]
+    assert code == 2 and [(e["line"], e["code"]) for e in errors] == [(n, "invalid_profile") for n in (3, 4, 5, 6)]
+    assert "exmaples" in errors[2]["message"] and len(err.strip().splitlines()) == 4
 
 
 def test_missing_profile_and_bad_date_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
