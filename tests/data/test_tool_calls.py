@@ -162,3 +162,16 @@ def test_convert_command_prints_the_assumption(capsys: pytest.CaptureFixture[str
     code, out, _ = run_cli(capsys, "data", "convert", str(examples_dir / "sharegpt.jsonl"), "--to", "openai", "-o",
                            str(tmp_path / "o.jsonl"))
     assert code == 0 and "  assumed: tool call ids: the source has none" in out, out
+
+
+def test_plain_text_tool_results_round_trip_through_gemini_output(write_jsonl, tmp_path: Path) -> None:
+    """Text that is not a JSON object travels as Gemini's {"output": text} and comes back as the same text."""
+    row = {"messages": [{"role": "user", "content": "Weather?"}, CALL,
+                        {"role": "tool", "tool_call_id": "c1", "content": "rain, 12 C"},
+                        {"role": "assistant", "content": "Rainy."}]}
+    convert_file(write_jsonl([row]), tmp_path / "g.jsonl", "gemini")
+    parts = json.loads((tmp_path / "g.jsonl").read_text())["contents"][2]["parts"]
+    assert parts == [{"functionResponse": {"name": "weather", "response": {"output": "rain, 12 C"}, "id": "c1"}}]
+    convert_file(tmp_path / "g.jsonl", tmp_path / "o.jsonl", "openai")
+    messages = json.loads((tmp_path / "o.jsonl").read_text())["messages"]
+    assert (messages[2]["content"], messages[2]["tool_call_id"]) == ("rain, 12 C", "c1")

@@ -49,7 +49,7 @@ def _split_parts(parts: list[Any], what: str, sink: ProblemSink) -> tuple[list[s
             calls.append(ToolCall(name=fc["name"], arguments=json.dumps(args, ensure_ascii=False), id=_id(fc)))
         elif isinstance(part, dict) and isinstance(part.get("functionResponse"), dict):
             fr = part["functionResponse"]
-            content = json.dumps(fr.get("response", {}), ensure_ascii=False)
+            content = _response_text(fr.get("response", {}))
             results.append(Message("tool", content, name=fr.get("name") if isinstance(fr.get("name"), str) else None,
                                    tool_call_id=_id(fr)))
         else:
@@ -130,11 +130,20 @@ def _note_gemini_losses(turns: list[Message], notes: Notes) -> None:
 
 
 def _response_object(content: str | None) -> Any:
+    """A tool result as Gemini's ``response`` object: JSON object text as is, other text under ``output``
+    (the key Gemini's FunctionResponse schema names for a function's output)."""
     try:
         value = json.loads(content or "")
     except ValueError:
         value = None
-    return value if isinstance(value, dict) else {"content": content or ""}
+    return value if isinstance(value, dict) else {"output": content or ""}
+
+
+def _response_text(response: Any) -> str:
+    """The inverse of ``_response_object``: a bare ``{"output": text}`` is the text, anything else its JSON."""
+    if isinstance(response, dict) and len(response) == 1 and isinstance(response.get("output"), str):
+        return str(response["output"])
+    return json.dumps(response, ensure_ascii=False)
 
 
 def _dump_contents(turns: list[Message]) -> list[JSONObject]:

@@ -81,7 +81,8 @@ def check_tool_pairing(messages: list[Message], sink: ProblemSink) -> None:
         if m.role == "tool":
             answered_turn = True
             if m.tool_call_id is None:
-                sink.add("missing_tool_call_id", f"message {i} (tool) has no tool_call_id: it answers no call")
+                sink.add("missing_tool_call_id", f"message {i} (a tool result) has no tool_call_id and no open call "
+                         "before it to pair with: it answers no call")
             elif waiting.pop(m.tool_call_id, None) is None:
                 sink.add("unknown_tool_call_id", f"message {i} (tool) answers tool_call_id {m.tool_call_id!r}, "
                          "which matches no unanswered call of the assistant turn before it")
