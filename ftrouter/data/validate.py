@@ -28,7 +28,7 @@ from ftrouter.data.progress import Progress, file_size, shifted
 from ftrouter.data.reader import FileScan
 from ftrouter.data.tokens import TiktokenCounter, TokenCounter, counter_for_model
 from ftrouter.errors import UnknownName, UsageError, ValidationFailed
-from ftrouter.methods import data_refusal, method_for_data, method_refusal
+from ftrouter.methods import METHOD_DATA, data_refusal, method_for_data, method_refusal
 
 BACKENDS = ("openai", "vertex", "local")
 MAX_PLAN_WARNINGS = 10  # distinct warnings a job plan lists (``data validate`` lists them all)
@@ -232,6 +232,8 @@ def validate_file(path: str | Path, *, backend: str, model: str | None = None, v
 
     ``progress`` gets (bytes read, bytes of both files), the validation file counted after the training file.
     """
+    if method is not None and method not in METHOD_DATA:
+        raise UnknownName("method", method, tuple(METHOD_DATA))
     rules = rules_for(backend, model)
     scan = FileScan(path, fmt)
     val_size = file_size(val_path) if progress is not None else 0

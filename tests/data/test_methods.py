@@ -79,3 +79,8 @@ def test_validate_infers_the_method_from_the_data(datasets: dict[str, Path],
     for backend in ("vertex", "local"):
         code, out, _ = run_cli(capsys, "data", "validate", str(datasets["dpo"]), "--backend", backend)
         assert code == 1 and "unsupported_method" in out, out
+
+
+def test_an_unknown_method_is_a_usage_error(datasets: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "data", "validate", str(datasets["sft"]), "--backend", "openai", "--method", "ppo")
+    assert code == 2 and "unknown method 'ppo'" in err
