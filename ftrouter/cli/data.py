@@ -46,9 +46,10 @@ def _print_json(value: Any) -> None:
 
 
 def _print_problems(console: Console, path: str, problems: list[Problem], not_listed: int = 0) -> None:
-    for p in problems:
-        style = "red" if p.severity == "error" else "yellow"
-        console.print(p.render(path), style=style, markup=False)
+    from ftrouter.data.problems import render_collapsed
+
+    for line in render_collapsed([(path, p) for p in problems]):  # identical warnings: one line with a count
+        console.print(line, style="red" if ": error: " in line else "yellow", markup=False)
     if not_listed:
         console.print(f"... and {not_listed} more problems (see problem_counts in --json)")
 

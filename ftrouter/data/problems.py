@@ -81,3 +81,42 @@ class ProblemSink:
     def add(self, code: str, message: str, severity: Severity | None = None) -> None:
         self.problems.append(make_problem(code, self.line, message, severity))
 
+
+# -- showing many problems ------------------------------------------------------------------------
+
+LISTED_REPEATS = 5  # line numbers named when identical warnings collapse into one line
+
+
+def group_repeated_warnings(entries: list[tuple[str, Problem]]) -> list[list[tuple[str, Problem]]]:
+    """Entries in order; identical warnings (file, code, message) gathered under their first occurrence."""
+    groups: list[list[tuple[str, Problem]]] = []
+    index: dict[tuple[str, str, str], int] = {}
+    for path, p in entries:
+        if p.severity != "warning":
+            groups.append([(path, p)])
+            continue
+        key = (path, p.code, p.message)
+        if key in index:
+            groups[index[key]].append((path, p))
+        else:
+            index[key] = len(groups)
+            groups.append([(path, p)])
+    return groups
+
+
+def repeat_note(group: list[tuple[str, Problem]]) -> str:
+    if len(group) == 1:
+        return ""
+    lines = [str(p.line) for _, p in group[1:LISTED_REPEATS + 1] if p.line is not None]
+    more = ", ..." if len(group) > LISTED_REPEATS + 1 else ""
+    return f" ({len(group)} times; also at line(s) {', '.join(lines)}{more})" if lines else f" ({len(group)} times)"
+
+
+def render_collapsed(entries: list[tuple[str, Problem]]) -> list[str]:
+    """One line per error; identical warnings (same file, code and message) collapse into one line with their
+    count and first lines — 250 lines of the same Vertex weight warning say nothing more than one."""
+    lines = []
+    for group in group_repeated_warnings(entries):
+        path, first = group[0]
+        lines.append(first.render(path) + repeat_note(group))
+    return lines

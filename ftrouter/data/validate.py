@@ -23,7 +23,7 @@ from typing import Any
 from ftrouter.data.canonical import Example, Problem, Severity
 from ftrouter.data.inspect import DatasetReport, ExampleCheck, run_inspection
 from ftrouter.data.leakage import LeakCheck
-from ftrouter.data.problems import ProblemSink, make_problem
+from ftrouter.data.problems import ProblemSink, group_repeated_warnings, make_problem, render_collapsed, repeat_note
 from ftrouter.data.progress import Progress, file_size, shifted
 from ftrouter.data.reader import FileScan
 from ftrouter.data.tokens import TiktokenCounter, TokenCounter, counter_for_model
@@ -32,7 +32,6 @@ from ftrouter.methods import METHOD_DATA, data_refusal, method_for_data, method_
 
 BACKENDS = ("openai", "vertex", "local")
 MAX_PLAN_WARNINGS = 10  # distinct warnings a job plan lists (``data validate`` lists them all)
-LISTED_REPEATS = 5  # line numbers named when identical warnings collapse into one line
 
 # severities a backend raises above the reader's defaults
 SEVERITY: dict[str, dict[str, Severity]] = {
@@ -70,23 +69,18 @@ class ValidationReport:
         return self.errors == 0
 
     def rendered(self) -> list[str]:
-        """One line per error; identical warnings (same file, code and message) collapse into one line with
-        their count and first lines — 250 lines of the same Vertex weight warning say nothing more than one."""
-        lines: list[str] = []
-        for group in _group_warnings(self.entries):
-            path, first = group[0]
-            lines.append(first.render(path) + _repeat_note(group))
-        return lines
+        """One line per error, identical warnings collapsed (``problems.render_collapsed``)."""
+        return render_collapsed(self.entries)
 
     def warning_lines(self, limit: int = MAX_PLAN_WARNINGS) -> list[str]:
         """The warnings a job plan shows: collapsed as in ``rendered``, at most ``limit`` lines, then one line
         saying how many more distinct warnings ``data validate`` lists."""
-        groups = [g for g in _group_warnings(self.entries) if g[0][1].severity == "warning"]
+        groups = [g for g in group_repeated_warnings(self.entries) if g[0][1].severity == "warning"]
         lines = []
         for group in groups[:limit]:
             path, first = group[0]
             where = f"{path}:{first.line}" if first.line is not None else path
-            lines.append(f"{where}: {first.code}: {first.message}{_repeat_note(group)}")
+            lines.append(f"{where}: {first.code}: {first.message}{repeat_note(group)}")
         if len(groups) > limit:
             path = self.report.path
             lines.append(f"... and {len(groups) - limit} more distinct warning(s): `ftrouter data validate {path} "
@@ -111,31 +105,6 @@ class ValidationReport:
                 "val_examples": self.val_report.examples if self.val_report else None,
                 "problems": [{"file": path, "line": p.line, "code": p.code, "severity": p.severity,
                               "message": p.message} for path, p in self.entries]}
-
-
-def _group_warnings(entries: list[tuple[str, Problem]]) -> list[list[tuple[str, Problem]]]:
-    """Entries in order; identical warnings (file, code, message) gathered under their first occurrence."""
-    groups: list[list[tuple[str, Problem]]] = []
-    index: dict[tuple[str, str, str], int] = {}
-    for path, p in entries:
-        if p.severity != "warning":
-            groups.append([(path, p)])
-            continue
-        key = (path, p.code, p.message)
-        if key in index:
-            groups[index[key]].append((path, p))
-        else:
-            index[key] = len(groups)
-            groups.append([(path, p)])
-    return groups
-
-
-def _repeat_note(group: list[tuple[str, Problem]]) -> str:
-    if len(group) == 1:
-        return ""
-    lines = [str(p.line) for _, p in group[1:LISTED_REPEATS + 1] if p.line is not None]
-    more = ", ..." if len(group) > LISTED_REPEATS + 1 else ""
-    return f" ({len(group)} times; also at line(s) {', '.join(lines)}{more})" if lines else f" ({len(group)} times)"
 
 
 def _gemini_turn_roles(example: Example) -> list[str]:

@@ -54,3 +54,14 @@ def test_plan_lists_ten_distinct_warnings_then_says_how_many_more(write_jsonl) -
 
 def test_distinct_warnings_counts_repeats_in_order() -> None:
     assert distinct_warnings(["b", "a", "b", "b"]) == ["b (3 times)", "a"]
+
+
+def test_inspect_prints_one_line_for_identical_warnings(write_jsonl, capsys: pytest.CaptureFixture[str]) -> None:
+    from .helpers import chat
+
+    path = write_jsonl([chat(user=" ", answer=f"a{i}") for i in range(8)] + ['{"messages": ['])
+    code, out, _ = run_cli(capsys, "data", "inspect", str(path))
+    warnings = [line for line in out.splitlines() if "empty_content" in line]
+    assert code == 1 and warnings == [f"{path}:1: warning: empty_content: message 1 (user) has empty content "
+                                      "(8 times; also at line(s) 2, 3, 4, 5, 6, ...)"], out
+    assert f"{path}:9: error: " in out
