@@ -55,6 +55,7 @@ class Leaks:
 
     exact: dict[int, int] = field(default_factory=dict)
     near: dict[int, int] = field(default_factory=dict)
+    incomplete: bool = False  # the training file had so many problems that some marks were not listed
 
     def problems(self, train: str, val: str) -> list[Problem]:
         """One summary problem per kind (count and the first FILE:LINE pairs), at the first validation line."""
@@ -70,7 +71,8 @@ class Leaks:
             lines = sorted(pairs)
             listed = ", ".join(f"{val}:{v} = {train}:{pairs[v]}" for v in lines[:LISTED_PAIRS])
             more = f", ... ({len(lines) - LISTED_PAIRS} more)" if len(lines) > LISTED_PAIRS else ""
-            out.append(make_problem(code, lines[0], f"{len(lines)} validation example(s) {what}: {listed}{more}"))
+            count = f"at least {len(lines)}" if self.incomplete else str(len(lines))
+            out.append(make_problem(code, lines[0], f"{count} validation example(s) {what}: {listed}{more}"))
         return out
 
 
@@ -86,7 +88,9 @@ class LeakCheck:
 
     def __init__(self, val_path: str | Path, fmt: str = "auto") -> None:
         self.index: dict[int, list[tuple[int, int]]] = {}  # near key -> [(val line, exact key)]
-        for record in FileScan(val_path, fmt).records():
+        scan = FileScan(val_path, fmt)
+        self.path = scan.path
+        for record in scan.records():
             if record.example is not None:  # lines with errors are reported by the validation file's own check
                 key = near_key(record.example)
                 self.index.setdefault(key, []).append((record.line, example_key(record.example)))
@@ -102,6 +106,8 @@ class LeakCheck:
         """The training report without the marks, and the leaks they record (exact copies win over near ones)."""
         leaks = Leaks()
         kept: list[Problem] = []
+        counted = sum(report.problem_counts.get(code, 0) for code in self.CODES)
+        leaks.incomplete = counted > sum(p.code in self.CODES for p in report.problems)  # past the listing cap
         for p in report.problems:
             if p.code not in self.CODES:
                 kept.append(p)

@@ -224,8 +224,9 @@ def validate_file(path: str | Path, *, backend: str, model: str | None = None, v
     if val_path is not None:
         train_size = file_size(scan.path) if progress is not None else 0
         _validate_val(result, rules, Path(val_path), fmt, shifted(progress, train_size, 0))
-    if leaks is not None and val_path is not None:  # exact copies: an error; near-duplicates: a warning
-        result.entries += [(str(val_path), p) for p in leaks.problems(str(scan.path), str(val_path))]
+    if leak_check is not None and leaks is not None:  # exact copies: an error; near-duplicates: a warning
+        val = str(leak_check.path)
+        result.entries += [(val, p) for p in leaks.problems(str(scan.path), val)]
     return result
 
 

@@ -114,3 +114,13 @@ def test_leaks_found_by_forked_workers_equal_the_sequential_ones(leaky: tuple[Pa
     assert used == [8, 8]  # both files went through the forked workers
     assert forked.rendered() == sequential.rendered() and len(forked.entries) == 1
     assert forked.report.problem_counts == sequential.report.problem_counts == {}
+
+
+def test_a_leak_count_cut_by_the_problem_listing_cap_says_at_least(leaky: tuple[Path, Path],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from ftrouter.data import inspect as inspect_mod
+
+    train, val = leaky
+    monkeypatch.setattr(inspect_mod, "MAX_LISTED_PROBLEMS", 2)
+    [(_, problem)] = validate_file(train, backend="openai", val_path=val).entries
+    assert problem.message.startswith("at least 2 validation example(s) are exact copies")
