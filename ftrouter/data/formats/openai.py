@@ -95,8 +95,8 @@ def dump_message(m: Message) -> JSONObject:
     out: JSONObject = {"role": m.role}
     if m.content is not None or not m.tool_calls:
         out["content"] = m.content if m.content is not None else ""
-    if m.name is not None:
-        out["name"] = m.name
+    if m.name is not None and not (m.role == "tool" and m.tool_call_id is not None):
+        out["name"] = m.name  # a tool result's name is its call's (OpenAI's tool message has no name field)
     if m.tool_calls:
         out["tool_calls"] = [{"id": c.id or f"call_{i}", "type": c.type,
                               "function": {"name": c.name, "arguments": c.arguments}}
