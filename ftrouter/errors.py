@@ -94,9 +94,29 @@ class CatalogError(UsageError):
 
 
 class ProfileError(UsageError):
-    """A task profile is invalid (names the key and, when known, the YAML line)."""
+    """A task profile is invalid (names the key and, when known, the YAML line).
+
+    ``problems`` holds every problem found, as (line, message), so that a profile with several mistakes
+    lists all of them: one ``FILE:LINE: code: message`` line each (``str``); under ``--json`` the CLI's
+    error object lists them as ``problems``.
+    ``message`` and ``line`` are the first problem's."""
 
     code = "invalid_profile"
+
+    def __init__(self, message: str, *, path: str | Path | None = None, line: int | None = None,
+                 code: str | None = None, problems: list[tuple[int | None, str]] | None = None) -> None:
+        super().__init__(message, path=path, line=line, code=code)
+        self.problems = problems or [(line, message)]
+
+    def __str__(self) -> str:
+        lines = []
+        for line, message in self.problems:
+            where = "" if self.path is None else f"{self.path}:{line}: " if line is not None else f"{self.path}: "
+            lines.append(f"{where}{self.code}: {message}")
+        return "\n".join(lines)
+
+    def problems_json(self) -> list[dict[str, object]]:
+        return [{"line": line, "message": message} for line, message in self.problems]
 
 
 class PluginMissing(UsageError):

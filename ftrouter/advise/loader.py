@@ -150,11 +150,14 @@ def _validate(model: type[BaseModel], doc: Any, path: Path, lines: dict[tuple[An
         return model.model_validate(doc)
     except ValidationError as exc:
         errors = sorted(exc.errors(), key=lambda e: lines.get(tuple(e["loc"]), 0))
-        first = errors[0]
-        loc = tuple(first["loc"])
-        line = lines.get(loc) or (lines.get(loc[:1]) if loc else None)
-        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise ProfileError(_describe(first, model) + more, path=path, line=line) from None
+        problems = [(_line_of(tuple(e["loc"]), lines), _describe(e, model)) for e in errors]  # every one, in order
+        line, message = problems[0]
+        raise ProfileError(message, path=path, line=line, problems=problems) from None
+
+
+def _line_of(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | None:
+    """The line of the key at ``loc``, else of its top-level key (a missing key has no line of its own)."""
+    return lines.get(loc) or (lines.get(loc[:1]) if loc else None)
 
 
 def parse_profile(text: str, path: Path) -> TaskProfile:

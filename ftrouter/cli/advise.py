@@ -41,7 +41,7 @@ def advise_command(
     """Should this task use prompting, RAG, fine-tuning, or RAG + fine-tuning — and how, and where?"""
     from ftrouter.advise import advise, apply_eval_scores, load_eval_scores, load_profile
 
-    profile = load_profile(task)
+    profile = load_profile(task)  # a ProfileError lists every problem (under --json: "problems" in the error)
     if eval_scores is not None:
         profile = apply_eval_scores(profile, load_eval_scores(eval_scores))
     signals = None

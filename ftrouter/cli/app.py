@@ -15,7 +15,7 @@ from typer.exceptions import TyperException
 
 from ftrouter import __version__
 from ftrouter.cli import advise, cost, data, jobs, migrate
-from ftrouter.errors import FtrouterError
+from ftrouter.errors import FtrouterError, ProfileError
 
 app = typer.Typer(
     name="ftrouter",
@@ -73,9 +73,12 @@ def _fail(message: str, *, code: str, exit_code: int, json_mode: bool, error: Ft
             body["path"] = redact(error.path)
             if error.line is not None:
                 body["line"] = error.line
+        if isinstance(error, ProfileError) and len(error.problems) > 1:
+            body["problems"] = error.problems_json()
         print(json.dumps({"error": body}, ensure_ascii=False), file=sys.stderr)
     else:
-        print(f"ftrouter: {redact(message)}", file=sys.stderr)
+        for line in redact(message).splitlines() or [""]:  # an error listing several problems: one line each
+            print(f"ftrouter: {line}", file=sys.stderr)
     sys.exit(exit_code)
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 data_app = typer.Typer(help="Inspect, validate, convert and split training data (JSONL).", no_args_is_help=True)
 
-FORMAT_HELP = "Input format: auto, openai, dpo, prompt-completion, alpaca, sharegpt, gemini."
+FORMAT_HELP = "Input format: auto, openai, dpo, prompt-completion, alpaca, sharegpt, gemini, trl-preference."
 MODEL_HELP = ("OpenAI model (exact counts), Gemini model (estimate), or a local model folder (its tokenizer). "
               "Default: o200k_base, no per-example limit.")
 JSON_HELP = "Print machine-readable JSON instead of a table."
@@ -46,9 +46,10 @@ def _print_json(value: Any) -> None:
 
 
 def _print_problems(console: Console, path: str, problems: list[Problem], not_listed: int = 0) -> None:
-    for p in problems:
-        style = "red" if p.severity == "error" else "yellow"
-        console.print(p.render(path), style=style, markup=False)
+    from ftrouter.data.problems import render_collapsed
+
+    for line in render_collapsed([(path, p) for p in problems]):  # identical warnings: one line with a count
+        console.print(line, style="red" if ": error: " in line else "yellow", markup=False)
     if not_listed:
         console.print(f"... and {not_listed} more problems (see problem_counts in --json)")
 
@@ -112,6 +113,8 @@ def validate(
     model: str | None = typer.Option(None, "--model", "-m", help="Target model (default: the backend's default); "
                                      "for local, a model folder."),
     val: Path | None = typer.Option(None, "--val", help="A validation file to check too (size, overlap)."),
+    method: str | None = typer.Option(None, "--method", help="sft or dpo, as `submit --method` (default: dpo for "
+                                      "preference data, else sft)."),
     fmt: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
@@ -120,7 +123,8 @@ def validate(
     from ftrouter.data.validate import validate_file
 
     with data_progress("validating", file, val) as progress:
-        result = validate_file(file, backend=backend, model=model, val_path=val, fmt=fmt, progress=progress)
+        result = validate_file(file, backend=backend, model=model, val_path=val, fmt=fmt, method=method,
+                               progress=progress)
     if as_json:
         _print_json(result.to_json())
     else:
@@ -128,7 +132,8 @@ def validate(
         for line in result.rendered():
             console.print(line, style="red" if ": error: " in line else "yellow", markup=False)
         verdict = "OK" if result.ok else "FAILED"
-        console.print(f"{verdict} for {result.backend} ({result.model or 'default'}): {result.report.examples} "
+        console.print(f"{verdict} for {result.backend} ({result.model or 'default'}, --method {result.method}): "
+                      f"{result.report.examples} "
                       f"examples, {result.errors} error(s), {result.warnings} warning(s)", markup=False)
     _fail_if_errors(str(file), result.errors, f"for backend {backend}")
 
@@ -137,7 +142,7 @@ def validate(
 def convert(
     file: Path = FILE_ARG,
     to: str = typer.Option(..., "--to", "-t", help="Target format: openai, dpo, prompt-completion, alpaca, "
-                           "sharegpt, gemini."),
+                           "sharegpt, gemini, trl-preference."),
     output: Path = typer.Option(..., "--output", "-o", help="The output JSONL file (written atomically)."),
     fmt: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
     keep_fields: bool = typer.Option(False, "--keep-fields", help="Keep extra top-level fields (ids, labels)."),
@@ -157,6 +162,8 @@ def convert(
                   + (f" ({result.skipped} skipped)" if result.skipped else ""), markup=False)
     for note in result.dropped:
         console.print(f"  not carried over: {note}", style="yellow", markup=False)
+    for note in result.assumed:
+        console.print(f"  assumed: {note}", style="yellow", markup=False)
 
 
 @data_app.command("split")

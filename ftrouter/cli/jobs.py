@@ -84,7 +84,9 @@ def _warn(message: str) -> None:
 
 
 def _warn_about(prepared: PreparedJob) -> None:
-    for message in prepared.warnings:
+    from ftrouter.jobs.view import distinct_warnings
+
+    for message in distinct_warnings(prepared.warnings):
         _warn(message)
 
 

@@ -59,6 +59,8 @@ class Example:
     ``tools`` keeps function declarations as given (OpenAI ``tools`` objects). ``meta`` keeps
     top-level fields a format carries that are not part of the conversation (useful for
     ``data split --stratify FIELD``). ``line`` is the 1-based line in the source file.
+    ``generated_call_ids``: the source had no tool-call ids; the reader generated them and paired the
+    results by name or order (``formats.toolcalls``), which a conversion report says.
     """
 
     messages: list[Message]
@@ -67,6 +69,7 @@ class Example:
     rejected: list[Message] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     line: int = 0
+    generated_call_ids: bool = field(default=False, compare=False)
 
     @property
     def is_preference(self) -> bool:

@@ -13,6 +13,7 @@ import orjson
 from ftrouter.data.atomic import atomic_writer
 from ftrouter.data.canonical import Example
 from ftrouter.data.formats import Notes, get_format
+from ftrouter.data.formats.toolcalls import GENERATED_IDS_NOTE
 from ftrouter.data.progress import Progress
 from ftrouter.data.reader import FileScan, read_examples
 from ftrouter.errors import DataError
@@ -24,13 +25,14 @@ class ConversionResult:
 
     examples: int
     dropped: list[str] = field(default_factory=list)
+    assumed: list[str] = field(default_factory=list)  # what had to be made up, e.g. generated tool-call ids
     skipped: int = 0
     source_format: str | None = None
     target_format: str = ""
     path: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"examples": self.examples, "skipped": self.skipped, "dropped": self.dropped,
+        return {"examples": self.examples, "skipped": self.skipped, "dropped": self.dropped, "assumed": self.assumed,
                 "source_format": self.source_format, "target_format": self.target_format, "path": self.path}
 
 
@@ -58,6 +60,8 @@ def write_examples(examples: Iterable[Example], dst: str | Path, to: str, *,
             if obj is None:
                 skipped += 1
                 continue
+            if example.generated_call_ids and fmt.carries_call_ids:
+                notes.assume(GENERATED_IDS_NOTE)
             if example.meta:
                 if keep_meta:
                     obj = {**example.meta, **obj}
@@ -69,7 +73,8 @@ def write_examples(examples: Iterable[Example], dst: str | Path, to: str, *,
         if written == 0:
             raise DataError(f"no example could be written as {fmt.name}: {'; '.join(notes.lines()) or 'no input'}",
                             path=dst, code="nothing_to_write")
-    return ConversionResult(written, notes.lines(), skipped, target_format=fmt.name, path=str(dst))
+    return ConversionResult(written, notes.lines(), assumed=notes.assumed(), skipped=skipped, target_format=fmt.name,
+                            path=str(dst))
 
 
 def convert_file(src: str | Path, dst: str | Path, to: str, *, fmt: str = "auto", keep_meta: bool = False,

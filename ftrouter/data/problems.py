@@ -33,6 +33,9 @@ CODES: dict[str, tuple[Severity, str]] = {
     "last_not_assistant": ("warning", "the last turn is not from the assistant (trailing turns are not trained)"),
     "role_order": ("error", "turns out of the order the target backend requires"),
     "malformed_tool_call": ("error", "a tool call without a name, or whose arguments are not a JSON object string"),
+    "missing_tool_call_id": ("error", "a tool result without tool_call_id (it answers no call)"),
+    "unknown_tool_call_id": ("error", "a tool result whose tool_call_id matches no open call of the turn before it"),
+    "unanswered_tool_call": ("error", "a tool call that gets no tool result before the next turn"),
     "invalid_weight": ("error", "a weight that is not 0/1, or a weight on a non-assistant turn"),
     "invalid_preference": ("error", "a preference example without exactly one preferred and one non-preferred reply"),
     # backend rules and whole-file checks
@@ -40,7 +43,11 @@ CODES: dict[str, tuple[Severity, str]] = {
     "too_few_examples": ("error", "fewer examples than the backend's minimum"),
     "too_many_val_examples": ("error", "a validation file larger than the backend accepts"),
     "duplicate": ("warning", "an exact duplicate of an earlier example"),
-    "train_val_overlap": ("warning", "an example present in both the training and the validation file"),
+    "train_val_overlap": ("error", "validation examples that are exact copies of training examples (leakage)"),
+    "train_val_near_duplicate": ("warning", "validation examples equal to training examples up to case, whitespace "
+                                            "and punctuation"),
+    "unsupported_method": ("error", "a training method the backend or model does not train with"),
+    "wrong_method": ("error", "data of another kind than the method trains on (conversations vs preference pairs)"),
     "unsupported_feature": ("warning", "a feature the target backend does not carry (it is dropped)"),
     "no_tokenizer": ("warning", "no local tokenizer given: token counts are estimates"),
 }
@@ -74,3 +81,42 @@ class ProblemSink:
     def add(self, code: str, message: str, severity: Severity | None = None) -> None:
         self.problems.append(make_problem(code, self.line, message, severity))
 
+
+# -- showing many problems ------------------------------------------------------------------------
+
+LISTED_REPEATS = 5  # line numbers named when identical warnings collapse into one line
+
+
+def group_repeated_warnings(entries: list[tuple[str, Problem]]) -> list[list[tuple[str, Problem]]]:
+    """Entries in order; identical warnings (file, code, message) gathered under their first occurrence."""
+    groups: list[list[tuple[str, Problem]]] = []
+    index: dict[tuple[str, str, str], int] = {}
+    for path, p in entries:
+        if p.severity != "warning":
+            groups.append([(path, p)])
+            continue
+        key = (path, p.code, p.message)
+        if key in index:
+            groups[index[key]].append((path, p))
+        else:
+            index[key] = len(groups)
+            groups.append([(path, p)])
+    return groups
+
+
+def repeat_note(group: list[tuple[str, Problem]]) -> str:
+    if len(group) == 1:
+        return ""
+    lines = [str(p.line) for _, p in group[1:LISTED_REPEATS + 1] if p.line is not None]
+    more = ", ..." if len(group) > LISTED_REPEATS + 1 else ""
+    return f" ({len(group)} times; also at line(s) {', '.join(lines)}{more})" if lines else f" ({len(group)} times)"
+
+
+def render_collapsed(entries: list[tuple[str, Problem]]) -> list[str]:
+    """One line per error; identical warnings (same file, code and message) collapse into one line with their
+    count and first lines — 250 lines of the same Vertex weight warning say nothing more than one."""
+    lines = []
+    for group in group_repeated_warnings(entries):
+        path, first = group[0]
+        lines.append(first.render(path) + repeat_note(group))
+    return lines

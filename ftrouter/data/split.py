@@ -1,6 +1,7 @@
-"""``split_file``: deterministic train / validation / test splits that keep exact duplicates together.
+"""``split_file``: deterministic train / validation / test splits that keep duplicates together.
 
-Two streaming passes. The first reads every example and groups exact duplicates (``example_key``); the
+Two streaming passes. The first reads every example and groups exact and near-duplicates (``leakage.near_key``:
+equal up to case, whitespace and punctuation, so a split never leaks what ``data validate --val`` flags); the
 groups, in order of first appearance, are shuffled with ``random.Random(seed)`` inside each stratum and
 dealt to test, then validation, until each split holds its share of the stratum's examples. The second
 pass copies the original lines, byte for byte, into the split files (written atomically). The same file,
@@ -21,7 +22,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from ftrouter.data.identity import example_key
+from ftrouter.data.leakage import near_key
 from ftrouter.data.lines import iter_raw_lines
 from ftrouter.data.progress import Progress, file_size, shifted
 from ftrouter.data.reader import FileScan
@@ -79,7 +80,7 @@ def _collect(path: Path, fmt: str, stratify: str | None, progress: Progress | No
             raise DataError(f"{error.message} (fix or remove the line before splitting)", path=path,
                             line=error.line, code=error.code)
         if record.example is not None:
-            groups.add(example_key(record.example), _stratum_of(record.example.meta, stratify))
+            groups.add(near_key(record.example), _stratum_of(record.example.meta, stratify))
     if not groups.sizes:
         raise DataError("the file holds no example", path=path, code="empty_file")
     if stratify is not None and set(groups.stratum) == {_MISSING}:

@@ -2,8 +2,10 @@
 
 Every backend gets the reader's checks (JSON, format, roles, content, tool calls, weights...). On top:
 
+- every backend: the training method (given, or implied by the data) must be one the backend and model
+  train with, and the data must be of the kind it trains on (``ftrouter.methods``, shared with submit).
 - ``openai``: at least the model's minimum examples (10), the model's per-example training limit
-  (longer examples are truncated by OpenAI: a warning), DPO only on models that support it.
+  (longer examples are truncated by OpenAI: a warning).
 - ``vertex``: Gemini's user/model alternation starting with the user, the last turn from the model,
   the model's training limit (an error), its minimum examples, and a validation-set size cap;
   per-turn weights and names cannot be carried (warnings).
@@ -19,15 +21,17 @@ from pathlib import Path
 from typing import Any
 
 from ftrouter.data.canonical import Example, Problem, Severity
-from ftrouter.data.identity import example_key
-from ftrouter.data.inspect import DatasetReport, Inspector, run_inspection
-from ftrouter.data.problems import ProblemSink, make_problem
+from ftrouter.data.inspect import DatasetReport, ExampleCheck, run_inspection
+from ftrouter.data.leakage import LeakCheck
+from ftrouter.data.problems import ProblemSink, group_repeated_warnings, make_problem, render_collapsed, repeat_note
 from ftrouter.data.progress import Progress, file_size, shifted
 from ftrouter.data.reader import FileScan
 from ftrouter.data.tokens import TiktokenCounter, TokenCounter, counter_for_model
 from ftrouter.errors import UnknownName, UsageError, ValidationFailed
+from ftrouter.methods import METHOD_DATA, data_refusal, method_for_data, method_refusal
 
 BACKENDS = ("openai", "vertex", "local")
+MAX_PLAN_WARNINGS = 10  # distinct warnings a job plan lists (``data validate`` lists them all)
 
 # severities a backend raises above the reader's defaults
 SEVERITY: dict[str, dict[str, Severity]] = {
@@ -46,6 +50,7 @@ class ValidationReport:
     report: DatasetReport
     entries: list[tuple[str, Problem]] = field(default_factory=list)  # (file, problem)
     val_report: DatasetReport | None = None
+    method: str = "sft"  # the training method judged (given, or implied by the data)
 
     @property
     def problems(self) -> list[Problem]:
@@ -64,7 +69,23 @@ class ValidationReport:
         return self.errors == 0
 
     def rendered(self) -> list[str]:
-        return [p.render(path) for path, p in self.entries]
+        """One line per error, identical warnings collapsed (``problems.render_collapsed``)."""
+        return render_collapsed(self.entries)
+
+    def warning_lines(self, limit: int = MAX_PLAN_WARNINGS) -> list[str]:
+        """The warnings a job plan shows: collapsed as in ``rendered``, at most ``limit`` lines, then one line
+        saying how many more distinct warnings ``data validate`` lists."""
+        groups = [g for g in group_repeated_warnings(self.entries) if g[0][1].severity == "warning"]
+        lines = []
+        for group in groups[:limit]:
+            path, first = group[0]
+            where = f"{path}:{first.line}" if first.line is not None else path
+            lines.append(f"{where}: {first.code}: {first.message}{repeat_note(group)}")
+        if len(groups) > limit:
+            path = self.report.path
+            lines.append(f"... and {len(groups) - limit} more distinct warning(s): `ftrouter data validate {path} "
+                         f"--backend {self.backend}` lists them")
+        return lines
 
     def raise_for_errors(self) -> None:
         """Raise ``ValidationFailed`` naming the first error's file, line and code (and how many more
@@ -78,8 +99,9 @@ class ValidationReport:
         raise ValidationFailed(first.message + tail, path=path, line=first.line, code=first.code)
 
     def to_json(self) -> dict[str, Any]:
-        return {"backend": self.backend, "model": self.model, "ok": self.ok, "errors": self.errors,
-                "warnings": self.warnings, "examples": self.report.examples, "format": self.report.format,
+        return {"backend": self.backend, "model": self.model, "method": self.method, "ok": self.ok,
+                "errors": self.errors, "warnings": self.warnings, "examples": self.report.examples,
+                "format": self.report.format,
                 "val_examples": self.val_report.examples if self.val_report else None,
                 "problems": [{"file": path, "line": p.line, "code": p.code, "severity": p.severity,
                               "message": p.message} for path, p in self.entries]}
@@ -114,13 +136,6 @@ def check_gemini(example: Example, sink: ProblemSink) -> None:
         sink.add("unsupported_feature", "per-turn weights are not supported by Gemini tuning (dropped)")
 
 
-def _openai_check(dpo_supported: bool) -> Callable[[Example, ProblemSink], None]:
-    def check(example: Example, sink: ProblemSink) -> None:
-        if example.is_preference and not dpo_supported:
-            sink.add("unsupported_feature", "this model does not support preference (DPO) tuning", "error")
-    return check
-
-
 @dataclass
 class _Rules:
     counter: TokenCounter
@@ -128,6 +143,8 @@ class _Rules:
     min_examples: int
     max_val_examples: int | None
     notes: list[Problem] = field(default_factory=list)
+    model: str | None = None  # the catalog model, for managed backends
+    model_methods: tuple[str, ...] | None = None  # the methods its catalog row lists
 
 
 def _default_model(backend: str) -> str | None:
@@ -144,8 +161,9 @@ def _managed_rules(backend: str, model: str | None) -> _Rules:
         raise UsageError(f"model {entry.name!r} is a {entry.backend} model, not {backend}", code="wrong_backend")
     counter = counter_for_model(entry.name)
     counter.limit = entry.training_token_limit
-    check = check_gemini if backend == "vertex" else _openai_check("dpo" in entry.methods)
-    return _Rules(counter, check, entry.min_examples, entry.max_validation_examples)
+    check = check_gemini if backend == "vertex" else None
+    return _Rules(counter, check, entry.min_examples, entry.max_validation_examples, model=entry.name,
+                  model_methods=tuple(entry.methods))
 
 
 def _local_rules(model: str | None) -> _Rules:
@@ -166,44 +184,71 @@ def _with_severity(problems: list[Problem], backend: str) -> list[Problem]:
     return [replace(p, severity=table[p.code]) if p.code in table else p for p in problems]
 
 
+def _method_problems(backend: str, method: str, rules: _Rules, kinds: dict[str, int]) -> list[Problem]:
+    """Whether the backend (and model) trains with ``method``, and the data is what the method trains on:
+    the same judgement ``submit`` makes (``ftrouter.methods``)."""
+    refusal = method_refusal(backend, method, model=rules.model, model_methods=rules.model_methods)
+    if refusal is not None:
+        return [make_problem("unsupported_method", None, refusal)]
+    mismatch = data_refusal(method, kinds)
+    return [make_problem("wrong_method", None, mismatch)] if mismatch else []
+
+
 def validate_file(path: str | Path, *, backend: str, model: str | None = None, val_path: str | Path | None = None,
-                  fmt: str = "auto", progress: Progress | None = None) -> ValidationReport:
-    """Validate ``path`` (and ``val_path``) for ``backend`` (and ``model``; the backend's default when None).
+                  fmt: str = "auto", method: str | None = None, progress: Progress | None = None) -> ValidationReport:
+    """Validate ``path`` (and ``val_path``) for ``backend`` (and ``model``; the backend's default when None)
+    and training ``method`` (None: the one the data implies, dpo for preference data, else sft).
 
     ``progress`` gets (bytes read, bytes of both files), the validation file counted after the training file.
     """
+    if method is not None and method not in METHOD_DATA:
+        raise UnknownName("method", method, tuple(METHOD_DATA))
     rules = rules_for(backend, model)
     scan = FileScan(path, fmt)
     val_size = file_size(val_path) if progress is not None else 0
-    inspector = run_inspection(scan, rules.counter, rules.check, progress=shifted(progress, 0, val_size))
+    leak_check = LeakCheck(val_path, fmt) if val_path is not None else None  # leaks are found in the train pass
+    check = _both(rules.check, leak_check)
+    inspector = run_inspection(scan, rules.counter, check, progress=shifted(progress, 0, val_size))
     report = inspector.report(scan.path, scan.format)
+    leaks = None
+    if leak_check is not None:
+        report, leaks = leak_check.take(report)
     entries = [(str(scan.path), p) for p in _with_severity(rules.notes + report.problems, backend)]
     if 0 < report.examples < rules.min_examples:
         msg = f"{report.examples} examples; {backend} needs at least {rules.min_examples}"
         entries.append((str(scan.path), make_problem("too_few_examples", None, msg)))
+    method = method or method_for_data(report.kinds)
+    entries += [(str(scan.path), p) for p in _method_problems(backend, method, rules, report.kinds)]
     result = ValidationReport(backend=backend, model=getattr(rules.counter, "model", model), report=report,
-                              entries=entries)
+                              entries=entries, method=method)
     if val_path is not None:
         train_size = file_size(scan.path) if progress is not None else 0
-        _validate_val(result, inspector, rules, Path(val_path), fmt, shifted(progress, train_size, 0))
+        _validate_val(result, rules, Path(val_path), fmt, shifted(progress, train_size, 0))
+    if leak_check is not None and leaks is not None:  # exact copies: an error; near-duplicates: a warning
+        val = str(leak_check.path)
+        result.entries += [(val, p) for p in leaks.problems(str(scan.path), val)]
     return result
 
 
-def _validate_val(result: ValidationReport, train: Inspector, rules: _Rules, val_path: Path, fmt: str,
-                  progress: Progress | None) -> None:
-    scan = FileScan(val_path, fmt)
-    train_lines = train.first_line_of
+def _both(first: ExampleCheck | None, second: ExampleCheck | None) -> ExampleCheck | None:
+    if first is None or second is None:
+        return first or second
 
     def check(example: Example, sink: ProblemSink) -> None:
-        if rules.check is not None:
-            rules.check(example, sink)
-        first = train_lines.get(example_key(example))
-        if first is not None:
-            sink.add("train_val_overlap", f"also in the training file at line {first}")
+        first(example, sink)
+        second(example, sink)
+    return check
 
-    val = run_inspection(scan, rules.counter, check, progress=progress).report(scan.path, scan.format)
+
+def _validate_val(result: ValidationReport, rules: _Rules, val_path: Path, fmt: str,
+                  progress: Progress | None) -> None:
+    scan = FileScan(val_path, fmt)
+    val = run_inspection(scan, rules.counter, rules.check, progress=progress).report(scan.path, scan.format)
     result.val_report = val
     result.entries += [(str(scan.path), p) for p in _with_severity(val.problems, result.backend)]
+    mismatch = data_refusal(result.method, val.kinds)
+    if mismatch:
+        result.entries.append((str(scan.path), make_problem("wrong_method", None, mismatch)))
     if rules.max_val_examples is not None and val.examples > rules.max_val_examples:
         msg = f"{val.examples} validation examples; {result.backend} accepts at most {rules.max_val_examples}"
         result.entries.append((str(scan.path), make_problem("too_many_val_examples", None, msg)))

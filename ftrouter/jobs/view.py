@@ -68,6 +68,13 @@ def _inline(values: dict[str, Any]) -> str:
 # -- submit --dry-run -----------------------------------------------------------------------------
 
 
+def distinct_warnings(warnings: list[str]) -> list[str]:
+    """Each warning once, in order; a repeated one says how often (a plan may repeat itself)."""
+    from collections import Counter
+
+    return [w if n == 1 else f"{w} ({n} times)" for w, n in Counter(warnings).items()]
+
+
 def plan(prepared: PreparedJob) -> RenderableType:
     spec = prepared.spec
     parts: list[RenderableType] = [
@@ -78,7 +85,7 @@ def plan(prepared: PreparedJob) -> RenderableType:
         parts.append(key_values("Converted data", prepared.stats))
     if prepared.estimate:
         parts.append(key_values("Cost estimate", prepared.estimate))
-    for warning in prepared.warnings:
+    for warning in distinct_warnings(prepared.warnings):
         parts.append(Text(f"warning: {warning}", style="yellow", overflow="fold"))
     if prepared.requests:
         parts.append(Text("Requests submit would send", style="bold underline"))

@@ -156,9 +156,11 @@ def test_a_key_given_twice_is_an_error_not_a_silent_last_wins(tmp_path: Path, te
     assert err.line == line and f"duplicate key {key}" in err.message
 
 
-def test_several_problems_report_the_first_and_count_the_rest(tmp_path: Path) -> None:
+def test_several_problems_are_all_reported_in_line_order(tmp_path: Path) -> None:
     err = error_for(tmp_path, "task: x\ntask_type: chat\nexamples: -1\ngpus: lots\n")
-    assert err.line == 3 and "(and 1 more problem(s))" in err.message
+    assert err.line == 3 and err.message.startswith("examples: -1 is out of range")
+    assert [line for line, _ in err.problems] == [3, 4] and err.problems[1][1].startswith("gpus: ")
+    assert str(err).splitlines()[1].endswith(":4: invalid_profile: " + err.problems[1][1])
 
 
 def test_unreadable_paths_are_usage_errors(tmp_path: Path) -> None:

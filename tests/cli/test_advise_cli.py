@@ -85,6 +85,22 @@ def test_invalid_profile_exits_2_with_one_line(tmp_path: Path, capsys: pytest.Ca
     assert needle in f":{error.get('line')}: {error['code']}: {error['message']}" or needle in error["message"]
 
 
+def test_a_profile_with_several_mistakes_lists_all_of_them(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("task: x\ntask_type: chat\nexamples: -1\ngpus: lots\nexmaples: 3\ndistribution_shift: huge\n")
+    code, out, err = run(capsys, "advise", str(path))
+    lines = err.strip().splitlines()
+    assert code == 2 and out == "" and len(lines) == 4, err
+    assert [line.startswith(f"ftrouter: {path}:{n}: invalid_profile: ") for line, n in zip(lines, (3, 4, 5, 6),
+                                                                                            strict=True)] == [True] * 4
+    assert "more problem" not in err
+    code, out, err = run(capsys, "advise", str(path), "--json")  # one JSON error on stderr, every problem in it
+    error = json.loads(err)["error"]
+    assert code == 2 and out == "" and error["code"] == "invalid_profile" and error["path"] == str(path)
+    assert [p["line"] for p in error["problems"]] == [3, 4, 5, 6] and "exmaples" in error["problems"][2]["message"]
+
+
 def test_missing_profile_and_bad_date_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "advise", str(tmp_path / "nope.yaml"))
     assert code == 2 and "not found" in err

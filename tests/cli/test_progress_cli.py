@@ -76,7 +76,8 @@ def test_an_error_still_removes_the_bar(tmp_path: Path) -> None:
 
 COMMANDS = {
     "inspect": ["data", "inspect", str(CHAT), "--json"],
-    "validate": ["data", "validate", str(CHAT), "--backend", "openai", "--val", str(CHAT), "--json"],
+    "validate": ["data", "validate", str(CHAT), "--backend", "openai", "--json",  # a val file that does not leak
+                 "--val", str(CHAT.parent / "prompt_completion.jsonl")],
     "convert": ["data", "convert", str(CHAT), "--to", "gemini", "-o", "{tmp}/out.jsonl", "--json"],
     "split": ["data", "split", str(CHAT), "--val", "0.25", "-o", "{tmp}/split", "--json"],
     "estimate": ["estimate", "--data", str(CHAT), "--json", "--set", "today=2026-11-21"],

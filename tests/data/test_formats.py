@@ -15,7 +15,8 @@ from ftrouter.data.formats import detect_format
 from ftrouter.errors import DataError, UnknownName
 
 EXAMPLE_FILES = {"openai": "chat.jsonl", "dpo": "dpo.jsonl", "prompt-completion": "prompt_completion.jsonl",
-                 "alpaca": "alpaca.jsonl", "sharegpt": "sharegpt.jsonl", "gemini": "gemini.jsonl"}
+                 "alpaca": "alpaca.jsonl", "sharegpt": "sharegpt.jsonl", "gemini": "gemini.jsonl",
+                 "trl-preference": "trl_preference.jsonl"}
 
 
 def _canon(examples: list[Example]) -> list[Example]:

@@ -39,6 +39,15 @@ CASES: list[tuple[str, list[object], int | None, str]] = [
                                           {"role": "user", "content": "z"}]}], 1, "warning"),
     ("malformed_tool_call", [{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [
         {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{not json"}}]}]}], 1, "error"),
+    ("missing_tool_call_id", [{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [
+        {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "content": "r"}, {"role": "assistant", "content": "y"}]}], 1, "error"),
+    ("unknown_tool_call_id", [{"messages": [{"role": "user", "content": "x"}, {"role": "tool", "tool_call_id": "c",
+                                                                                "content": "r"},
+                                            {"role": "assistant", "content": "y"}]}], 1, "error"),
+    ("unanswered_tool_call", [{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [
+        {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "user", "content": "z"}, {"role": "assistant", "content": "y"}]}], 1, "error"),
     ("invalid_weight", [{"messages": [{"role": "user", "content": "x", "weight": 1},
                                       {"role": "assistant", "content": "y"}]}], 1, "error"),
     ("invalid_preference", [{"input": {"messages": [{"role": "user", "content": "x"}]},

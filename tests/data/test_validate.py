@@ -86,7 +86,8 @@ def test_validation_file_overlap_and_vertex_size_cap(write_jsonl, monkeypatch: p
     report = validate_file(train, backend="openai", val_path=val)
     assert [(path.endswith(val.name), c) for path, c in
             ((f, p.code) for f, p in report.entries)] == [(True, "train_val_overlap")]
-    assert "line 4" in report.problems[0].message
+    assert "1 validation example(s) are exact copies" in report.problems[0].message
+    assert f"{val}:1 = {train}:4" in report.problems[0].message and not report.ok
     entry = get_model("gemini-2.5-flash")
     monkeypatch.setattr(entry, "__dict__", {**entry.__dict__, "max_validation_examples": 2})
     vertex = validate_file(write_jsonl(many(20)), backend="vertex", val_path=val)
@@ -95,7 +96,8 @@ def test_validation_file_overlap_and_vertex_size_cap(write_jsonl, monkeypatch: p
 
 def test_dpo_on_a_model_without_dpo(examples_dir: Path) -> None:
     report = validate_file(examples_dir / "dpo.jsonl", backend="openai", model="gpt-3.5-turbo-0125")
-    assert any(p.code == "unsupported_feature" and p.severity == "error" for p in report.problems)
+    assert codes(report) == [("unsupported_method", None, "error")]
+    assert "gpt-3.5-turbo-0125 cannot be trained with --method dpo" in report.problems[0].message
     assert validate_file(examples_dir / "dpo.jsonl", backend="openai").ok
 
 

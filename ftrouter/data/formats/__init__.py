@@ -7,12 +7,14 @@ from ftrouter.data.formats.gemini import Gemini
 from ftrouter.data.formats.openai import OpenAIChat, OpenAIPreference
 from ftrouter.data.formats.sharegpt import ShareGPT
 from ftrouter.data.formats.simple import Alpaca, PromptCompletion
+from ftrouter.data.formats.trl import TRLPreference
 from ftrouter.errors import UnknownName
 
 # Detection order matters only for objects that match several signatures (none of the shipped ones do).
 FORMATS: dict[str, Format] = {f.name: f for f in (OpenAIPreference(), OpenAIChat(), PromptCompletion(), Alpaca(),
-                                                   ShareGPT(), Gemini())}
-FORMAT_NAMES: tuple[str, ...] = ("openai", "dpo", "prompt-completion", "alpaca", "sharegpt", "gemini")
+                                                   ShareGPT(), Gemini(), TRLPreference())}
+FORMAT_NAMES: tuple[str, ...] = ("openai", "dpo", "prompt-completion", "alpaca", "sharegpt", "gemini",
+                                 "trl-preference")
 
 
 def get_format(name: str) -> Format:

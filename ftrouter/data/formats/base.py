@@ -8,22 +8,31 @@ from collections import Counter
 from typing import Any, ClassVar
 
 from ftrouter.data.canonical import Example, Message, ToolCall
+from ftrouter.data.formats.toolcalls import check_tool_pairing, has_tool_turns, pair_tool_results
 from ftrouter.data.problems import ONCE_PER_FILE, ProblemSink
 
 JSONObject = dict[str, Any]
 
 
 class Notes:
-    """What a writer could not carry over, counted by kind (rendered as one line per kind)."""
+    """What a writer could not carry over, and what it had to assume (e.g. generated tool-call ids),
+    counted by kind (rendered as one line per kind)."""
 
     def __init__(self) -> None:
         self._counts: Counter[str] = Counter()
+        self._assumed: Counter[str] = Counter()
 
     def add(self, what: str, n: int = 1) -> None:
         self._counts[what] += n
 
+    def assume(self, what: str, n: int = 1) -> None:
+        self._assumed[what] += n
+
     def lines(self) -> list[str]:
         return [f"{what}: {n} example(s)" for what, n in sorted(self._counts.items())]
+
+    def assumed(self) -> list[str]:
+        return [f"{what}: {n} example(s)" for what, n in sorted(self._assumed.items())]
 
 
 class Format:
@@ -33,6 +42,7 @@ class Format:
     keys: ClassVar[frozenset[str]]  # the top-level keys the format defines
     signature: ClassVar[tuple[str, ...]]  # keys whose presence identifies the format
     description: ClassVar[str]
+    carries_call_ids: ClassVar[bool] = False  # whether written files keep tool-call ids
 
     def matches(self, obj: JSONObject) -> bool:
         return all(k in obj for k in self.signature)
@@ -94,9 +104,13 @@ def parse_tool_call(raw: Any, what: str, sink: ProblemSink) -> ToolCall | None:
     return ToolCall(name=fn["name"], arguments=arguments, id=call_id if isinstance(call_id, str) else None)
 
 
-def check_conversation(ex: Example, sink: ProblemSink) -> None:
-    """Checks every supervised example gets, whatever format it came from (one loop: this runs per line)."""
-    has_assistant = trained = False
+def check_conversation(ex: Example, sink: ProblemSink, *, pair_given_ids: bool | None = None) -> None:
+    """Checks every supervised example gets, whatever format it came from (one loop: this runs per line).
+
+    When the example has tool turns and ``pair_given_ids`` is not None, tool-call ids are generated and
+    results paired first (``toolcalls.pair_tool_results``; the format says whether ids it gave may take
+    id-less results), then the pairing is checked."""
+    has_assistant = trained = tools = False
     for i, m in enumerate(ex.messages, start=1):
         content = m.content
         if content is not None and not m.tool_calls and (not content or content.isspace()):
@@ -104,12 +118,26 @@ def check_conversation(ex: Example, sink: ProblemSink) -> None:
         if m.role == "assistant":
             has_assistant = True
             trained = trained or m.weight is None or m.weight > 0
+            tools = tools or bool(m.tool_calls)
+        elif m.role == "tool":
+            tools = True
+    if tools:
+        if pair_given_ids is not None:
+            ex.generated_call_ids = pair_tool_results(ex.messages, pair_given_ids=pair_given_ids)
+        check_tool_pairing(ex.messages, sink)
     if not has_assistant:
         sink.add("no_assistant", "no assistant turn to train on")
     elif ex.messages[-1].role != "assistant":
         sink.add("last_not_assistant", f"the last turn is from {ex.messages[-1].role!r}, not the assistant")
     elif not trained:
         sink.add("no_assistant", "every assistant turn has weight 0: nothing to train on")
+
+
+def check_prompt_tools(ex: Example, sink: ProblemSink, *, pair_given_ids: bool = False) -> None:
+    """The tool pairing of a preference example's prompt (its replies are single assistant turns)."""
+    if has_tool_turns(ex.messages):
+        ex.generated_call_ids = pair_tool_results(ex.messages, pair_given_ids=pair_given_ids)
+        check_tool_pairing(ex.messages, sink)
 
 
 def plain_turns(messages: list[Message]) -> bool:

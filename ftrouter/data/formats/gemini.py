@@ -8,6 +8,7 @@ from typing import Any
 
 from ftrouter.data.canonical import Example, Message, ToolCall
 from ftrouter.data.formats.base import Format, JSONObject, Notes, check_conversation
+from ftrouter.data.formats.toolcalls import results_in_call_order
 from ftrouter.data.problems import ProblemSink
 
 _ROLE = {"user": "user", "model": "assistant"}
@@ -26,6 +27,12 @@ def _system_text(raw: Any, sink: ProblemSink) -> str | None:
     return "".join(texts)
 
 
+def _id(part: JSONObject) -> str | None:
+    """A functionCall's / functionResponse's optional ``id`` (Gemini pairs results with calls by it)."""
+    value = part.get("id")
+    return value if isinstance(value, str) and value else None
+
+
 def _split_parts(parts: list[Any], what: str, sink: ProblemSink) -> tuple[list[str], list[ToolCall], list[Message]]:
     texts: list[str] = []
     calls: list[ToolCall] = []
@@ -39,11 +46,12 @@ def _split_parts(parts: list[Any], what: str, sink: ProblemSink) -> tuple[list[s
             if not isinstance(fc.get("name"), str) or not isinstance(args, dict):
                 sink.add("malformed_tool_call", f"{what}: functionCall needs a name and an args object")
                 continue
-            calls.append(ToolCall(name=fc["name"], arguments=json.dumps(args, ensure_ascii=False)))
+            calls.append(ToolCall(name=fc["name"], arguments=json.dumps(args, ensure_ascii=False), id=_id(fc)))
         elif isinstance(part, dict) and isinstance(part.get("functionResponse"), dict):
             fr = part["functionResponse"]
-            content = json.dumps(fr.get("response", {}), ensure_ascii=False)
-            results.append(Message("tool", content, name=fr.get("name") if isinstance(fr.get("name"), str) else None))
+            content = _response_text(fr.get("response", {}))
+            results.append(Message("tool", content, name=fr.get("name") if isinstance(fr.get("name"), str) else None,
+                                   tool_call_id=_id(fr)))
         else:
             kind = ", ".join(sorted(part)) if isinstance(part, dict) else type(part).__name__
             sink.add("non_string_content", f"{what}: part {kind!r} is not text, functionCall or functionResponse")
@@ -77,6 +85,7 @@ class Gemini(Format):
     name = "gemini"
     keys = frozenset({"contents", "systemInstruction", "system_instruction", "tools"})
     signature = ("contents",)
+    carries_call_ids = True
     description = '{"systemInstruction"?: {"parts": [{"text"}]}, "contents": [{"role": "user"|"model", "parts"}]}'
 
     def parse(self, obj: JSONObject, sink: ProblemSink) -> Example | None:
@@ -90,7 +99,7 @@ class Gemini(Format):
         for i, content in enumerate(raw, start=1):
             messages += _parse_content(content, i, sink)
         ex = Example(messages=messages, tools=_parse_tools(obj.get("tools"), sink), meta=meta, line=sink.line)
-        check_conversation(ex, sink)
+        check_conversation(ex, sink, pair_given_ids=True)  # ids are optional on calls and on responses
         return ex
 
     def dump(self, example: Example, notes: Notes) -> JSONObject | None:
@@ -103,7 +112,7 @@ class Gemini(Format):
         out: JSONObject = {}
         if system:
             out["systemInstruction"] = {"parts": [{"text": "\n\n".join(system)}]}
-        out["contents"] = _dump_contents([m for m in turns if m.role != "system"])
+        out["contents"] = _dump_contents(results_in_call_order([m for m in turns if m.role != "system"]))
         if example.tools:
             decls = [t.get("function", t) for t in example.tools]
             out["tools"] = [{"functionDeclarations": decls}]
@@ -121,11 +130,20 @@ def _note_gemini_losses(turns: list[Message], notes: Notes) -> None:
 
 
 def _response_object(content: str | None) -> Any:
+    """A tool result as Gemini's ``response`` object: JSON object text as is, other text under ``output``
+    (the key Gemini's FunctionResponse schema names for a function's output)."""
     try:
         value = json.loads(content or "")
     except ValueError:
         value = None
-    return value if isinstance(value, dict) else {"content": content or ""}
+    return value if isinstance(value, dict) else {"output": content or ""}
+
+
+def _response_text(response: Any) -> str:
+    """The inverse of ``_response_object``: a bare ``{"output": text}`` is the text, anything else its JSON."""
+    if isinstance(response, dict) and len(response) == 1 and isinstance(response.get("output"), str):
+        return str(response["output"])
+    return json.dumps(response, ensure_ascii=False)
 
 
 def _dump_contents(turns: list[Message]) -> list[JSONObject]:
@@ -135,13 +153,19 @@ def _dump_contents(turns: list[Message]) -> list[JSONObject]:
         parts: list[JSONObject] = []
         if m.role == "tool":
             name = m.name or call_names.get(m.tool_call_id or "", "tool")
-            parts.append({"functionResponse": {"name": name, "response": _response_object(m.content)}})
+            response: JSONObject = {"name": name, "response": _response_object(m.content)}
+            if m.tool_call_id is not None:
+                response["id"] = m.tool_call_id
+            parts.append({"functionResponse": response})
         else:
             if m.content is not None:
                 parts.append({"text": m.content})
             for c in m.tool_calls or []:
                 call_names[c.id or ""] = c.name
-                parts.append({"functionCall": {"name": c.name, "args": json.loads(c.arguments)}})
+                call: JSONObject = {"name": c.name, "args": json.loads(c.arguments)}
+                if c.id is not None:
+                    call["id"] = c.id
+                parts.append({"functionCall": call})
         role = "model" if m.role == "assistant" else "user"
         if m.role == "tool" and contents and contents[-1]["role"] == "user" and "functionResponse" in \
                 contents[-1]["parts"][-1]:

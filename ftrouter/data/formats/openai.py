@@ -6,7 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from ftrouter.data.canonical import ROLES, Example, Message
-from ftrouter.data.formats.base import Format, JSONObject, Notes, check_conversation, parse_tool_call, text_of
+from ftrouter.data.formats.base import (
+    Format,
+    JSONObject,
+    Notes,
+    check_conversation,
+    check_prompt_tools,
+    parse_tool_call,
+    text_of,
+)
 from ftrouter.data.problems import ProblemSink
 
 MESSAGE_KEYS = frozenset({"role", "content", "name", "weight", "tool_calls", "tool_call_id", "function_call",
@@ -87,8 +95,8 @@ def dump_message(m: Message) -> JSONObject:
     out: JSONObject = {"role": m.role}
     if m.content is not None or not m.tool_calls:
         out["content"] = m.content if m.content is not None else ""
-    if m.name is not None:
-        out["name"] = m.name
+    if m.name is not None and not (m.role == "tool" and m.tool_call_id is not None):
+        out["name"] = m.name  # a tool result's name is its call's (OpenAI's tool message has no name field)
     if m.tool_calls:
         out["tool_calls"] = [{"id": c.id or f"call_{i}", "type": c.type,
                               "function": {"name": c.name, "arguments": c.arguments}}
@@ -114,6 +122,7 @@ class OpenAIChat(Format):
     name = "openai"
     keys = frozenset({"messages", "tools", "parallel_tool_calls", "functions"})
     signature = ("messages",)
+    carries_call_ids = True
     description = 'OpenAI chat: {"messages": [{"role", "content", "weight"?, "tool_calls"?}], "tools"?}'
 
     def parse(self, obj: JSONObject, sink: ProblemSink) -> Example | None:
@@ -123,7 +132,9 @@ class OpenAIChat(Format):
             return None
         ex = Example(messages=messages, tools=_tools_of(obj, sink), meta=meta, line=sink.line)
         if messages:
-            check_conversation(ex, sink)
+            # only legacy function_call turns (no ids) get generated ids; a modern tool result without
+            # tool_call_id is an error, not something to guess
+            check_conversation(ex, sink, pair_given_ids=False)
         return ex
 
     def dump(self, example: Example, notes: Notes) -> JSONObject | None:
@@ -141,6 +152,7 @@ class OpenAIPreference(Format):
     name = "dpo"
     keys = frozenset({"input", "preferred_output", "non_preferred_output"})
     signature = ("input", "preferred_output")
+    carries_call_ids = True
     description = 'OpenAI DPO: {"input": {"messages"}, "preferred_output": [..], "non_preferred_output": [..]}'
 
     def parse(self, obj: JSONObject, sink: ProblemSink) -> Example | None:
@@ -156,8 +168,10 @@ class OpenAIPreference(Format):
             return None
         if messages and messages[-1].role == "assistant":
             sink.add("invalid_preference", "input.messages must end on a user turn; the replies are the outputs")
-        return Example(messages=messages, tools=_tools_of(prompt, sink), chosen=chosen or [], rejected=rejected or [],
-                       meta=meta, line=sink.line)
+        ex = Example(messages=messages, tools=_tools_of(prompt, sink), chosen=chosen or [], rejected=rejected or [],
+                     meta=meta, line=sink.line)
+        check_prompt_tools(ex, sink)
+        return ex
 
     @staticmethod
     def _output(obj: JSONObject, key: str, sink: ProblemSink) -> list[Message] | None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ftrouter.data.canonical import Example, Message, ToolCall
 from ftrouter.data.formats.base import Format, JSONObject, Notes, check_conversation, is_json_object_text, text_of
+from ftrouter.data.formats.toolcalls import results_in_call_order
 from ftrouter.data.problems import ProblemSink
 
 _FROM_ROLE = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system",
@@ -85,7 +86,7 @@ class ShareGPT(Format):
         turns = [_parse_turn(t, i, sink) for i, t in enumerate(raw, start=1)]
         messages = ([Message("system", system)] if system else []) + [t for t in turns if t is not None]
         ex = Example(messages=messages, tools=_parse_tools(obj.get("tools"), sink), meta=meta, line=sink.line)
-        check_conversation(ex, sink)
+        check_conversation(ex, sink, pair_given_ids=True)  # sharegpt has no call ids: generated, paired by order
         return ex
 
     def dump(self, example: Example, notes: Notes) -> JSONObject | None:
@@ -95,6 +96,10 @@ class ShareGPT(Format):
             turns += example.chosen or []
         if any(m.weight is not None for m in turns):
             notes.add("per-turn weights dropped (sharegpt has no weights)")
+        if not example.generated_call_ids and any(c.id for m in turns for c in m.tool_calls or ()):
+            notes.add("tool call ids (sharegpt has none; each turn's tool results are written in the order of its "
+                      "calls, so they pair by position when read back)")
+        turns = results_in_call_order(turns)
         out: JSONObject = {"conversations": [t for m in turns for t in _dump_turns(m)]}
         if example.tools:
             out["tools"] = json.dumps([t.get("function", t) for t in example.tools], ensure_ascii=False)

@@ -29,6 +29,7 @@ from ftrouter.jobs.models import (
     RemoteRef,
     utcnow,
 )
+from ftrouter.methods import BACKEND_METHODS
 from ftrouter_local.config import TrainConfig
 from ftrouter_local.jobfiles import JobFiles, WorkerStatus, write_atomic
 from ftrouter_local.launcher import (
@@ -54,7 +55,7 @@ class LocalBackend(Backend):
         self.jobs_root = jobs_root
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(methods=["sft", "dpo"], adapters=["lora", "qlora", "full"], base_models=[],
+        return Capabilities(methods=list(BACKEND_METHODS["local"]), adapters=["lora", "qlora", "full"], base_models=[],
                             needs_credentials=False, can_pause=False, can_resume=True)
 
     # -- where jobs live --------------------------------------------------------------------------

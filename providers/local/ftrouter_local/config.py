@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ftrouter.errors import UnknownName, UsageError
 from ftrouter.jobs.models import JobSpec
+from ftrouter.methods import method_refusal
 
 Dtype = Literal["auto", "bfloat16", "float16", "float32"]
 Device = Literal["auto", "cuda", "cpu"]
@@ -203,6 +204,9 @@ def _absolute_if_local(model: str) -> str:
 
 def config_from_spec(spec: JobSpec) -> TrainConfig:
     """Merge defaults, the recipe, ``spec.options`` and the common flags into one validated config."""
+    refusal = method_refusal("local", spec.method)
+    if refusal is not None:
+        raise UsageError(refusal, code="not_supported")
     if spec.hyperparameters.beta is not None and spec.method != "dpo":
         raise UsageError("--beta applies to --method dpo only", code="bad_flag")
     settings: dict[str, Any] = {}

@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ftrouter.errors import DataError, FtrouterError, UsageError
+from ftrouter.errors import FtrouterError, UsageError
 from ftrouter.jobs.models import JobSpec, PlannedRequest, PreparedJob
 from ftrouter.jobs.paths import private_dir
 from ftrouter_local.config import TrainConfig, config_from_spec
@@ -69,21 +69,9 @@ def validate_data(spec: JobSpec, config: TrainConfig) -> Any:
     from ftrouter.data import validate_file
 
     folder = config.model if Path(config.model).expanduser().is_dir() else None
-    report = validate_file(spec.data, backend="local", model=folder, val_path=spec.val)
-    report.raise_for_errors()
-    check_method(spec, report.report.kinds)
+    report = validate_file(spec.data, backend="local", model=folder, val_path=spec.val, method=spec.method)
+    report.raise_for_errors()  # includes wrong_method: preference pairs for sft
     return report
-
-
-def check_method(spec: JobSpec, kinds: dict[str, int]) -> None:
-    """The data must be what ``--method`` trains on: preference pairs for dpo, conversations for sft."""
-    preference, supervised = kinds.get("dpo", 0), kinds.get("sft", 0)
-    if spec.method == "sft" and preference:
-        raise DataError(f"{preference} preference (DPO) example(s): train them with --method dpo",
-                        path=spec.data, code="unsupported_method")
-    if spec.method == "dpo" and supervised:
-        raise DataError(f"{supervised} supervised example(s) without a preferred/non-preferred pair: --method dpo "
-                        "trains on preference pairs only", path=spec.data, code="unsupported_method")
 
 
 def _convert(path: str, target: Path, method: str = "sft") -> ConversionStats:

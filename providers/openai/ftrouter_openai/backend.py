@@ -20,6 +20,7 @@ from ftrouter.catalog import find_model, models
 from ftrouter.errors import BadResponse, DataError, FtrouterError, ProviderUnavailable, UsageError
 from ftrouter.http import RetryPolicy, call_with_retries, create_once
 from ftrouter.jobs.models import Capabilities, JobEvent, JobSpec, JobStatus, PreparedJob, RemoteRef
+from ftrouter.methods import BACKEND_METHODS
 from ftrouter.redact import register_secret
 from ftrouter_openai import prepare as preparing
 from ftrouter_openai.client import UPLOAD_TIMEOUT_S, api_key, make_client
@@ -76,8 +77,8 @@ class OpenAIBackend(Backend):
 
     def capabilities(self) -> Capabilities:
         base = sorted(name for name, row in models().items() if row.backend == "openai")
-        return Capabilities(methods=["sft", "dpo"], adapters=["managed"], base_models=base, needs_credentials=True,
-                            can_pause=True, can_resume=True)
+        return Capabilities(methods=list(BACKEND_METHODS["openai"]), adapters=["managed"], base_models=base,
+                            needs_credentials=True, can_pause=True, can_resume=True)
 
     def prepare(self, spec: JobSpec, local_id: str) -> PreparedJob:
         return preparing.prepare(spec, local_id)

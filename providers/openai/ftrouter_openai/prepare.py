@@ -16,9 +16,8 @@ from ftrouter.catalog import get_model
 from ftrouter.errors import DataError, NotSupported, UsageError
 from ftrouter.jobs.models import JobSpec, PreparedJob
 from ftrouter.jobs.paths import job_dir
+from ftrouter.methods import method_refusal
 from ftrouter_openai.requests import MAX_UPLOAD_BYTES, check_spec, planned_requests
-
-MAX_LISTED_PROBLEMS = 3
 
 
 def check_model(spec: JobSpec) -> tuple[list[str], date | None]:
@@ -27,20 +26,10 @@ def check_model(spec: JobSpec) -> tuple[list[str], date | None]:
     row = get_model(spec.model)
     if row.backend != "openai":
         raise UsageError(f"{spec.model} is a {row.backend} model; use --backend {row.backend}", code="wrong_backend")
-    if spec.method not in row.methods:
-        raise NotSupported(f"{spec.model} cannot be trained with --method {spec.method} "
-                           f"(it supports: {', '.join(row.methods)})")
+    refusal = method_refusal("openai", spec.method, model=spec.model, model_methods=row.methods)
+    if refusal is not None:
+        raise NotSupported(refusal)
     return list(row.methods), row.training_available_until
-
-
-def _check_kind(spec: JobSpec, kinds: dict[str, int], path: str) -> None:
-    wanted = "dpo" if spec.method == "dpo" else "sft"
-    other = sum(count for kind, count in kinds.items() if kind != wanted)
-    if other:
-        need = "preference pairs (prompt, chosen, rejected)" if wanted == "dpo" else "conversations"
-        raise DataError(f"--method {spec.method} needs {need}, but {other} example(s) are "
-                        f"{'preference pairs' if wanted == 'sft' else 'plain conversations'}", path=path,
-                        code="wrong_method")
 
 
 def _stats(report: Any, files: dict[str, str]) -> dict[str, Any]:
@@ -66,9 +55,8 @@ def prepare(spec: JobSpec, local_id: str) -> PreparedJob:
 
     check_spec(spec)
     _, available_until = check_model(spec)
-    report = validate_file(spec.data, backend="openai", model=spec.model, val_path=spec.val)
-    report.raise_for_errors()
-    _check_kind(spec, report.report.kinds, spec.data)
+    report = validate_file(spec.data, backend="openai", model=spec.model, val_path=spec.val, method=spec.method)
+    report.raise_for_errors()  # includes wrong_method: data of another kind than --method trains on
     target = "dpo" if spec.method == "dpo" else "openai"
     folder = job_dir(local_id)
     files = {"train": str(folder / "train.jsonl")}
@@ -83,8 +71,7 @@ def prepare(spec: JobSpec, local_id: str) -> PreparedJob:
                             "512 MiB", path=spec.data if role == "train" else spec.val, code="file_too_large")
     estimate = estimate_training("openai", example_tokens=report.report.example_tokens, model=spec.model,
                                  epochs=spec.hyperparameters.epochs, method=spec.method)[0]
-    warnings = [f"{path}:{p.line}: {p.code}: {p.message}" if p.line else f"{path}: {p.code}: {p.message}"
-                for path, p in report.entries if p.severity == "warning"][:MAX_LISTED_PROBLEMS]
+    warnings = report.warning_lines()  # identical warnings collapsed into one line with a count
     if available_until is not None and date.today() > available_until:
         warnings.append(f"the catalog says OpenAI takes no new fine-tuning jobs for {spec.model} after "
                         f"{available_until} (OpenAI is winding down self-serve fine-tuning); expect the create call "

@@ -13,6 +13,7 @@ from ftrouter.backends import Backend
 from ftrouter.http import RetryPolicy
 from ftrouter.jobs.models import Capabilities, JobEvent, JobSpec, JobStatus, PreparedJob, RemoteRef
 from ftrouter.jobs.paths import job_dir
+from ftrouter.methods import BACKEND_METHODS
 from ftrouter_vertex.client import VertexClient
 from ftrouter_vertex.errors import MissingBucket
 from ftrouter_vertex.jobview import events_after, parse_job, to_events, to_status
@@ -97,8 +98,8 @@ class VertexBackend(Backend):
     # -- the contract -----------------------------------------------------------------------------
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(methods=["sft"], adapters=["managed", "lora"], base_models=vertex_models(),
-                            needs_credentials=True)
+        return Capabilities(methods=list(BACKEND_METHODS["vertex"]), adapters=["managed", "lora"],
+                            base_models=vertex_models(), needs_credentials=True)
 
     def prepare(self, spec: JobSpec, local_id: str) -> PreparedJob:
         return prepare_job(spec, local_id, self.settings(spec.options))

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from ftrouter.catalog import ModelEntry, get_model, models
-from ftrouter.errors import DataError, NotSupported, UsageError
+from ftrouter.errors import NotSupported, UsageError
 from ftrouter.jobs.models import JobSpec, PlannedRequest, PreparedJob
 from ftrouter.jobs.paths import job_dir
+from ftrouter.methods import method_refusal
 from ftrouter_vertex.gemini_file import read_gemini_file, token_percentiles
 from ftrouter_vertex.request import (
     CREATED_BY_LABEL,
@@ -23,8 +24,6 @@ from ftrouter_vertex.request import (
     upload_url,
 )
 from ftrouter_vertex.settings import VertexSettings
-
-MAX_LISTED_PROBLEMS = 3
 
 
 def vertex_models() -> list[str]:
@@ -41,8 +40,9 @@ def check_model(name: str) -> ModelEntry:
 
 
 def check_spec(spec: JobSpec, entry: ModelEntry) -> None:
-    if spec.method != "sft":
-        raise NotSupported(f"the vertex backend runs supervised tuning (--method sft) only; got {spec.method!r}")
+    refusal = method_refusal("vertex", spec.method, model=entry.name, model_methods=entry.methods)
+    if refusal is not None:
+        raise NotSupported(refusal)
     if spec.adapter not in (None, "lora"):
         raise NotSupported(f"Vertex tunes Gemini with managed adapters; --adapter {spec.adapter} is not available "
                            "(leave it out, or set the adapter size with --option adapter_size=N)")
@@ -51,12 +51,8 @@ def check_spec(spec: JobSpec, entry: ModelEntry) -> None:
 def _validate_and_convert(spec: JobSpec, entry: ModelEntry, folder: Path) -> tuple[dict[str, Path], Any]:
     from ftrouter.data import convert_file, validate_file
 
-    report = validate_file(spec.data, backend="vertex", model=entry.name, val_path=spec.val)
-    report.raise_for_errors()
-    kinds = {kind: n for kind, n in report.report.kinds.items() if kind != "sft" and n}
-    if kinds:
-        raise DataError(f"Vertex supervised tuning needs conversations, but the file holds "
-                        f"{sum(kinds.values())} preference pair(s)", path=spec.data, code="wrong_method")
+    report = validate_file(spec.data, backend="vertex", model=entry.name, val_path=spec.val, method=spec.method)
+    report.raise_for_errors()  # includes wrong_method: preference pairs for supervised tuning
     files = {"train": folder / "train.gemini.jsonl"}
     convert_file(spec.data, files["train"], to="gemini")
     if spec.val:
@@ -155,8 +151,7 @@ def prepare_job(spec: JobSpec, local_id: str, settings: VertexSettings) -> Prepa
     stats = _stats(report, files, entry)
     uris = {role: settings.gs_uri(settings.object_name(local_id, role)) for role in files}
     request = build_request(spec, settings, local_id, uris)
-    warnings = [f"{path}:{p.line}: {p.code}: {p.message}" if p.line else f"{path}: {p.code}: {p.message}"
-                for path, p in report.entries if p.severity == "warning"][:MAX_LISTED_PROBLEMS]
+    warnings = report.warning_lines()  # identical warnings collapsed into one line with a count
     return PreparedJob(
         spec=spec,
         local_id=local_id,
