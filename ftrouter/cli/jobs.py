@@ -178,12 +178,24 @@ def _options(pairs: list[str], **shortcuts: object) -> dict[str, object]:
     return options
 
 
+# formats whose examples are preference pairs: `submit` without --method trains them with dpo, as
+# `data validate` judges them (one rule, so the two cannot disagree)
+PREFERENCE_FORMATS = frozenset({"dpo", "trl-preference"})
+
+
+def _method_of(data: Path) -> str:
+    from ftrouter.data.reader import sniff_format
+
+    return "dpo" if sniff_format(data) in PREFERENCE_FORMATS else "sft"
+
+
 def submit(
     backend: str = typer.Option(..., "--backend", "-b", help="openai, vertex, local, or a plugin's name."),
     data: Path = typer.Option(..., "--data", help="Training data (JSONL in any format ftrouter reads)."),
     model: str = typer.Option(..., "--model", "-m", help="Base model to fine-tune."),
     val: Path | None = typer.Option(None, "--val", help="Validation data (JSONL)."),
-    method: str = typer.Option("sft", "--method", help="sft (supervised) or dpo (preference pairs)."),
+    method: str | None = typer.Option(None, "--method", help="sft (supervised) or dpo (preference pairs); "
+                                      "default: what the data holds (dpo for preference pairs, else sft)."),
     adapter: str | None = typer.Option(None, "--adapter", help="lora, qlora or full (self-managed backends)."),
     epochs: int | None = typer.Option(None, "--epochs", help="Passes over the data (default: the backend's)."),
     lr_multiplier: float | None = typer.Option(None, "--lr-multiplier", help="Learning-rate multiplier (OpenAI)."),
@@ -210,7 +222,8 @@ def submit(
     if val is not None and not val.is_file():
         raise UsageError("no such file", path=val, code="file_not_found")
     spec = build_spec(
-        {"backend": backend, "model": model, "data": str(data), "val": str(val) if val else None, "method": method,
+        {"backend": backend, "model": model, "data": str(data), "val": str(val) if val else None,
+         "method": method or _method_of(data),
          "adapter": adapter, "suffix": suffix, "seed": seed, "options": _options(option, gpus=gpus, recipe=recipe)},
         {"epochs": epochs, "learning_rate_multiplier": lr_multiplier, "learning_rate": learning_rate,
          "batch_size": batch_size, "beta": beta, "lora_r": lora_r, "lora_alpha": lora_alpha,

@@ -85,3 +85,19 @@ def test_validate_infers_the_method_from_the_data(datasets: dict[str, Path],
 def test_an_unknown_method_is_a_usage_error(datasets: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(capsys, "data", "validate", str(datasets["sft"]), "--backend", "openai", "--method", "ppo")
     assert code == 2 and "unknown method 'ppo'" in err
+
+
+@pytest.mark.parametrize("kind", ["sft", "dpo"])
+@pytest.mark.parametrize(("backend", "model"), TARGETS, ids=[f"{b}-{m}" for b, m in TARGETS])
+def test_without_method_validate_and_submit_agree(backend: str, model: str, kind: str, datasets: dict[str, Path],
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Neither is given --method: both take it from the data (dpo for preference pairs) and agree."""
+    data = str(datasets[kind])
+    model_flag = [] if backend == "local" else ["--model", model]
+    v_code, v_out, v_err = run_cli(capsys, "data", "validate", data, "--backend", backend, *model_flag)
+    s_code, s_out, s_err = run_cli(capsys, "submit", "--backend", backend, "--model", model, "--data", data,
+                                   "--dry-run", "--json")
+    refusal = _expected_refusal(backend, model, kind, kind)
+    assert (v_code == 0) == (s_code == 0) == (refusal is None), (v_out + v_err, s_out + s_err)
+    if s_code == 0:
+        assert json.loads(s_out)["spec"]["method"] == kind
