@@ -13,6 +13,7 @@ import typer
 
 from ftrouter import __version__
 from ftrouter.cli import advise, cost, data, jobs
+from ftrouter.cli import eval as eval_cli
 from ftrouter.errors import FtrouterError
 
 app = typer.Typer(
@@ -42,6 +43,7 @@ data.register(app)
 advise.register(app)
 cost.register(app)
 jobs.register(app)
+eval_cli.register(app)
 
 
 def _debug() -> bool:
