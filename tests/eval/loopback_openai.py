@@ -110,6 +110,7 @@ class LoopbackOpenAI:
     """``with LoopbackOpenAI(delay_s=0.1) as server: ... server.base_url ...``"""
 
     def __init__(self, **state: Any) -> None:
+        state["faults"] = deque(state.get("faults", ()))
         self.state = ServerState(**state)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.state))
         self._server.daemon_threads = True
