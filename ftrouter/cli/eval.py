@@ -18,6 +18,7 @@ import typer
 from ftrouter.errors import PluginMissing, UsageError
 
 FORMAT_HELP = "table | md | html | json | csv"
+FILE_WIDTH = 160  # a table written to a file is not squeezed into 80 columns
 
 
 def _need_extra() -> None:
@@ -62,7 +63,7 @@ def _emit(record: dict[str, Any], rows: Iterator[dict[str, Any]], fmt: str, out:
         import io
 
         buf = io.StringIO()
-        render.render_table(record, file=buf)
+        render.render_table(record, file=buf, width=FILE_WIDTH)
         text = buf.getvalue()
     elif fmt == "html":
         text = render.render_html(record, rows)

@@ -92,12 +92,12 @@ def _title(record: dict[str, Any]) -> str:
 # -- terminal -----------------------------------------------------------------------------------------
 
 
-def render_table(record: dict[str, Any], file: Any = None) -> None:
+def render_table(record: dict[str, Any], file: Any = None, width: int | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    console = Console(file=file, markup=False, emoji=False, highlight=False)
+    console = Console(file=file, width=width, markup=False, emoji=False, highlight=False)
     console.print(Text(_title(record)))
     for title, (header, rows) in _sections(record):
         table = Table(title=Text(title), title_justify="left")

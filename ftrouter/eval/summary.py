@@ -16,7 +16,7 @@ from ftrouter.eval.engine import Outcome
 from ftrouter.eval.run import EvalResult, ModelResult
 
 
-def _num(value: float | None, digits: int = 4) -> float | None:
+def _num(value: float | None, digits: int = 6) -> float | None:
     if value is None or math.isnan(value):
         return None
     return round(float(value), digits)
