@@ -23,8 +23,19 @@ MCNEMAR = "mcnemar_exact"
 BOOTSTRAP = "paired_bootstrap"
 
 
-def _indices(n: int) -> np.ndarray:
-    return np.random.default_rng(SEED).integers(0, n, size=(RESAMPLES, n))
+CHUNK = 50  # resamples drawn at a time: memory stays flat in the number of examples
+
+
+def _resample(n: int, *scored: Scored) -> list[np.ndarray]:
+    """Each ``scored``'s aggregate over the same ``RESAMPLES`` bootstrap resamples of n examples (fixed
+    seed), drawn ``CHUNK`` at a time instead of one (RESAMPLES x n) index matrix."""
+    rng = np.random.default_rng(SEED)
+    parts: list[list[np.ndarray]] = [[] for _ in scored]
+    for start in range(0, RESAMPLES, CHUNK):
+        idx = rng.integers(0, n, size=(min(CHUNK, RESAMPLES - start), n), dtype=np.int32)
+        for part, s in zip(parts, scored, strict=True):
+            part.append(s.resampled(idx))
+    return [np.concatenate(part) for part in parts]
 
 
 def _interval(values: np.ndarray) -> tuple[float, float]:
@@ -39,7 +50,7 @@ def ci95(scored: Scored) -> tuple[float, float]:
     n = len(scored.stats)
     if n == 0:
         return float("nan"), float("nan")
-    return _interval(scored.resampled(_indices(n)))
+    return _interval(_resample(n, scored)[0])
 
 
 @dataclass
@@ -81,8 +92,8 @@ def compare(a_name: str, b_name: str, a: Scored, b: Scored) -> Comparison:
     if n == 0:
         nan = float("nan")
         return Comparison(a_name, b_name, a.name, nan, (nan, nan), nan, BOOTSTRAP, 0)
-    idx = _indices(n)
-    deltas = b.resampled(idx) - a.resampled(idx)
+    on_a, on_b = _resample(n, a, b)
+    deltas = on_b - on_a
     delta = b.value() - a.value()
     if a.binary:
         p_value = mcnemar_p(np.array(a.marks), np.array(b.marks))

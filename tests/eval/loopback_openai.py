@@ -130,3 +130,17 @@ class LoopbackOpenAI:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+def main() -> None:
+    """``python tests/eval/loopback_openai.py DELAY_S``: serve until stdin closes (the benchmark runs the
+    server in its own process so that its threads do not compete with the client's for the GIL)."""
+    import sys
+
+    with LoopbackOpenAI(delay_s=float(sys.argv[1]) if len(sys.argv) > 1 else 0.0) as server:
+        print(server.base_url, flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()

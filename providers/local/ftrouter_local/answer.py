@@ -66,7 +66,7 @@ class LocalAnswerer:
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
         try:
             tokenizer = AutoTokenizer.from_pretrained(self.model_ref)
-            model = AutoModelForCausalLM.from_pretrained(self.model_ref, dtype=dtype)
+            model: Any = AutoModelForCausalLM.from_pretrained(self.model_ref, dtype=dtype)
             if self.adapter_dir is not None:
                 from peft import PeftModel
 
@@ -76,7 +76,8 @@ class LocalAnswerer:
         tokenizer.padding_side = "left"  # generation continues at the right end of every row
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
-        self._model, self._tokenizer, self._device = model.to(device).eval(), tokenizer, device
+        model.to(device)
+        self._model, self._tokenizer, self._device = model.eval(), tokenizer, device
 
     def _text(self, messages: list[dict[str, str]]) -> str:
         if getattr(self._tokenizer, "chat_template", None):
