@@ -148,3 +148,25 @@ def test_a_partly_failing_model_reports_errors(tmp_path: Path, capsys: pytest.Ca
     with LoopbackOpenAI(fail_when=lambda m: 500) as server:
         code, out, err = run_cli(capsys, "eval", "--data", str(data), "--model", f"openai:m@{server.base_url}")
     assert code == 3 and "every request failed" in err and out == ""
+
+
+def test_judge_grades_with_a_rubric(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ftrouter.eval.judge import parse_grade
+
+    assert parse_grade("4") == 0.75 and parse_grade("Grade: 5/5") == 1.0 and parse_grade("great") is None
+
+    def grade(messages: list[dict[str, Any]]) -> str:
+        prompt = messages[-1]["content"]
+        assert "<<<REFERENCE\nanswer 1\nREFERENCE>>>" in prompt or "answer 1" not in prompt
+        return "5" if "ANSWER\nanswer" in prompt else "1"
+
+    data = write(tmp_path, rows(4))
+    with LoopbackOpenAI(answer=good_or_hostile) as model, LoopbackOpenAI(answer=grade) as judge:
+        args = ("eval", "--data", str(data), "--model", f"openai:m@{model.base_url}", "--judge",
+                f"openai:judge@{judge.base_url}", "--json")
+        code, out, err = run_cli(capsys, *args)
+        assert code == 0, err
+        assert json.loads(out)["models"][0]["metrics"]["judge"] == pytest.approx(3 / 4)  # 5, 5, 5 and 1
+        asked = judge.state.requests
+        run_cli(capsys, *args)
+    assert asked == 4 and judge.state.requests == 4  # the judge's grades come from the cache on a rerun
