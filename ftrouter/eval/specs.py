@@ -28,6 +28,7 @@ class BuiltinAnswerer:
 
 BUILTIN_ANSWERERS: dict[str, BuiltinAnswerer] = {
     "openai": BuiltinAnswerer("ftrouter_openai.answer:make_answerer", "pip install -e providers/openai"),
+    "vertex": BuiltinAnswerer("ftrouter_vertex.answer:make_answerer", "pip install -e providers/vertex"),
     "hf": BuiltinAnswerer("ftrouter_local.answer:make_answerer", "pip install -e providers/local"),
 }
 
