@@ -75,3 +75,29 @@ def test_row_formats_and_limit(tmp_path: Path) -> None:
     assert examples[0].prompt[-1] == ("user", "U2") and len(examples[0].prompt) == 4
     assert examples[3].is_label and examples[3].messages() == [{"role": "user", "content": "T"}]
     assert [e.line for e in read_examples(path, limit=2)] == [1, 2]
+
+
+def test_the_shipped_general_sample_reads() -> None:
+    sample = Path(__file__).resolve().parents[2] / "configs" / "evals" / "general-sample.jsonl"
+    examples = read_examples(sample)
+    assert len(examples) == 10 and all(e.prompt[0][0] == "system" for e in examples)
+
+
+def test_the_progress_bar_is_drawn_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    from ftrouter.cli.eval import _progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    with _progress(10) as tick:
+        assert tick is None  # stderr is captured by pytest: not a terminal
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with _progress(10) as tick:
+        assert tick is not None
+        tick(10)
+    assert "10/10" in terminal.getvalue()
