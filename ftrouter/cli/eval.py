@@ -57,7 +57,7 @@ def _emit(record: dict[str, Any], rows: Iterator[dict[str, Any]], fmt: str, out:
     from ftrouter.eval import render
 
     if fmt == "table" and out is None:
-        render.render_table(record)
+        render.render_table(record, width=None if sys.stdout.isatty() else FILE_WIDTH)
         return
     if fmt == "table":
         import io

@@ -1,9 +1,11 @@
 """Getting every model's answer to every example: from the cache first, then from the model,
 concurrently (``concurrency`` batches in flight), each call retried through ``ftrouter.http``.
 
-A call that still fails after its retries is that example's error; the run goes on. Only when every
-request of a model failed does the run stop: with that error when all failures were credentials
-(exit 4), else with a provider error (exit 3). Memory stays flat in the number of examples: at most
+A call that still fails after its retries is that example's error; the run goes on. A credentials or
+quota error stops sending to that model (every later request would fail the same way) and, when the
+model answered nothing, stops the run with that error (exit 4 / 3). With ``strict``, a model that
+answered nothing at all stops the run with a provider error (exit 3); ``evaluate`` instead checks that
+across all models. Memory stays flat in the number of examples: at most
 ``2 x concurrency`` batches are queued at a time and nothing but the small ``Outcome``s is kept.
 """
 
@@ -14,7 +16,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from ftrouter.errors import AuthError, BackendError, FtrouterError
+from ftrouter.errors import AuthError, BackendError, FtrouterError, QuotaError
 from ftrouter.eval.answerer import Answer, Answerer, GenerationSettings
 from ftrouter.eval.cache import AnswerCache, cache_key
 from ftrouter.eval.dataset import EvalExample
@@ -67,9 +69,14 @@ class _Sender:
                  outcomes: list[Outcome]) -> None:
         self.run, self.prompts, self.keys, self.cache, self.outcomes = run, prompts, keys, cache, outcomes
         self.errors: list[FtrouterError] = []
+        self.fatal: FtrouterError | None = None  # credentials or quota: no point in sending more
 
     def send(self, batch: list[int], lines: list[int]) -> None:
         run = self.run
+        if self.fatal is not None:
+            for i in batch:
+                self.outcomes[i] = Outcome(error=str(self.fatal))
+            return
         what = f"{run.label}: example at line {lines[0]}" if len(batch) == 1 else f"{run.label}: batch of {len(batch)}"
         started = time.perf_counter()
         try:
@@ -77,6 +84,8 @@ class _Sender:
                 lambda: run.answerer.answer([self.prompts[i] for i in batch], run.settings), run.retry, what=what)
         except FtrouterError as exc:
             self.errors.append(exc)
+            if isinstance(exc, (AuthError, QuotaError)):
+                self.fatal = exc
             for i in batch:
                 self.outcomes[i] = Outcome(error=str(exc))
             return
@@ -89,7 +98,7 @@ class _Sender:
 
 
 def answer_all(examples: list[EvalExample], run: ModelRun, cache: AnswerCache,
-               tick: Tick | None = None) -> list[Outcome]:
+               tick: Tick | None = None, *, strict: bool = True) -> list[Outcome]:
     """Every example's outcome for one model, in the examples' order."""
     prompts = [ex.messages() for ex in examples]
     keys = [cache_key(run.answerer.identity, p, run.settings) for p in prompts]
@@ -106,7 +115,10 @@ def answer_all(examples: list[EvalExample], run: ModelRun, cache: AnswerCache,
     sender = _Sender(run, prompts, keys, cache, outcomes)
     _send_all(sender, pending, examples, tick)
     if sender.errors and not any(o.ok for o in outcomes):
-        _raise_all_failed(run.label, sender.errors)
+        if sender.fatal is not None:
+            raise sender.fatal
+        if strict:
+            _raise_all_failed(run.label, sender.errors)
     return outcomes
 
 
@@ -139,7 +151,4 @@ def _reap(in_flight: dict[Future[None], int], tick: Tick | None) -> None:
 
 
 def _raise_all_failed(label: str, errors: list[FtrouterError]) -> None:
-    first = errors[0]
-    if all(isinstance(e, AuthError) for e in errors):
-        raise first
-    raise BackendError(f"{label}: every request failed; the first error: {first}", code="all_requests_failed")
+    raise BackendError(f"{label}: every request failed; the first error: {errors[0]}", code="all_requests_failed")

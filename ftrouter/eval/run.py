@@ -1,7 +1,9 @@
 """One evaluation run: every model answers every example (engine), every metric is scored with its
 interval, and every pair of models is compared on the examples both answered.
 
-A model's metrics are computed over the examples it answered; ``errors`` says how many it did not.
+A model's metrics are computed over the examples it answered; ``errors`` says how many it did not. A
+model that answered nothing is reported with its errors and no metrics; only when no model answered
+anything does the run fail (exit 3).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ftrouter.errors import BackendError
 from ftrouter.eval.answerer import Answerer, GenerationSettings, ModelSpec
 from ftrouter.eval.cache import AnswerCache
 from ftrouter.eval.dataset import EvalExample
@@ -93,7 +96,10 @@ def evaluate(data: Path, examples: list[EvalExample], models: list[tuple[ModelSp
     for spec, answerer in models:
         run = ModelRun(answerer, spec.raw, concurrency or answerer.default_concurrency, settings,
                        retry or RetryPolicy())
-        results.append(ModelResult(spec, answerer, answer_all(examples, run, cache, tick)))
+        results.append(ModelResult(spec, answerer, answer_all(examples, run, cache, tick, strict=False)))
+    if not any(o.ok for r in results for o in r.outcomes):
+        first = next(o.error for r in results for o in r.outcomes if o.error)
+        raise BackendError(f"every request failed; the first error: {first}", code="all_requests_failed")
     for result in results:
         _score_model(result, examples, metrics, judge)
     return EvalResult(data, examples, metrics, results, _pairwise(results, metrics), settings)

@@ -145,8 +145,14 @@ def test_a_partly_failing_model_reports_errors(tmp_path: Path, capsys: pytest.Ca
         code, out, _ = run_cli(capsys, "eval", "--data", str(data), "--model", f"openai:m@{server.base_url}",
                                "--json")
     assert code == 0 and json.loads(out)["models"][0]["errors"] == 1
-    with LoopbackOpenAI(fail_when=lambda m: 500) as server:
-        code, out, err = run_cli(capsys, "eval", "--data", str(data), "--model", f"openai:m@{server.base_url}")
+    with LoopbackOpenAI(fail_when=lambda m: 500) as down, LoopbackOpenAI() as up:
+        code, out, err = run_cli(capsys, "eval", "--data", str(data), "--model", f"openai:m@{down.base_url}",
+                                 "--model", f"openai:m@{up.base_url}", "--json")
+        assert code == 0, err
+        doc = json.loads(out)
+        assert [m["errors"] for m in doc["models"]] == [4, 0] and doc["models"][0]["metrics"] == {}
+        assert doc["comparisons"] == []  # nothing to compare on
+        code, out, err = run_cli(capsys, "eval", "--data", str(data), "--model", f"openai:m@{down.base_url}")
     assert code == 3 and "every request failed" in err and out == ""
 
 
