@@ -71,6 +71,7 @@ class Scored:
     aggregate: Callable[[np.ndarray], float]
     marks: list[float]  # the per-example mark shown in reports
     detail: dict[str, Any] | None = None  # e.g. per-class precision/recall
+    batch: Callable[[np.ndarray], np.ndarray] | None = None  # the aggregate of many resamples (B, n, ...) at once
 
     def value(self) -> float:
         return self.aggregate(self.stats)
@@ -79,11 +80,13 @@ class Scored:
         """The aggregate over each row of bootstrap indices ``idx`` (B, n)."""
         if self.stats.ndim == 1 and self.aggregate is _mean:
             return np.asarray(self.stats[idx].mean(axis=1))
+        if self.batch is not None:
+            return self.batch(self.stats[idx])
         return np.array([self.aggregate(self.stats[row]) for row in idx])
 
     def subset(self, keep: np.ndarray) -> Scored:
         return Scored(self.name, self.binary, self.stats[keep], self.aggregate,
-                      [self.marks[i] for i in np.flatnonzero(keep)], self.detail)
+                      [self.marks[i] for i in np.flatnonzero(keep)], self.detail, self.batch)
 
 
 def _mean(stats: np.ndarray) -> float:
@@ -122,9 +125,6 @@ def _labels(name: str, refs: list[str], answers: list[str]) -> Scored:
     stats = np.array([[index[normalize(r)], index.get(normalize(a), other)] for r, a in zip(refs, answers,
                                                                                             strict=True)])
 
-    def accuracy(rows: np.ndarray) -> float:
-        return float(sk.accuracy_score(rows[:, 0], rows[:, 1]))
-
     def macro_f1(rows: np.ndarray) -> float:
         return float(sk.f1_score(rows[:, 0], rows[:, 1], labels=np.unique(rows[:, 0]), average="macro",
                                  zero_division=0))
@@ -133,10 +133,31 @@ def _labels(name: str, refs: list[str], answers: list[str]) -> Scored:
         stats[:, 0], stats[:, 1], labels=list(range(len(classes))), zero_division=0)
     per_class = {label: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
                          "support": int(support[i])} for i, label in enumerate(classes)}
-    marks = [float(ref == pred) for ref, pred in stats]
-    if name == "accuracy":
-        return Scored(name, True, stats, accuracy, marks, {"per_class": per_class})
-    return Scored(name, False, stats, macro_f1, marks, {"per_class": per_class})
+    correct = (stats[:, 0] == stats[:, 1]).astype(float)
+    marks = correct.tolist()
+    if name == "accuracy":  # the share of correct labels: sklearn's accuracy_score is exactly this mean
+        return Scored(name, True, correct, _mean, marks, {"per_class": per_class})
+    return Scored(name, False, stats, macro_f1, marks, {"per_class": per_class}, _macro_f1_batch)
+
+
+def _macro_f1_batch(samples: np.ndarray) -> np.ndarray:
+    """Macro F1 of every resample in ``samples`` (B, n, 2: reference id, prediction id) at once, from
+    per-class counts, as ``f1_score(average="macro", labels=<classes in the resample's references>,
+    zero_division=0)`` computes it (a test checks the two agree). One ``sklearn`` call per resample would
+    take seconds per model at a few thousand examples."""
+    refs, preds = samples[..., 0], samples[..., 1]
+    width = int(max(refs.max(), preds.max())) + 1
+    offset = np.arange(len(samples))[:, None] * width  # one bincount over all resamples: (resample, class) cells
+
+    def counts(cells: np.ndarray) -> np.ndarray:
+        return np.bincount(cells.ravel(), minlength=len(samples) * width).reshape(len(samples), width).astype(float)
+
+    tp = counts((offset + refs)[refs == preds])
+    in_refs, in_preds = counts(offset + refs), counts(offset + preds)
+    denominator = in_refs + in_preds  # 2 TP + FP + FN
+    f1 = np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
+    present = in_refs > 0
+    return np.asarray((f1 * present).sum(axis=1) / present.sum(axis=1))
 
 
 _PER_EXAMPLE: dict[str, tuple[bool, Callable[[str, str], float]]] = {

@@ -92,3 +92,15 @@ def test_comparisons_say_which_test() -> None:
     rouge = compare("tuned", "base", score("rougeL", refs, ["x"] * 40), score("rougeL", refs, ["x y"] * 40))
     assert rouge.test == BOOTSTRAP and rouge.delta == pytest.approx(2 / 3 - 1)
     assert rouge.p_value == pytest.approx(2 / 1001) and "regression" in rouge.verdict
+
+
+def test_the_vectorised_macro_f1_of_resamples_is_sklearns() -> None:
+    from ftrouter.eval.metrics import _macro_f1_batch
+
+    rng = np.random.default_rng(3)
+    refs = [str(x) for x in rng.choice(list("abcd"), size=60, p=[0.6, 0.2, 0.15, 0.05])]
+    preds = [r if rng.random() < 0.6 else str(rng.choice(list("abcz"))) for r in refs]
+    scored = score("macro_f1", refs, preds)
+    idx = rng.integers(0, 60, size=(200, 60))  # many resamples miss class d, some predict z
+    expected = [scored.aggregate(scored.stats[row]) for row in idx]  # sklearn's f1_score, one call each
+    assert np.allclose(_macro_f1_batch(scored.stats[idx]), expected)
