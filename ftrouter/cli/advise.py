@@ -45,7 +45,7 @@ def advise_command(
 
     profile = load_profile(task)
     if eval_scores is not None:
-        from ftrouter.eval.advise_scores import looks_like_run, scores_from_run
+        from ftrouter.eval.measured import looks_like_run, scores_from_run
 
         measured = scores_from_run(eval_scores) if looks_like_run(eval_scores) and not Path(eval_scores).exists() \
             else load_eval_scores(eval_scores)
