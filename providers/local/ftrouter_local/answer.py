@@ -10,6 +10,7 @@ the weight files, so retraining an adapter into the same folder is not answered 
 from __future__ import annotations
 
 import hashlib
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,9 @@ class LocalAnswerer:
         self._device = device
         self._model: Any = None
         self._tokenizer: Any = None
+        # one model in memory answers one batch at a time, whatever --concurrency says: batching is the
+        # parallelism here, and concurrent generate() calls would only compete for the same device
+        self._lock = threading.Lock()
 
     def _load(self) -> None:
         import torch
@@ -85,13 +89,14 @@ class LocalAnswerer:
         return "\n\n".join(m["content"] for m in messages) + "\n\n"
 
     def answer(self, prompts: list[list[dict[str, str]]], settings: GenerationSettings) -> list[Answer]:
-        if self._model is None:
-            self._load()
-        try:
-            return self._generate(prompts, settings)
-        except RuntimeError as exc:  # CUDA out of memory, a shape the model refuses...
-            raise BackendError(f"generation failed on {self.identity.split('#')[0]}: {exc}",
-                               code="generation_failed") from None
+        with self._lock:
+            if self._model is None:
+                self._load()
+            try:
+                return self._generate(prompts, settings)
+            except RuntimeError as exc:  # CUDA out of memory, a shape the model refuses...
+                raise BackendError(f"generation failed on {self.identity.split('#')[0]}: {exc}",
+                                   code="generation_failed") from None
 
     def _generate(self, prompts: list[list[dict[str, str]]], settings: GenerationSettings) -> list[Answer]:
         import torch
