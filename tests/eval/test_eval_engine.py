@@ -122,3 +122,10 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path: Path) -> None:
     outcomes = answer_all(examples, ModelRun(second, "fake", 1, GenerationSettings(), RetryPolicy()), cache)
     assert second.calls == 2 and sum(o.cached for o in outcomes) == 4
     assert [o.text for o in outcomes] == [f"ITEM {i}" for i in range(6)]
+
+
+def test_requests_to_a_compatible_server_use_max_tokens(tmp_path: Path) -> None:
+    with LoopbackOpenAI() as server:
+        answer(tmp_path, server, 1)
+    assert server.state.bodies == [{"model": "m", "messages": [{"role": "user", "content": "item 0"}],
+                                    "temperature": 0.0, "max_tokens": 1024}]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ftrouter.errors import UsageError
+from ftrouter.errors import DataError, UsageError
 from ftrouter.eval.dataset import read_examples
 from ftrouter.eval.specs import parse_spec, spec_for
 from ftrouter.jobs.models import JobResult, JobSpec, JobState, JobStatus, PreparedJob, RemoteRef
@@ -101,3 +101,11 @@ def test_the_progress_bar_is_drawn_on_a_terminal_only(monkeypatch: pytest.Monkey
         assert tick is not None
         tick(10)
     assert "10/10" in terminal.getvalue()
+
+
+def test_limit_stops_reading_before_a_later_bad_row(tmp_path: Path) -> None:
+    path = tmp_path / "e.jsonl"
+    path.write_text('{"prompt": "p", "completion": "c"}\n{"prompt": "no completion"}\n')
+    assert len(read_examples(path, limit=1)) == 1
+    with pytest.raises(DataError, match=r":2: no_reference"):
+        read_examples(path)
