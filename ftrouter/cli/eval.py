@@ -81,8 +81,9 @@ def _emit(record: dict[str, Any], rows: Iterator[dict[str, Any]], fmt: str, out:
 def eval_command(
     data: Path = typer.Option(..., "--data", help="Eval set (JSONL): chat rows (last assistant turn is the "
                               "reference), prompt-completion, or text/label."),
-    models: list[str] = typer.Option(..., "--model", help="A model to evaluate (repeatable): openai:MODEL[@BASE_URL], "
-                                     "hf:PATH[+ADAPTER_DIR], or a job id ftr-..."),
+    models: list[str] = typer.Option(..., "--model", help="A model to evaluate (repeatable): "
+                                     "openai:MODEL\\[@BASE_URL], vertex:MODEL, hf:PATH\\[+ADAPTER_DIR], or a job "
+                                     "id ftr-..."),  # help is rich markup: \\[ keeps the brackets
     metrics: list[str] | None = typer.Option(None, "--metric", help="A metric (repeatable): exact, normalized, "
                                              "contains, json_valid, json_fields, accuracy, macro_f1, rougeL, chrf, "
                                              "bleu, judge. Default: picked from the references."),
