@@ -13,7 +13,7 @@ $(BIN)/python:
 # torch first, pinned, so nothing later pulls the newest CUDA build (see constraints.txt)
 setup: $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -c constraints.txt -e '.[dev]' $(foreach p,$(PROVIDERS),-e $(dir $(p)))
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev,eval]' $(foreach p,$(PROVIDERS),-e $(dir $(p)))
 
 demo: setup
 	PATH=$(CURDIR)/$(BIN):$$PATH bash scripts/demo.sh
