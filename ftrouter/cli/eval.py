@@ -129,7 +129,7 @@ def _run(data: Path, examples: list[Any], models: list[str], metrics: list[str],
     from ftrouter.eval.answerer import GenerationSettings
     from ftrouter.eval.cache import AnswerCache
     from ftrouter.eval.engine import ModelRun
-    from ftrouter.eval.judge import JUDGE_SETTINGS, make_judge
+    from ftrouter.eval.judge import JUDGE_SETTINGS, make_judge, make_preference
     from ftrouter.eval.run import evaluate
     from ftrouter.eval.specs import make_answerer, spec_for
     from ftrouter.eval.summary import details, example_rows, summary
@@ -140,16 +140,18 @@ def _run(data: Path, examples: list[Any], models: list[str], metrics: list[str],
         raise UsageError("--model: the same model is given twice", code="bad_option")
     answerers = [(spec, make_answerer(spec)) for spec in specs]  # credentials are checked before any call
     cache = AnswerCache()
-    judge_fn = None
+    judge_fn = preference = None
     if judge_spec is not None:
         judge_answerer = make_answerer(spec_for(judge_spec))
-        judge_fn = make_judge(ModelRun(judge_answerer, f"judge {judge_spec}",
-                                       concurrency or judge_answerer.default_concurrency, JUDGE_SETTINGS,
-                                       RetryPolicy()), cache)
+        judge_run = ModelRun(judge_answerer, f"judge {judge_spec}", concurrency or judge_answerer.default_concurrency,
+                             JUDGE_SETTINGS, RetryPolicy())
+        judge_fn = make_judge(judge_run, cache)
+        preference = make_preference(judge_run, cache) if len(specs) > 1 else None
     try:
         with _progress(len(examples) * len(specs)) as tick:
             result = evaluate(data, examples, answerers, metrics=metrics, concurrency=concurrency,
-                              settings=GenerationSettings(), cache=cache, judge=judge_fn, tick=tick)
+                              settings=GenerationSettings(), cache=cache, judge=judge_fn, preference=preference,
+                              tick=tick)
     finally:
         cache.close()
     rows = list(example_rows(result))

@@ -25,6 +25,7 @@ from ftrouter.eval.stats import Comparison, ci95, compare
 from ftrouter.http import RetryPolicy
 
 JudgeFn = Callable[[list[EvalExample], list[Outcome], np.ndarray], Scored]
+PreferenceFn = Callable[[list[EvalExample], str, list[Outcome], str, list[Outcome]], Comparison]
 
 
 @dataclass
@@ -72,7 +73,8 @@ def _score_model(result: ModelResult, examples: list[EvalExample], metrics: list
         result.intervals[name] = ci95(result.scored[name])
 
 
-def _pairwise(models: list[ModelResult], metrics: list[str]) -> list[Comparison]:
+def _pairwise(models: list[ModelResult], metrics: list[str], examples: list[EvalExample],
+              preference: PreferenceFn | None) -> list[Comparison]:
     comparisons = []
     for a, b in combinations(models, 2):
         both = a.answered & b.answered
@@ -82,13 +84,15 @@ def _pairwise(models: list[ModelResult], metrics: list[str]) -> list[Comparison]
             sa = a.scored[name].subset(both[a.answered])
             sb = b.scored[name].subset(both[b.answered])
             comparisons.append(compare(a.spec.raw, b.spec.raw, sa, sb))
+        if preference is not None and JUDGE in metrics:
+            comparisons.append(preference(examples, a.spec.raw, a.outcomes, b.spec.raw, b.outcomes))
     return comparisons
 
 
 def evaluate(data: Path, examples: list[EvalExample], models: list[tuple[ModelSpec, Answerer]], *,
              metrics: list[str], concurrency: int | None = None, settings: GenerationSettings | None = None,
              cache: AnswerCache | None = None, retry: RetryPolicy | None = None, judge: JudgeFn | None = None,
-             tick: Tick | None = None) -> EvalResult:
+             preference: PreferenceFn | None = None, tick: Tick | None = None) -> EvalResult:
     """Answer, score and compare. Raises when every request of a model failed (see ``engine``)."""
     settings = settings or GenerationSettings()
     cache = cache or AnswerCache()
@@ -102,4 +106,4 @@ def evaluate(data: Path, examples: list[EvalExample], models: list[tuple[ModelSp
         raise BackendError(f"every request failed; the first error: {first}", code="all_requests_failed")
     for result in results:
         _score_model(result, examples, metrics, judge)
-    return EvalResult(data, examples, metrics, results, _pairwise(results, metrics), settings)
+    return EvalResult(data, examples, metrics, results, _pairwise(results, metrics, examples, preference), settings)

@@ -176,3 +176,32 @@ def test_judge_grades_with_a_rubric(tmp_path: Path, capsys: pytest.CaptureFixtur
         asked = judge.state.requests
         run_cli(capsys, *args)
     assert asked == 4 and judge.state.requests == 4  # the judge's grades come from the cache on a rerun
+
+
+def test_judge_states_a_pairwise_preference_in_alternating_order(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from ftrouter.eval.judge import parse_preference
+
+    assert parse_preference("2") == 2 and parse_preference("Answer 0: a tie") == 0 and parse_preference("x") is None
+    first_shown: list[str] = []
+
+    def judge(messages: list[dict[str, Any]]) -> str:
+        prompt = messages[-1]["content"]
+        if "<<<ANSWER 1" not in prompt:
+            return "5" if "ANSWER\nanswer" in prompt else "1"
+        first = prompt.split("<<<ANSWER 1\n")[1].split("\nANSWER 1>>>")[0]
+        first_shown.append(first)
+        return "1" if first.startswith("answer") else "2"  # always prefers the right answer
+
+    data = write(tmp_path, rows(6))
+    with LoopbackOpenAI(answer=lambda m: f"answer {m[-1]['content'][1:]}") as good, \
+            LoopbackOpenAI(answer=lambda m: "no idea") as bad, \
+            LoopbackOpenAI(answer=judge) as grader:
+        code, out, err = run_cli(capsys, "eval", "--data", str(data), "--model", f"openai:good@{good.base_url}",
+                                 "--model", f"openai:bad@{bad.base_url}", "--judge", f"openai:j@{grader.base_url}",
+                                 "--json")
+    assert code == 0, err
+    preference = [c for c in json.loads(out)["comparisons"] if c["metric"] == "judge_preference"]
+    assert len(preference) == 1 and preference[0]["test"] == "sign_test_exact"
+    assert preference[0]["delta"] == -1.0 and preference[0]["p_value"] == pytest.approx(2 / 2**6)
+    assert first_shown.count("no idea") == 3  # the order alternates: position bias cancels out

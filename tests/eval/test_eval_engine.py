@@ -129,3 +129,24 @@ def test_requests_to_a_compatible_server_use_max_tokens(tmp_path: Path) -> None:
         answer(tmp_path, server, 1)
     assert server.state.bodies == [{"model": "m", "messages": [{"role": "user", "content": "item 0"}],
                                     "temperature": 0.0, "max_tokens": 1024}]
+
+
+class AlwaysFirst:
+    """A judge with pure position bias: it always prefers the answer shown first."""
+
+    identity, default_concurrency, batch_size, price_model = "biased-judge", 1, 1, None
+
+    def answer(self, prompts: list[list[dict[str, str]]], settings: GenerationSettings) -> list[Answer]:
+        return [Answer(text="1") for _ in prompts]
+
+
+def test_a_position_biased_judge_prefers_neither_model(tmp_path: Path) -> None:
+    from ftrouter.eval.judge import JUDGE_SETTINGS, make_preference
+
+    examples = read_examples(write_eval(tmp_path, 8))
+    a = [Outcome(text=f"a{i}") for i in range(8)]
+    b = [Outcome(text=f"b{i}") for i in range(8)]
+    prefer = make_preference(ModelRun(AlwaysFirst(), "judge", 1, JUDGE_SETTINGS, RetryPolicy()),
+                             AnswerCache(tmp_path / "cache.db"))
+    comparison = prefer(examples, "a", a, "b", b)
+    assert comparison.delta == 0.0 and comparison.p_value == 1.0 and comparison.examples == 8
