@@ -73,3 +73,39 @@ def test_no_credentials_stops_before_any_call(tmp_path: Path) -> None:
     with pytest.raises(AuthError, match="GOOGLE_APPLICATION_CREDENTIALS"):
         VertexAnswerer("gemini-2.5-flash", env={"GOOGLE_CLOUD_PROJECT": "ftrouter-test"},
                        config_file=tmp_path / "none.yaml")
+
+
+def test_a_tuned_endpoint_is_called_by_its_resource_name(fake_credentials: Any, tmp_path: Path) -> None:
+    import httpx
+
+    endpoint = "projects/123456789012/locations/us-central1/endpoints/4455667788"
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, json={"candidates": [{"content": {"role": "model", "parts": [{"text": "ok"}]},
+                                                         "finishReason": "STOP"}]})
+
+    answerer = VertexAnswerer(endpoint, credentials=fake_credentials, env={"GOOGLE_CLOUD_PROJECT": "ftrouter-test"},
+                              config_file=tmp_path / "none.yaml",
+                              httpx_client=httpx.Client(transport=httpx.MockTransport(handler)))
+    answer = answerer.answer([[{"role": "user", "content": "hi"}]], GenerationSettings())[0]
+    assert answer.text == "ok" and answer.input_tokens is None and answerer.price_model is None
+    assert seen == [f"https://us-central1-aiplatform.googleapis.com/v1/{endpoint}:generateContent"]
+
+
+def test_a_vertex_429_becomes_rate_limited(fake_credentials: Any, tmp_path: Path) -> None:
+    import httpx
+
+    from ftrouter.errors import RateLimited
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        error = {"code": 429, "message": "Resource exhausted", "status": "RESOURCE_EXHAUSTED"}
+        return httpx.Response(429, headers={"Retry-After": "3"}, json={"error": error})
+
+    answerer = VertexAnswerer("gemini-2.5-flash", credentials=fake_credentials,
+                              env={"GOOGLE_CLOUD_PROJECT": "ftrouter-test"}, config_file=tmp_path / "none.yaml",
+                              httpx_client=httpx.Client(transport=httpx.MockTransport(handler)))
+    with pytest.raises(RateLimited) as caught:
+        answerer.answer([[{"role": "user", "content": "hi"}]], GenerationSettings())
+    assert caught.value.retry_after == 3.0
