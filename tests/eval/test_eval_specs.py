@@ -109,3 +109,14 @@ def test_limit_stops_reading_before_a_later_bad_row(tmp_path: Path) -> None:
     assert len(read_examples(path, limit=1)) == 1
     with pytest.raises(DataError, match=r":2: no_reference"):
         read_examples(path)
+
+
+def test_cost_uses_the_catalogs_base_or_fine_tuned_prices() -> None:
+    from ftrouter.eval.summary import _cost
+
+    million = {"input": 1_000_000, "output": 1_000_000}
+    # gpt-4.1-mini-2025-04-14: base $0.40 in / $1.60 out, fine-tuned $0.80 / $3.20 per 1M tokens
+    assert _cost("gpt-4.1-mini-2025-04-14", million) == pytest.approx(2.0)
+    assert _cost("ft:gpt-4.1-mini-2025-04-14:acme:tickets:AbC1", million) == pytest.approx(4.0)
+    assert _cost(None, million) is None and _cost("llama-local", million) is None
+    assert _cost("gpt-4.1-mini-2025-04-14", {"input": None, "output": 5}) is None
