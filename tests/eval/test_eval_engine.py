@@ -41,7 +41,7 @@ def answer(tmp_path: Path, server: LoopbackOpenAI, n: int, **kw: Any) -> list[Ou
 
 
 def test_requests_run_concurrently_up_to_the_limit(tmp_path: Path) -> None:
-    with LoopbackOpenAI(delay_s=0.05) as server:
+    with LoopbackOpenAI(delay_s=0.1) as server:
         outcomes = answer(tmp_path, server, 24, concurrency=6)
     assert [o.text for o in outcomes] == [f"item {i}" for i in range(24)]  # in the examples' order
     assert server.state.max_in_flight == 6
