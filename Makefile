@@ -15,7 +15,7 @@ $(BIN)/python:
 STAMP := $(VENV)/.installed
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt $(PROVIDERS)
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -c constraints.txt -e '.[dev]' $(foreach p,$(PROVIDERS),-e $(dir $(p)))
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev,eval]' $(foreach p,$(PROVIDERS),-e $(dir $(p)))
 	touch $@
 
 setup: $(STAMP)

@@ -28,8 +28,10 @@ def advise_command(
     task: Path = typer.Argument(..., help="Task profile (YAML or JSON); see configs/tasks/ for examples."),
     data: Path | None = typer.Option(None, "--data", help="Training data (JSONL): example count, lengths, "
                                      "duplicates and problems feed the advice, and training is priced per backend."),
-    eval_scores: Path | None = typer.Option(None, "--eval", help="Baseline eval scores (YAML/JSON: prompting, "
-                                            "rag, target, eval_set_size); they override the profile's scores."),
+    eval_scores: str | None = typer.Option(None, "--eval", help="Baseline eval scores (YAML/JSON: prompting, "
+                                           "rag, target, eval_set_size), or a stored `ftrouter eval` run (ev-...): "
+                                           "its best untuned model's headline score is the prompting score; "
+                                           "they override the profile's scores."),
     data_format: str = typer.Option("auto", "--data-format", help="Format of --data (as `data inspect --format`)."),
     model: str | None = typer.Option(None, "--model", help="Model whose tokenizer counts --data's tokens."),
     catalogs: list[Path] | None = typer.Option(None, "--catalog", help="A catalog override file (repeatable): "
@@ -43,7 +45,11 @@ def advise_command(
 
     profile = load_profile(task)  # a ProfileError lists every problem (under --json: "problems" in the error)
     if eval_scores is not None:
-        profile = apply_eval_scores(profile, load_eval_scores(eval_scores))
+        from ftrouter.eval.measured import looks_like_run, scores_from_run
+
+        measured = scores_from_run(eval_scores) if looks_like_run(eval_scores) and not Path(eval_scores).exists() \
+            else load_eval_scores(eval_scores)
+        profile = apply_eval_scores(profile, measured)
     signals = None
     if data is not None:
         from ftrouter.advise.signals import read_signals

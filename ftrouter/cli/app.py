@@ -15,6 +15,7 @@ from typer.exceptions import TyperException
 
 from ftrouter import __version__
 from ftrouter.cli import advise, cost, data, jobs, migrate
+from ftrouter.cli import eval as eval_cli
 from ftrouter.errors import FtrouterError, ProfileError
 
 app = typer.Typer(
@@ -45,6 +46,7 @@ advise.register(app)
 cost.register(app)
 jobs.register(app)
 migrate.register(app)
+eval_cli.register(app)
 
 
 def _debug() -> bool:

@@ -171,6 +171,8 @@ def compare(
     sets: list[str] | None = SET_OPT,
     catalogs: list[Path] | None = CATALOG_OPT,
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
+    eval_run: str | None = typer.Option(None, "--eval", help="A stored `ftrouter eval` run (ev-...): its "
+                                        "models' measured quality is shown next to the costs."),
 ) -> None:
     """Compare training, inference and break-even across prompting, RAG, fine-tuning and self-hosting."""
     from ftrouter.cli.progress import data_progress
@@ -190,11 +192,18 @@ def compare(
     work, notes = _workload(task, parsed, _flags(monthly_requests=monthly_requests, prompt_tokens=prompt_tokens,
                                                  output_tokens=output_tokens, service_months=months))
     catalog = _load_catalog(catalogs)
+    quality = None
+    if eval_run is not None:  # read before the token count: a wrong run id fails at once
+        from ftrouter.eval.measured import quality_lines
+
+        quality = quality_lines(eval_run)
     with data_progress("counting tokens", data) as progress:
         comparison = compare_for_file(data, catalog=catalog, workload=work, backend=backend, gpu=gpu,
                                       prompt_model=prompt_model or DEFAULT_PROMPT_MODEL, assumptions=assumptions,
                                       progress=progress)
     comparison.notes[:0] = notes
+    if quality is not None:
+        comparison.quality_title, comparison.quality = quality
     if output is not None:
         _write(comparison_text(comparison, fmt), output)
         typer.echo(f"wrote {fmt} report to {output}", err=True)

@@ -48,6 +48,8 @@ class Comparison(BaseModel):
     prices: list[PriceDate]
     notes: list[str] = Field(default_factory=list)
     chart: Chart
+    quality: list[str] = Field(default_factory=list)  # from a stored eval run (`compare --eval RUN`)
+    quality_title: str | None = None
 
 
 def _shutdown_caveats(options: list[InferenceOption], work: Workload, today: date) -> dict[str, str]:

@@ -166,7 +166,8 @@ def _print_section(console: Console, title: str, lines: list[str]) -> None:
 
 def _sections(c: Comparison) -> list[tuple[str, list[str]]]:
     """The report's list sections, in order, for every format."""
-    return [("Break-even against prompting", break_even_lines(c)), ("Workload", workload_lines(c)),
+    return [(c.quality_title or "Measured quality", c.quality),
+            ("Break-even against prompting", break_even_lines(c)), ("Workload", workload_lines(c)),
             ("Assumptions", assumption_lines(c.training)), ("Prices used (as of)", price_lines(c.prices)),
             ("Notes", c.notes)]
 

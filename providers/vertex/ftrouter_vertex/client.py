@@ -95,6 +95,10 @@ class VertexClient:
         assert self._project is not None
         return self._project
 
+    def genai(self) -> Any:
+        """The google-genai client (for calls other than tuning: ``ftrouter eval``'s generateContent)."""
+        return self._vertex()
+
     def _vertex(self) -> Any:
         with self._lock:
             if self._genai is None:

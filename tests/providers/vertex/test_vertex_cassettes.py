@@ -15,14 +15,13 @@ import jsonschema
 import pytest
 import yaml
 from ftrouter_vertex.request import TuningRequest
-from schema_files import load_schema
+from schema_files import VERTEX_DISCOVERY, load_schema
 
 from .vertex_cassette_tools import TEST_BUCKET, TEST_PROJECT, TEST_PROJECT_NUMBER, Normaliser
 
 REPO = Path(__file__).resolve().parents[3]
 CASSETTES = sorted((REPO / "cassettes" / "vertex").glob("*.yaml"))
-DISCOVERY = Path(os.environ.get("FTROUTER_VERTEX_DISCOVERY",
-                                REPO.parent / "shared" / "reference" / "aiplatform.v1.json"))
+DISCOVERY = Path(os.environ.get("FTROUTER_VERTEX_DISCOVERY", VERTEX_DISCOVERY))
 PREFIX = "GoogleCloudAiplatformV1"
 
 # -- discovery document -> JSON Schema ------------------------------------------------------------

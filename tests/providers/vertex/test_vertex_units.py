@@ -14,13 +14,12 @@ from ftrouter_vertex.errors import translate_vertex
 from ftrouter_vertex.jobview import as_int, events_after, parse_job, parse_time, to_events, to_status, trained_tokens
 from ftrouter_vertex.request import TuningRequest, adapter_size_enum, label_filter, label_value
 from ftrouter_vertex.states import VERTEX_STATES, map_state
-from schema_files import load_schema
+from schema_files import VERTEX_DISCOVERY, load_schema
 
 from ftrouter.errors import UsageError
 from ftrouter.jobs.models import JobState
 
-DISCOVERY = Path(os.environ.get("FTROUTER_VERTEX_DISCOVERY",
-                                Path(__file__).resolve().parents[4] / "shared" / "reference" / "aiplatform.v1.json"))
+DISCOVERY = Path(os.environ.get("FTROUTER_VERTEX_DISCOVERY", VERTEX_DISCOVERY))
 
 EXPECTED = {
     "JOB_STATE_UNSPECIFIED": JobState.UNKNOWN, "JOB_STATE_QUEUED": JobState.PENDING,

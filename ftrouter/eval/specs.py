@@ -1,0 +1,104 @@
+"""Model specs (``--model``) -> answerers, found lazily in the provider plugins.
+
+``openai:MODEL[@BASE_URL]``, ``vertex:MODEL``, ``hf:PATH[+ADAPTER_DIR]`` resolve through a table of
+built-in prefixes (module path + install hint, like ``ftrouter.backends``); plugins add prefixes under the
+``ftrouter.answerers`` entry-point group. A registry job id (``ftr-...``) becomes its result: a tuned model
+id on the job's backend, or base model + adapter folder for a local job.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+
+from ftrouter.errors import PluginMissing, UsageError
+from ftrouter.eval.answerer import Answerer, ModelSpec
+
+ENTRY_POINT_GROUP = "ftrouter.answerers"
+JOB_PREFIX = "ftr-"
+LOCAL_PREFIX = "hf"  # what a local job's base + adapter is evaluated with
+
+
+@dataclass(frozen=True)
+class BuiltinAnswerer:
+    target: str  # "module:function" taking a ModelSpec
+    install_hint: str
+
+
+BUILTIN_ANSWERERS: dict[str, BuiltinAnswerer] = {
+    "openai": BuiltinAnswerer("ftrouter_openai.answer:make_answerer", "pip install -e providers/openai"),
+    "vertex": BuiltinAnswerer("ftrouter_vertex.answer:make_answerer", "pip install -e providers/vertex"),
+    "hf": BuiltinAnswerer("ftrouter_local.answer:make_answerer", "pip install -e providers/local"),
+}
+
+
+def _entry_points() -> dict[str, str]:
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def known_prefixes() -> list[str]:
+    return sorted(set(BUILTIN_ANSWERERS) | set(_entry_points()))
+
+
+def _split_url(rest: str) -> tuple[str, str | None]:
+    """``MODEL@http://host/v1`` -> (MODEL, URL); an ``@`` not followed by a URL belongs to the model name."""
+    model, sep, url = rest.rpartition("@")
+    if sep and url.startswith(("http://", "https://")):
+        return model, url.rstrip("/")
+    return rest, None
+
+
+def parse_spec(raw: str) -> ModelSpec:
+    """Parse a ``--model`` value (job ids are resolved separately, by ``resolve_job``)."""
+    prefix, sep, rest = raw.partition(":")
+    if not sep or not rest:
+        raise UsageError(f"--model {raw!r}: expected PROVIDER:MODEL (providers: {', '.join(known_prefixes())}) "
+                         "or a job id ftr-...", code="bad_model_spec")
+    if prefix not in known_prefixes():
+        raise UsageError(f"--model {raw!r}: unknown provider {prefix!r} (known: {', '.join(known_prefixes())})",
+                         code="bad_model_spec")
+    if prefix == LOCAL_PREFIX:
+        path, plus, adapter = rest.rpartition("+")
+        return ModelSpec(raw=raw, provider=prefix, model=path if plus else rest, adapter=adapter if plus else None)
+    model, url = _split_url(rest)
+    if not model:
+        raise UsageError(f"--model {raw!r}: no model name", code="bad_model_spec")
+    return ModelSpec(raw=raw, provider=prefix, model=model, base_url=url)
+
+
+def resolve_job(raw: str) -> ModelSpec:
+    """A registry job's result as a spec: a tuned model id on its backend, or base + adapter for a local job."""
+    from ftrouter.jobs.registry import Registry
+
+    record = Registry().get(raw)
+    result = record.result
+    if result is None or not (result.model_id or result.endpoint or result.adapter_path):
+        raise UsageError(f"--model {raw}: job {record.id} has no tuned model yet (state {record.state.value}); "
+                         f"see `ftrouter status {record.id}`", code="no_result")
+    if result.adapter_path:
+        return ModelSpec(raw=raw, provider=LOCAL_PREFIX, model=record.spec.model, adapter=result.adapter_path,
+                         job=record.id)
+    target = result.endpoint or result.model_id or ""
+    return ModelSpec(raw=raw, provider=record.backend, model=target, job=record.id)
+
+
+def spec_for(raw: str) -> ModelSpec:
+    return resolve_job(raw) if raw.startswith(JOB_PREFIX) else parse_spec(raw)
+
+
+def make_answerer(spec: ModelSpec) -> Answerer:
+    """Import the plugin behind ``spec.provider`` and build its answerer (credentials are checked here)."""
+    builtin = BUILTIN_ANSWERERS.get(spec.provider)
+    target = _entry_points().get(spec.provider) or (builtin.target if builtin else None)
+    if target is None:
+        raise UsageError(f"--model {spec.raw}: no answerer for provider {spec.provider!r}", code="bad_model_spec")
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        hint = builtin.install_hint if builtin else f"install the package that provides {module_name}"
+        missing = exc.name or module_name
+        raise PluginMissing(f"--model {spec.raw}: needs {missing!r}, which is not installed: {hint}") from exc
+    answerer: Answerer = getattr(module, attr)(spec)
+    return answerer

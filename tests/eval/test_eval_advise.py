@@ -1,0 +1,65 @@
+"""A stored eval run in other commands: ``advise TASK.yaml --eval RUN`` takes the measured prompting score,
+``compare --data FILE --eval RUN`` shows measured quality next to the costs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from clirun import run_cli
+
+from ftrouter.errors import UsageError
+from ftrouter.eval.measured import scores_from_run
+from ftrouter.eval.store import save_run
+
+TASK = Path(__file__).resolve().parents[2] / "configs" / "tasks" / "invoice-extraction.yaml"
+
+
+def stored(models: dict[str, tuple[float, bool]], metrics: tuple[str, ...] = ("json_fields", "exact"),
+           comparisons: list[dict[str, object]] | None = None) -> str:
+    summary = {"data": "eval.jsonl", "examples": 120, "comparisons": comparisons or [], "models": [
+        {"model": name, "metrics": {metrics[0]: value, metrics[1]: 0.1}, "ci95": {metrics[0]: [value - 0.1, value]},
+         "errors": 0, "latency_ms": {"p50": 210.0, "p95": 480.0}, "cost_usd": 0.0123}
+        for name, (value, _) in models.items()]}
+    details = {"metrics": list(metrics), "per_class": {}, "settings": {},
+               "tuned": {name: tuned for name, (_, tuned) in models.items()}}
+    return save_run(summary, details, [])
+
+
+def test_the_best_untuned_headline_score_is_the_prompting_score() -> None:
+    run = stored({"openai:gpt-4.1-mini": (0.62, False), "openai:gpt-4.1": (0.7, False),
+                  "ftr-abc123": (0.93, True)})
+    scores = scores_from_run(run)
+    assert scores.prompting == 0.7 and scores.eval_set_size == 120 and scores.target is None
+
+
+def test_a_run_of_tuned_models_only_is_refused() -> None:
+    with pytest.raises(UsageError, match="no prompting baseline"):
+        scores_from_run(stored({"ftr-abc123": (0.93, True)}))
+
+
+def test_advise_reads_a_run(capsys: pytest.CaptureFixture[str]) -> None:
+    run = stored({"openai:gpt-4.1-mini": (0.5, False)})
+    code, out, err = run_cli(capsys, "advise", str(TASK), "--eval", run, "--json")
+    assert code == 0, err
+    assert "(0.5 vs 0.95)" in json.dumps(json.loads(out))  # the run's score replaced the profile's 0.71
+    code, _, err = run_cli(capsys, "advise", str(TASK), "--eval", "ev-nosuch")
+    assert code == 2 and "no eval run" in err
+
+
+def test_compare_shows_measured_quality(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    chat = Path(__file__).resolve().parents[2] / "configs" / "examples" / "chat.jsonl"
+    comparison = {"a": "openai:gpt-4.1-mini", "b": "ftr-abc123", "metric": "json_fields", "delta": 0.31,
+                  "ci95": [0.2, 0.4], "p_value": 0.0004, "test": "paired_bootstrap"}
+    run = stored({"openai:gpt-4.1-mini": (0.62, False), "ftr-abc123": (0.93, True)}, comparisons=[comparison])
+    code, out, err = run_cli(capsys, "compare", "--data", str(chat), "--eval", run, "--json")
+    assert code == 0, err
+    quality = json.loads(out)["quality"]
+    assert quality[0].startswith("openai:gpt-4.1-mini: json_fields 0.620 [0.520, 0.620], 0 errors, p50 210 ms")
+    assert quality[2] == "ftr-abc123 vs openai:gpt-4.1-mini: +0.310 (p 0.0004, paired_bootstrap)"
+    md = tmp_path / "report.md"
+    code, _, _ = run_cli(capsys, "compare", "--data", str(chat), "--eval", run, "--format", "md", "-o", str(md))
+    assert code == 0 and f"## Measured quality (eval {run}, 120 examples)" in md.read_text()
+    code, _, err = run_cli(capsys, "compare", "--data", str(chat), "--eval", "ev-nosuch")
+    assert code == 2 and "no eval run" in err
