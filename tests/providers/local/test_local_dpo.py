@@ -108,7 +108,10 @@ def test_submit_method_dpo_through_the_cli(capsys: pytest.CaptureFixture[str], t
     code, _, err = run_cli(capsys, "submit", "--backend", "local", "--method", "dpo", "--data", str(chat_data),
                            "--model", str(tiny_model), "--dry-run")
     assert code == 1 and len(err.strip().splitlines()) == 1
-    assert "supervised example(s) without a preferred/non-preferred pair" in err
-    code, _, err = run_cli(capsys, "submit", "--backend", "local", "--data", str(dpo_data), "--model",
-                           str(tiny_model), "--dry-run")
-    assert code == 1 and "train them with --method dpo" in err
+    assert "wrong_method: --method dpo trains on preference pairs" in err
+    code, _, err = run_cli(capsys, "submit", "--backend", "local", "--method", "sft", "--data", str(dpo_data),
+                           "--model", str(tiny_model), "--dry-run")
+    assert code == 1 and "wrong_method: --method sft trains on conversations" in err
+    code, out, err = run_cli(capsys, "submit", "--backend", "local", "--data", str(dpo_data), "--model",
+                             str(tiny_model), "--dry-run", "--json")  # no --method: the data says dpo
+    assert code == 0 and json.loads(out)["requests"][0]["body"]["config"]["method"] == "dpo", err

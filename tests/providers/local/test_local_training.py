@@ -141,9 +141,14 @@ def test_two_processes_through_accelerate_launch_stop_together_and_resume(
 
 
 def test_full_fine_tuning_with_packing_and_a_validation_set(backend: LocalBackend, tiny_model: Path,
-                                                            chat_data: Path) -> None:
+                                                            chat_data: Path, tmp_path: Path) -> None:
+    val = tmp_path / "val.jsonl"  # held-out questions: a copy of the training file would be leakage (an error)
+    rows = [json.loads(line) for line in chat_data.read_text().splitlines()[:16]]
+    for row in rows:
+        row["messages"][0]["content"] += " (held out)"
+    val.write_text("".join(json.dumps(row) + "\n" for row in rows))
     spec = make_spec(tiny_model, chat_data, max_steps=12, packing=True, eval_steps=6)
-    spec = spec.model_copy(update={"adapter": "full", "val": str(chat_data)})
+    spec = spec.model_copy(update={"adapter": "full", "val": str(val)})
     ref = backend.submit(backend.prepare(spec, "ftr-full01"))
 
     final = wait_until(backend, ref, ended)
