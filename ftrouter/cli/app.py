@@ -12,7 +12,7 @@ import sys
 import typer
 
 from ftrouter import __version__
-from ftrouter.cli import advise, cost, data, jobs
+from ftrouter.cli import advise, cost, data, jobs, serve
 from ftrouter.errors import FtrouterError
 
 app = typer.Typer(
@@ -42,6 +42,7 @@ data.register(app)
 advise.register(app)
 cost.register(app)
 jobs.register(app)
+serve.register(app)
 
 
 def _debug() -> bool:
