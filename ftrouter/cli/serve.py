@@ -22,12 +22,10 @@ def serve(
     settings = ServeSettings.from_env(max_upload_bytes=max_upload_mb * MIB, poll=not no_poll,
                                       allowed_hosts=loopback_hosts(host, port) if is_loopback(host) else ())
     check_bind(host, settings.token)
-    import uvicorn
-
-    from ftrouter.serve.app import create_app
+    from ftrouter.serve.server import run
 
     typer.echo(f"ftrouter: serving on http://{host}:{port}/ (API docs at /docs)", err=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False)
+    run(settings, host, port)
 
 
 def register(app: typer.Typer) -> None:

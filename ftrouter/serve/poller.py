@@ -98,13 +98,14 @@ class Poller:
     def _refresh(self, job_id: str, track: _Track, now: float) -> None:
         try:
             record, new_events = self.service.refresh(job_id)
-        except FtrouterError as exc:
+        except Exception as exc:  # one broken job or backend plugin must not stop the others' refreshes
             retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
             wait = self.schedule.after_failure(track.backoff, retry_after)
             track.backoff = track.backoff if retry_after is not None else wait
             track.due = now + wait
-            self._note_failure(job_id, exc)
-            log.info("poller: refresh of %s failed (%s); next try in %.0fs", job_id, exc, wait)
+            message = str(exc) if isinstance(exc, FtrouterError) else f"{type(exc).__name__}: {exc}"
+            self._note_failure(job_id, message)
+            log.info("poller: refresh of %s failed (%s); next try in %.0fs", job_id, message, wait)
             return
         finally:
             self.refreshes += 1
@@ -114,8 +115,8 @@ class Poller:
         track.backoff = track.interval
         track.due = now + track.interval
 
-    def _note_failure(self, job_id: str, exc: FtrouterError) -> None:
+    def _note_failure(self, job_id: str, message: str) -> None:
         try:
-            self.service.registry.record_refresh_error(job_id, str(exc))
+            self.service.registry.record_refresh_error(job_id, message)
         except FtrouterError as error:  # e.g. the job was removed meanwhile
             log.info("poller: could not note the failure on %s: %s", job_id, error)

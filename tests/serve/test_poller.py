@@ -89,3 +89,20 @@ def test_a_job_submitted_by_the_cli_is_picked_up_and_the_cli_sees_the_refresh(se
     shown = subprocess.run([sys.executable, str(FAKE_CLI), "jobs", "--offline", "--json"], capture_output=True,
                            text=True, timeout=60)
     assert '"state": "running"' in shown.stdout
+
+
+def test_one_broken_job_does_not_stop_the_others(client: TestClient, train_file: Path, service: JobService,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = submit(client, train_file, suffix="broken")
+    healthy = submit(client, train_file, suffix="healthy")
+    real_status = FakeBackend.status
+
+    def status(self: FakeBackend, ref: object) -> object:
+        if ref.local_id == broken["id"]:  # type: ignore[attr-defined]
+            raise FileNotFoundError("a plugin bug")
+        return real_status(self, ref)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(FakeBackend, "status", status)
+    Poller(service, clock=Clock()).tick()
+    assert service.registry.get(str(healthy["id"])).state.value == "running"
+    assert service.registry.get(str(broken["id"])).refresh_error == "FileNotFoundError: a plugin bug"
