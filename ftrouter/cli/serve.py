@@ -20,11 +20,11 @@ def serve(
 
     require_serve_extra()
     settings = ServeSettings.from_env(max_upload_bytes=max_upload_mb * MIB, poll=not no_poll,
-                                      allowed_hosts=loopback_hosts(host, port) if is_loopback(host) else ())
+                                      allowed_hosts=loopback_hosts(host) if is_loopback(host) else ())
     check_bind(host, settings.token)
     from ftrouter.serve.server import run
 
-    typer.echo(f"ftrouter: serving on http://{host}:{port}/ (API docs at /docs)", err=True)
+    typer.echo(f"ftrouter: serving on http://{host}:{port}/ (API schema at /openapi.json)", err=True)
     run(settings, host, port)
 
 

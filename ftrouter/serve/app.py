@@ -43,7 +43,9 @@ def create_app(settings: ServeSettings | None = None, service: JobService | None
             if poller is not None:
                 poller.stop()
 
-    app = FastAPI(title="ftrouter", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # No /docs or /redoc: FastAPI serves them with scripts from a CDN, and these machines are offline.
+    app = FastAPI(title="ftrouter", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.service = service
     app.state.poller = poller

@@ -44,7 +44,9 @@ def check_bind(host: str, token: str | None) -> None:
                          code="token_required")
 
 
-def loopback_hosts(host: str, port: int) -> tuple[str, ...]:
-    """Host headers a loopback service accepts (guards against DNS rebinding from a web page)."""
-    names = {"127.0.0.1", "localhost", "::1", "[::1]", host}
-    return tuple(sorted(names | {f"{name}:{port}" for name in names}))
+def loopback_hosts(host: str) -> tuple[str, ...]:
+    """Host headers a loopback service accepts (guards against DNS rebinding from a web page). Empty
+    (no check) for an IPv6 address: Starlette's host check cannot parse ``[::1]:port``."""
+    if ":" in host:
+        return ()
+    return tuple(sorted({"127.0.0.1", "localhost", host}))

@@ -250,3 +250,13 @@ def test_help_does_not_import_the_web_stack() -> None:
             "file=sys.stderr)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stderr.strip() == ""
+
+
+def test_a_loopback_service_refuses_foreign_host_headers(service: JobService) -> None:
+    from ftrouter.serve.settings import loopback_hosts
+
+    settings = ServeSettings(poll=False, allowed_hosts=loopback_hosts("127.0.0.1"))
+    with TestClient(create_app(settings, service=service), base_url="http://127.0.0.1:8000") as c:
+        assert c.get("/v1/jobs").status_code == 200
+        assert c.get("/v1/jobs", headers={"Host": "localhost:8000"}).status_code == 200
+        assert c.get("/v1/jobs", headers={"Host": "attacker.example:8000"}).status_code == 400

@@ -100,3 +100,11 @@ def test_loss_series_reads_openai_and_local_metric_names() -> None:
     assert valid.points == [(2.0, 2.5), (3.0, 2.2)]
     assert loss_chart_svg([]) == ""
     assert loss_chart_svg([train]).count("<polyline") == 1
+
+
+def test_pages_load_nothing_from_other_hosts(client: TestClient, train_file: Path) -> None:
+    job = submit(client, train_file)
+    for path in ("/", f"/jobs/{job['id']}", "/compare"):
+        page = client.get(path).text
+        assert not re.search(r'(src|href)="(https?:)?//', page), path
+    assert client.get("/docs").status_code == 404  # FastAPI's docs page would fetch swagger-ui from a CDN
