@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ftrouter.errors import FtrouterError, RateLimited
@@ -41,7 +42,6 @@ class Poller:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.refreshes = 0  # how many backend refreshes were made (for tests and the health route)
 
     @property
     def running(self) -> bool:
@@ -66,7 +66,7 @@ class Poller:
         if job_id is not None and job_id in self._tracks:
             self._tracks[job_id].due = 0.0
         elif job_id is None:
-            for track in self._tracks.values():
+            for track in list(self._tracks.values()):  # (a copy: the poller thread may add tracks meanwhile)
                 track.due = 0.0
         self._wake.set()
 
@@ -87,11 +87,17 @@ class Poller:
         ids = {record.id for record in active}
         for gone in set(self._tracks) - ids:
             del self._tracks[gone]
+        due = []
         for record in active:
             track = self._tracks.setdefault(record.id, _Track(due=now, interval=self.schedule.initial_s,
                                                               backoff=self.schedule.initial_s))
             if track.due <= now:
-                self._refresh(record.id, track, now)
+                due.append((record.id, track))
+        if len(due) == 1:
+            self._refresh(*due[0], now)
+        elif due:  # concurrently, as `ftrouter jobs` does: one slow backend does not hold up the others
+            with ThreadPoolExecutor(max_workers=min(self.service.max_workers, len(due))) as pool:
+                list(pool.map(lambda item: self._refresh(item[0], item[1], now), due))
         upcoming = [track.due for track in self._tracks.values()]
         return max(0.05, min([*upcoming, now + self.idle_s]) - now)
 
@@ -107,8 +113,6 @@ class Poller:
             self._note_failure(job_id, message)
             log.info("poller: refresh of %s failed (%s); next try in %.0fs", job_id, message, wait)
             return
-        finally:
-            self.refreshes += 1
         changed = bool(new_events) or fingerprint(record) != track.last
         track.last = fingerprint(record)
         track.interval = self.schedule.next_interval(track.interval, changed)
