@@ -8,13 +8,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from ftrouter import __version__
 from ftrouter.jobs.service import JobService
 from ftrouter.serve import api, dashboard, errors
 from ftrouter.serve.auth import new_form_secret
-from ftrouter.serve.limits import BodyLimit
+from ftrouter.serve.limits import BodyLimit, HostCheck
 from ftrouter.serve.poller import Poller
 from ftrouter.serve.schemas import SubmitRequest
 from ftrouter.serve.settings import ServeSettings
@@ -57,7 +56,7 @@ def create_app(settings: ServeSettings | None = None, service: JobService | None
     app.add_middleware(BodyLimit, max_json_bytes=settings.max_json_bytes,
                        max_upload_bytes=settings.max_upload_bytes)
     if settings.allowed_hosts:
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
+        app.add_middleware(HostCheck, allowed=settings.allowed_hosts)
     _document_submit_body(app)
     return app
 

@@ -1,5 +1,6 @@
-"""Request bodies are size-limited before any route reads them: a declared Content-Length over the
-limit is refused at once, and a chunked body is counted as it arrives."""
+"""Guards in front of every route: request bodies are size-limited before any route reads them (a
+declared Content-Length over the limit is refused at once, a chunked body is counted as it arrives),
+and a loopback service answers only requests addressed to a loopback name (DNS rebinding)."""
 
 from __future__ import annotations
 
@@ -44,9 +45,36 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
+class HostCheck:
+    """Like Starlette's TrustedHostMiddleware, answering in this API's JSON error shape."""
+
+    def __init__(self, app: ASGIApp, *, allowed: tuple[str, ...]) -> None:
+        self.app = app
+        self.allowed = frozenset(allowed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            if _host_name(dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")) not in self.allowed:
+                await _answer(send, 400, "bad_host", "this service answers only requests addressed to "
+                              + ", ".join(sorted(self.allowed)))
+                return
+        await self.app(scope, receive, send)
+
+
+def _host_name(header: str) -> str:
+    """``name:port`` -> ``name``; an IPv6 address keeps its brackets (``[::1]:8000`` -> ``[::1]``)."""
+    if header.startswith("["):
+        return header[: header.find("]") + 1]
+    return header.rsplit(":", 1)[0]
+
+
 async def _refuse(send: Send, limit: int) -> None:
-    body = json.dumps(error_body("body_too_large", f"request body larger than {limit:,} bytes")).encode()
-    await send({"type": "http.response.start", "status": 413,
+    await _answer(send, 413, "body_too_large", f"request body larger than {limit:,} bytes")
+
+
+async def _answer(send: Send, status: int, code: str, message: str) -> None:
+    body = json.dumps(error_body(code, message)).encode()
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})

@@ -45,8 +45,5 @@ def check_bind(host: str, token: str | None) -> None:
 
 
 def loopback_hosts(host: str) -> tuple[str, ...]:
-    """Host headers a loopback service accepts (guards against DNS rebinding from a web page). Empty
-    (no check) for an IPv6 address: Starlette's host check cannot parse ``[::1]:port``."""
-    if ":" in host:
-        return ()
-    return tuple(sorted({"127.0.0.1", "localhost", host}))
+    """Host names a loopback service accepts (guards against DNS rebinding from a web page)."""
+    return tuple(sorted({"127.0.0.1", "localhost", "[::1]", f"[{host}]" if ":" in host else host}))

@@ -259,4 +259,7 @@ def test_a_loopback_service_refuses_foreign_host_headers(service: JobService) ->
     with TestClient(create_app(settings, service=service), base_url="http://127.0.0.1:8000") as c:
         assert c.get("/v1/jobs").status_code == 200
         assert c.get("/v1/jobs", headers={"Host": "localhost:8000"}).status_code == 200
-        assert c.get("/v1/jobs", headers={"Host": "attacker.example:8000"}).status_code == 400
+        assert c.get("/v1/jobs", headers={"Host": "[::1]:8000"}).status_code == 200
+        assert c.get("/v1/jobs", headers={"Host": "[::1]"}).status_code == 200
+        refused = c.get("/v1/jobs", headers={"Host": "attacker.example:8000"})
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "bad_host"
