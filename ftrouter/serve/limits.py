@@ -53,11 +53,11 @@ class HostCheck:
         self.allowed = frozenset(allowed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            if _host_name(dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")) not in self.allowed:
-                await _answer(send, 400, "bad_host", "this service answers only requests addressed to "
-                              + ", ".join(sorted(self.allowed)))
-                return
+        host = _host_name(dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1"))
+        if scope["type"] in ("http", "websocket") and host not in self.allowed:
+            await _answer(send, 400, "bad_host", "this service answers only requests addressed to "
+                          + ", ".join(sorted(self.allowed)))
+            return
         await self.app(scope, receive, send)
 
 
