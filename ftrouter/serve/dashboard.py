@@ -56,8 +56,8 @@ def jobs_page(request: Request, all: bool = False) -> Response:
     if (redirect := _login_redirect(request)) is not None:
         return redirect
     records = _service(request).registry.list_jobs(include_all=all)
-    rows = [{"record": r, "progress": facts.progress_text(r), "estimate": facts.money(facts.estimate_usd(r)),
-             "actual": facts.money(facts.actual_usd(r)), "days_left": facts.days_left(r)} for r in records]
+    rows = [{"record": r, "progress": facts.progress_text(r), "estimate": facts.estimate_text(r),
+             "actual": facts.actual_text(r), "days_left": facts.days_left(r)} for r in records]
     active = any(not r.terminal for r in records)
     return render("jobs.html", rows=rows, show_all=all, refresh_s=REFRESH_S if active else None)
 
@@ -74,8 +74,8 @@ def job_page(request: Request, job: str, error: str | None = None) -> Response:
     events = registry.events(record.id)
     chart = loss_chart_svg(loss_series(events))  # our own markup; every text in it is escaped by charts.py
     return render("job.html", record=record, events=events, chart=Markup(chart) if chart else "",
-                  progress=facts.progress_text(record), estimate=facts.money(facts.estimate_usd(record)),
-                  actual=facts.money(facts.actual_usd(record)), days_left=facts.days_left(record),
+                  progress=facts.progress_text(record), estimate=facts.estimate_text(record),
+                  actual=facts.actual_text(record), days_left=facts.days_left(record),
                   checkpoints=facts.checkpoints(record, events), actions=ACTIONS, error=error,
                   form_secret=request.app.state.form_secret, refresh_s=None if record.terminal else REFRESH_S)
 

@@ -34,6 +34,33 @@ def money(value: float | None) -> str:
     return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
 
 
+def _number(values: dict[str, Any], key: str) -> float | None:
+    value = values.get(key)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def estimate_text(record: JobRecord) -> str:
+    """The submit-time estimate: cost, and time where the cost engine predicts one (local training)."""
+    hours = _number(record.estimate, "hours")
+    parts = [money(estimate_usd(record))] + ([_duration(hours * 3600)] if hours is not None else [])
+    return " · ".join(parts)
+
+
+def actual_text(record: JobRecord) -> str:
+    """What the ended job measured: cost where the provider bills by token, and the wall time."""
+    seconds = _number(record.actual, "wall_time_s") or _number(record.actual, "elapsed_s")
+    parts = [money(actual_usd(record))] + ([_duration(seconds)] if seconds is not None else [])
+    return " · ".join(parts)
+
+
 def days_left(record: JobRecord, today: date | None = None) -> str:
     """For OpenAI jobs: days until the base model stops taking new fine-tuning jobs (while the job has not
     ended) or until it stops serving (after), from the catalog's dated rows; "" when unknown or not OpenAI."""

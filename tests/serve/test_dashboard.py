@@ -108,3 +108,17 @@ def test_pages_load_nothing_from_other_hosts(client: TestClient, train_file: Pat
         page = client.get(path).text
         assert not re.search(r'(src|href)="(https?:)?//', page), path
     assert client.get("/docs").status_code == 404  # FastAPI's docs page would fetch swagger-ui from a CDN
+
+
+def test_estimate_against_actual_once_the_job_ended(client: TestClient, train_file: Path, service: JobService) -> None:
+    from ftrouter.serve.poller import Poller
+
+    job = submit(client, train_file)  # the fake estimates $0.05 (5 examples) and measures 1.5 s of training
+    poller = Poller(service)
+    for _ in range(3):
+        poller.tick()
+        poller.wake()
+    row = re.search(r'<tr class="job" data-job="' + str(job["id"]) + '">.*?</tr>', client.get("/").text, re.S)
+    assert row is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(0), re.S)
+    assert cells[2].strip() == "succeeded" and cells[5] == "$0.0500" and cells[6] == "— · 2 s"
