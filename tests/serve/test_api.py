@@ -263,3 +263,15 @@ def test_a_loopback_service_refuses_foreign_host_headers(service: JobService) ->
         assert c.get("/v1/jobs", headers={"Host": "[::1]"}).status_code == 200
         refused = c.get("/v1/jobs", headers={"Host": "attacker.example:8000"})
         assert refused.status_code == 400 and refused.json()["error"]["code"] == "bad_host"
+
+
+def test_serve_without_the_extra_says_how_to_install_it(capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "fastapi" else real_find_spec(name, *a))
+    code, _, err = run_cli(capsys, "serve")
+    assert code == 2
+    assert "pip install 'ftrouter[serve]'" in err and "Traceback" not in err
