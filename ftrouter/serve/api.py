@@ -25,14 +25,14 @@ from ftrouter import __version__
 from ftrouter.advise import Advice
 from ftrouter.cost.compare import Comparison
 from ftrouter.cost.report import EstimateReport
-from ftrouter.errors import UsageError
+from ftrouter.errors import FtrouterError, UsageError
 from ftrouter.jobs.models import JobEvent, JobSpec, PreparedJob
 from ftrouter.jobs.polling import fingerprint
 from ftrouter.jobs.record import JobRecord
 from ftrouter.jobs.service import JobService
 from ftrouter.serve import operations
 from ftrouter.serve.auth import require_token
-from ftrouter.serve.errors import error_response
+from ftrouter.serve.errors import error_body, error_response
 from ftrouter.serve.schemas import CompareRequest, EstimateRequest, Health, SubmitRequest
 
 public = APIRouter(prefix="/v1", tags=["service"])
@@ -244,8 +244,13 @@ async def _event_stream(request: Request, local_id: str) -> Any:
     sent: set[str] = set()
     last: tuple[object, ...] | None = None
     while True:
-        record = await run_in_threadpool(registry.get, local_id)
-        for event in await run_in_threadpool(registry.events, local_id):
+        try:
+            record = await run_in_threadpool(registry.get, local_id)
+            events = await run_in_threadpool(registry.events, local_id)
+        except FtrouterError as exc:  # e.g. the job was removed while watched: say so and end the stream
+            yield _sse("error", error_body(exc.code, exc.message)["error"])
+            return
+        for event in events:
             if event.id not in sent:
                 sent.add(event.id)
                 yield _sse("job-event", event.model_dump(mode="json"), event.id)

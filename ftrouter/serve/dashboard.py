@@ -63,9 +63,13 @@ def jobs_page(request: Request, all: bool = False) -> Response:
 
 
 @pages.get("/jobs/{job}", response_class=HTMLResponse)
-def job_page(request: Request, job: str, error: str | None = None) -> Response:
+def job_page(request: Request, job: str) -> Response:
     if (redirect := _login_redirect(request)) is not None:
         return redirect
+    return _job_page(request, job)
+
+
+def _job_page(request: Request, job: str, error: str | None = None, status: int = 200) -> HTMLResponse:
     registry = _service(request).registry
     try:
         record = registry.get(job)
@@ -73,7 +77,7 @@ def job_page(request: Request, job: str, error: str | None = None) -> Response:
         return render("base.html", status_for(exc), error=exc.message)
     events = registry.events(record.id)
     chart = loss_chart_svg(loss_series(events))  # our own markup; every text in it is escaped by charts.py
-    return render("job.html", record=record, events=events, chart=Markup(chart) if chart else "",
+    return render("job.html", status, record=record, events=events, chart=Markup(chart) if chart else "",
                   progress=facts.progress_text(record), estimate=facts.estimate_text(record),
                   actual=facts.actual_text(record), days_left=facts.days_left(record),
                   checkpoints=facts.checkpoints(record, events), actions=ACTIONS, error=error,
@@ -93,8 +97,8 @@ async def job_action(request: Request, job: str, action: str) -> Response:
 
     try:
         record = await run_in_threadpool(getattr(_service(request), action), job)
-    except FtrouterError as exc:
-        return RedirectResponse(f"/jobs/{quote(job)}?error={quote(exc.message)}", status_code=303)
+    except FtrouterError as exc:  # shown on the job's page, with the status the API would answer
+        return await run_in_threadpool(_job_page, request, job, exc.message, status_for(exc))
     poller = request.app.state.poller
     if poller is not None:
         poller.wake(record.id)

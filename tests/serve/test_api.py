@@ -275,3 +275,25 @@ def test_serve_without_the_extra_says_how_to_install_it(capsys: pytest.CaptureFi
     code, _, err = run_cli(capsys, "serve")
     assert code == 2
     assert "pip install 'ftrouter[serve]'" in err and "Traceback" not in err
+
+
+def test_event_stream_of_a_removed_job_ends_with_an_error_event(client: TestClient, train_file: Path,
+                                                                service: JobService,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from ftrouter.errors import JobNotFound
+
+    job = submit(client, train_file)
+    real_get = service.registry.get
+    calls = iter(range(100))
+
+    def vanishing(job_id: str) -> object:
+        if next(calls) >= 2:  # the route's lookup and the stream's first read see it; then it is gone
+            raise JobNotFound(f"no job {job_id!r} in the registry")
+        return real_get(job_id)
+
+    monkeypatch.setattr(service.registry, "get", vanishing)
+    with client.stream("GET", f"/v1/jobs/{job['id']}/events", headers={"Accept": "text/event-stream"}) as stream:
+        text = "".join(stream.iter_text())
+    assert "event: status" in text
+    assert text.rstrip().splitlines()[-2:] == ["event: error", 'data: {"code":"job_not_found","message":"no job '
+                                               f"'{job['id']}' in the registry\"}}"]

@@ -71,7 +71,8 @@ def test_action_buttons_need_the_form_secret(client: TestClient, train_file: Pat
     assert done.status_code == 303
     assert service.registry.get(str(job["id"])).state.value == "cancelled"
     refused = client.post(f"/jobs/{job['id']}/pause", data={"form_secret": secret.group(1)})
-    assert refused.status_code == 200 and 'id="error"' in refused.text  # shown on the page, not a 500
+    assert refused.status_code == 400 and 'id="error"' in refused.text  # shown on the job's page, not a 500
+    assert "nothing to pause" in refused.text and 'id="job-facts"' in refused.text
 
 
 def test_openai_jobs_show_days_left_from_the_catalog(service: JobService, train_file: Path) -> None:
