@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 import orjson
 from fastapi import APIRouter, Body, Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -32,7 +33,7 @@ from ftrouter.jobs.record import JobRecord
 from ftrouter.jobs.service import JobService
 from ftrouter.serve import operations
 from ftrouter.serve.auth import require_token
-from ftrouter.serve.errors import error_body, error_response
+from ftrouter.serve.errors import error_body
 from ftrouter.serve.schemas import CompareRequest, EstimateRequest, Health, SubmitRequest
 
 public = APIRouter(prefix="/v1", tags=["service"])
@@ -137,10 +138,8 @@ async def submit(request: Request) -> Response:
             raw = _json_object(await request.body())
         try:
             body = SubmitRequest.model_validate(raw)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            return error_response(422, "invalid_request", f"{where}: {first['msg']}" if where else first["msg"])
+        except ValidationError as exc:  # answered like any invalid body: 422 naming the field
+            raise RequestValidationError(exc.errors()) from None
         spec = JobSpec.model_validate(body.model_dump(exclude={"dry_run"}))
         result = await run_in_threadpool(partial(operations.submit, _service(request), spec, dry_run=body.dry_run))
     except BaseException:

@@ -90,7 +90,10 @@ def test_upload_is_saved_on_the_server_and_validated_like_cli_input(client: Test
     empty = client.post("/v1/jobs", data={"spec": spec}, files={"data": ("empty.jsonl", b"")})
     assert empty.status_code == 422
     assert empty.json()["error"]["code"] == "invalid_data"
+    bad_spec = client.post("/v1/jobs", data={"spec": json.dumps({"model": "tiny"})}, files={"data": ("t.jsonl", b"x")})
+    assert bad_spec.status_code == 422 and bad_spec.json()["error"]["message"].startswith("backend:")
     assert service.registry.count() == 1
+    assert [p.name for p in (Path(service.registry.path).parent / "uploads").iterdir()] == [stored.parent.name]
 
 
 def test_submit_errors_are_json_with_mapped_statuses(client: TestClient, train_file: Path) -> None:
