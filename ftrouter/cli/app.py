@@ -14,7 +14,7 @@ import typer
 from typer.exceptions import TyperException
 
 from ftrouter import __version__
-from ftrouter.cli import advise, cost, data, jobs, migrate
+from ftrouter.cli import advise, cost, data, jobs, migrate, serve
 from ftrouter.cli import eval as eval_cli
 from ftrouter.errors import FtrouterError, ProfileError
 
@@ -47,6 +47,7 @@ cost.register(app)
 jobs.register(app)
 migrate.register(app)
 eval_cli.register(app)
+serve.register(app)
 
 
 def _debug() -> bool:

@@ -16,6 +16,7 @@ import typer
 from ftrouter.errors import UsageError
 
 if TYPE_CHECKING:
+    from ftrouter.advise.profile import TaskProfile
     from ftrouter.catalog import Catalog
     from ftrouter.cost.inference import Workload
 
@@ -109,20 +110,28 @@ def estimate(
 
 def _workload(task: Path | None, sets: dict[str, Any], flags: dict[str, Any]) -> tuple[Workload, list[str]]:
     """The workload: defaults < the task profile < --set < explicit flags. Returns notes from the task."""
+    profile = None
+    if task is not None:
+        from ftrouter.advise.loader import load_profile
+
+        profile = load_profile(task)
+    return workload_for(profile, str(task), sets, flags)
+
+
+def workload_for(profile: TaskProfile | None, where: str, sets: dict[str, Any],
+                 flags: dict[str, Any]) -> tuple[Workload, list[str]]:
+    """``_workload`` for an already loaded profile (``where`` names it in notes); ``ftrouter serve`` uses it."""
     from pydantic import ValidationError
 
     from ftrouter.cost.inference import Workload
 
     values: dict[str, Any] = {}
     notes: list[str] = []
-    if task is not None:
-        from ftrouter.advise.loader import load_profile
-
-        profile = load_profile(task)
+    if profile is not None:
         values.update(_flags(prompt_tokens=profile.prompt_tokens, monthly_requests=profile.monthly_requests,
                              service_months=profile.service_months))
         if profile.data_must_stay_local:
-            notes.append(f"{task}: the data must stay local — managed fine-tuning and prompting options are "
+            notes.append(f"{where}: the data must stay local — managed fine-tuning and prompting options are "
                          "shown for reference only")
     values.update({k: v for k, v in sets.items() if k in Workload.model_fields})
     values.update(flags)
@@ -134,7 +143,7 @@ def _workload(task: Path | None, sets: dict[str, Any], flags: dict[str, Any]) ->
                          code="bad_assumption") from exc
 
 
-def _split_sets(sets: dict[str, Any]) -> dict[str, Any]:
+def split_sets(sets: dict[str, Any]) -> dict[str, Any]:
     """The --set keys that are training assumptions (the rest describe the workload); typos are errors."""
     from ftrouter.cost.inference import Workload
     from ftrouter.cost.types import Assumptions
@@ -188,7 +197,7 @@ def compare(
 
         check_output_path(output)
     parsed = _parse_sets(sets)
-    assumptions = _split_sets(parsed)
+    assumptions = split_sets(parsed)
     work, notes = _workload(task, parsed, _flags(monthly_requests=monthly_requests, prompt_tokens=prompt_tokens,
                                                  output_tokens=output_tokens, service_months=months))
     catalog = _load_catalog(catalogs)
