@@ -37,26 +37,87 @@ class Record:
 
 
 
+# Deeper JSON is refused per line: no training format nests beyond a dozen levels, and deeper values
+# would hit recursion limits later (orjson writes at most 255 levels, the json module ~1,000).
+MAX_DEPTH = 128
+
+
+def _bad_tree(value: Any, *, strings: bool) -> tuple[str, str] | None:
+    """(code, message) when ``value`` nests deeper than MAX_DEPTH or (``strings``) holds a lone UTF-16
+    surrogate, which the json module lets through but nothing can encode or tokenize. Iterative: a
+    recursive walk would itself overflow on the inputs it looks for."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            if depth > MAX_DEPTH:
+                return "too_deep", f"JSON nested more than {MAX_DEPTH} levels deep"
+            stack.extend((v, depth + 1) for v in item.values())
+            if strings:
+                stack.extend((k, depth) for k in item)
+        elif isinstance(item, list):
+            if depth > MAX_DEPTH:
+                return "too_deep", f"JSON nested more than {MAX_DEPTH} levels deep"
+            stack.extend((v, depth + 1) for v in item)
+        elif strings and isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                code = ord(item[exc.start])
+                return "invalid_unicode", f"a lone surrogate escape (\\u{code:04x}) is not valid Unicode text"
+    return None
+
+
+class _TooLarge(ValueError):
+    pass
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:  # Python refuses to convert more than 4,300 digits
+        raise _TooLarge(f"an integer of {len(text):,} digits is too large") from None
+
+
 def decode_json(raw: RawLine) -> tuple[Any, Problem | None]:
-    """Parse one line; orjson for speed, the standard library for what orjson refuses (NaN, big ints)."""
+    """Parse one line; orjson for speed, the standard library for what orjson refuses (NaN, big ints).
+
+    Every line either parses into a value that the rest of the engine can handle or gives a Problem:
+    invalid UTF-8 or JSON, lone surrogates, integers over 4,300 digits, nesting beyond MAX_DEPTH.
+    """
     data = raw.data or b""
     try:
-        return orjson.loads(data), None
+        value = orjson.loads(data)
     except orjson.JSONDecodeError as fast_error:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return None, make_problem("invalid_utf8", raw.number,
-                                      f"byte 0x{data[exc.start]:02x} at column {exc.start + 1} is not UTF-8")
-        try:
-            return json.loads(text), None
-        except ValueError:
-            pass
+        return _decode_slowly(raw, data, fast_error)
+    # orjson accepts up to 1,024 levels; bracket count bounds the depth, so most lines skip the walk
+    if data.count(b"[") + data.count(b"{") > MAX_DEPTH:
+        bad = _bad_tree(value, strings=False)
+        if bad is not None:
+            return None, make_problem(bad[0], raw.number, bad[1])
+    return value, None
+
+
+def _decode_slowly(raw: RawLine, data: bytes, fast_error: ValueError) -> tuple[Any, Problem | None]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, make_problem("invalid_utf8", raw.number,
+                                  f"byte 0x{data[exc.start]:02x} at column {exc.start + 1} is not UTF-8")
+    try:
+        value = json.loads(text, parse_int=_integer)  # NaN, Infinity and big ints are kept
+    except RecursionError:
+        return None, make_problem("too_deep", raw.number, f"JSON nested more than {MAX_DEPTH} levels deep")
+    except ValueError as exc:
         if raw.last_without_newline:
             return None, make_problem("truncated_line", raw.number,
                                       "the last line is cut off (no final newline, not valid JSON)")
-        detail = str(fast_error).replace("line 1 column", "column")
-        return None, make_problem("invalid_json", raw.number, f"not valid JSON: {detail}")
+        detail = str(exc if isinstance(exc, _TooLarge) else fast_error).replace("line 1 column", "column")
+        return None, make_problem("invalid_json", raw.number, f"not valid JSON: {detail[:200]}")
+    bad = _bad_tree(value, strings=True)
+    if bad is not None:
+        return None, make_problem(bad[0], raw.number, bad[1])
+    return value, None
 
 
 def sniff_format(path: Path, lines: int = DETECT_LINES) -> str | None:
