@@ -28,10 +28,12 @@ class ConversionResult:
     source_format: str | None = None
     target_format: str = ""
     path: str = ""
+    source_container: str = "JSON Lines"
 
     def to_json(self) -> dict[str, Any]:
         return {"examples": self.examples, "skipped": self.skipped, "dropped": self.dropped,
-                "source_format": self.source_format, "target_format": self.target_format, "path": self.path}
+                "source_format": self.source_format,
+                "source_container": self.source_container, "target_format": self.target_format, "path": self.path}
 
 
 def _dumps(obj: dict[str, Any]) -> bytes:
@@ -80,8 +82,8 @@ def convert_file(src: str | Path, dst: str | Path, to: str, *, fmt: str = "auto"
     read, its size)."""
     get_format(to)  # an unknown target is a usage error before anything is read
     check_output_path(dst, inputs=[src])  # -o equal to the input would destroy it: refused before reading
-    source_format = FileScan(src, fmt).format
-    examples = read_examples(src, fmt=source_format or fmt, progress=progress)
-    result = write_examples(examples, dst, to, keep_meta=keep_meta, inputs=[src])
-    result.source_format = source_format
+    scan = FileScan(src, fmt)  # read once: a pipe can be read only once, a container is unpacked once
+    result = write_examples(read_examples(scan, progress=progress), dst, to, keep_meta=keep_meta, inputs=[src])
+    result.source_format = scan.format
+    result.source_container = scan.container
     return result

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,9 @@ from typing import Any
 import orjson
 
 from ftrouter.data.canonical import Example, Problem
+from ftrouter.data.containers import open_source
 from ftrouter.data.formats import FORMATS, Format, detect_format, get_format
-from ftrouter.data.lines import RawLine, check_input_path, iter_raw_lines, iter_raw_lines_between
+from ftrouter.data.lines import RawLine, iter_raw_lines, iter_raw_lines_between
 from ftrouter.data.problems import ProblemSink, make_problem
 from ftrouter.data.progress import Progress
 from ftrouter.errors import DataError
@@ -132,12 +133,23 @@ def sniff_format(path: Path, lines: int = DETECT_LINES) -> str | None:
 
 
 class FileScan:
-    """Iterate a data file's records. ``format`` is the resolved format name (None if undetectable)."""
+    """Iterate a data file's records: the one way every data command reads its input.
+
+    ``path`` is the file as named (in every message); ``jsonl`` the JSON Lines file actually read (the
+    input itself, or a temporary copy of a pipe, gzip, JSON array, CSV, Parquet or Arrow input: see
+    ``ftrouter.data.containers``; ``container`` says which). ``format`` is the resolved format name
+    (None if undetectable).
+    """
 
     def __init__(self, path: str | Path, fmt: str = "auto") -> None:
-        self.path = check_input_path(path)
+        if fmt != "auto":
+            get_format(fmt)  # an unknown format name is a usage error before a pipe or container is read
+        self.source = open_source(path)
+        self.path = self.source.path
+        self.jsonl = self.source.jsonl
+        self.container = self.source.container
         if fmt == "auto":
-            self.format: str | None = sniff_format(self.path)
+            self.format: str | None = sniff_format(self.jsonl)
         else:
             self.format = get_format(fmt).name
         self._fmt: Format | None = FORMATS[self.format] if self.format else None
@@ -147,14 +159,26 @@ class FileScan:
 
     def records(self, progress: Progress | None = None) -> Iterator[Record]:
         """All the file's records; ``progress`` gets (bytes read, file size) as they are read."""
-        return self._records(iter_raw_lines(self.path, progress=progress))
+        return self._records(iter_raw_lines(self.jsonl, progress=progress))
 
     def records_between(self, start: int, end: int, first_line: int) -> Iterator[Record]:
         """Records of the lines starting in the byte range [start, end) (one chunk of a parallel scan)."""
-        return self._records(iter_raw_lines_between(self.path, start, end, first_line))
+        return self._records(iter_raw_lines_between(self.jsonl, start, end, first_line))
+
+    def _original_lines(self, raws: Iterator[RawLine]) -> Iterator[RawLine]:
+        """Lines of a copied container renumbered as in the original file (a JSON array element or CSV
+        row at the line where it starts)."""
+        number = self.source.original_line
+        for raw in raws:
+            raw.number = number(raw.number) or raw.number
+            if raw.problem is not None:
+                raw.problem = replace(raw.problem, line=number(raw.problem.line))
+            yield raw
 
     def _records(self, raws: Iterator[RawLine]) -> Iterator[Record]:
         reported: set[str] = set()
+        if self.source.line_numbers is not None:
+            raws = self._original_lines(raws)
         for raw in raws:
             if raw.problem is not None:
                 yield Record(raw.number, None, [raw.problem])
@@ -183,14 +207,15 @@ class FileScan:
         return fmt.parse(obj, sink)
 
 
-def read_examples(path: str | Path, fmt: str = "auto", *, progress: Progress | None = None) -> Iterator[Example]:
+def read_examples(path: str | Path | FileScan, fmt: str = "auto", *,
+                  progress: Progress | None = None) -> Iterator[Example]:
     """Stream the file's canonical examples; raise DataError (with path and line) at the first error.
 
     Warnings (unknown keys, blank lines, duplicates...) do not stop reading. A usage problem (missing
-    path, directory, unknown format name) raises UsageError before anything is read. ``progress``: see
-    ``ftrouter.data.progress``.
+    path, directory, unknown format name) raises UsageError before anything is read. ``path`` may be an
+    open ``FileScan`` (read once more, not opened again). ``progress``: see ``ftrouter.data.progress``.
     """
-    scan = FileScan(path, fmt)
+    scan = path if isinstance(path, FileScan) else FileScan(path, fmt)
     found = False
     for record in scan.records(progress):
         for problem in record.problems:

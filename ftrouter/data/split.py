@@ -72,9 +72,10 @@ class _Groups:
         self.of_line.append(group)
 
 
-def _collect(path: Path, fmt: str, stratify: str | None, progress: Progress | None = None) -> _Groups:
+def _collect(scan: FileScan, stratify: str | None, progress: Progress | None = None) -> _Groups:
     groups = _Groups()
-    for record in FileScan(path, fmt).records(progress):
+    path = scan.path
+    for record in scan.records(progress):
         error = next((p for p in record.problems if p.severity == "error"), None)
         if error is not None:
             raise DataError(f"{error.message} (fix or remove the line before splitting)", path=path,
@@ -155,11 +156,11 @@ def split_file(src: str | Path, out_dir: str | Path, *, val: float = 0.1, test: 
         raise UsageError("is a file, not a folder", path=out, code="not_a_directory")
     names = [s for s in SPLITS if s != "test" or test > 0]
     _check_split_files(out, names, scan.path)
-    size = file_size(scan.path) if progress is not None else 0
-    groups = _collect(scan.path, scan.format or fmt, stratify, shifted(progress, 0, size))
+    size = file_size(scan.jsonl) if progress is not None else 0
+    groups = _collect(scan, stratify, shifted(progress, 0, size))
     split_of = _assign(groups, val, test, seed)
     out.mkdir(parents=True, exist_ok=True)
-    counts = _write(scan.path, out, names, [split_of[g] for g in groups.of_line], shifted(progress, size, 0))
+    counts = _write(scan.jsonl, out, names, [split_of[g] for g in groups.of_line], shifted(progress, size, 0))
     strata: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(names, 0))
     if stratify is not None:
         for group, stratum in enumerate(groups.stratum):

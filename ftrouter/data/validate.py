@@ -176,7 +176,7 @@ def validate_file(path: str | Path, *, backend: str, model: str | None = None, v
     scan = FileScan(path, fmt)
     val_size = file_size(val_path) if progress is not None else 0
     inspector = run_inspection(scan, rules.counter, rules.check, progress=shifted(progress, 0, val_size))
-    report = inspector.report(scan.path, scan.format)
+    report = inspector.report(scan.path, scan.format, scan.container)
     entries = [(str(scan.path), p) for p in _with_severity(rules.notes + report.problems, backend)]
     if 0 < report.examples < rules.min_examples:
         msg = f"{report.examples} examples; {backend} needs at least {rules.min_examples}"
@@ -184,7 +184,7 @@ def validate_file(path: str | Path, *, backend: str, model: str | None = None, v
     result = ValidationReport(backend=backend, model=getattr(rules.counter, "model", model), report=report,
                               entries=entries)
     if val_path is not None:
-        train_size = file_size(scan.path) if progress is not None else 0
+        train_size = file_size(scan.jsonl) if progress is not None else 0
         _validate_val(result, inspector, rules, Path(val_path), fmt, shifted(progress, train_size, 0))
     return result
 
@@ -201,7 +201,8 @@ def _validate_val(result: ValidationReport, train: Inspector, rules: _Rules, val
         if first is not None:
             sink.add("train_val_overlap", f"also in the training file at line {first}")
 
-    val = run_inspection(scan, rules.counter, check, progress=progress).report(scan.path, scan.format)
+    val = run_inspection(scan, rules.counter, check, progress=progress).report(scan.path, scan.format,
+                                                                               scan.container)
     result.val_report = val
     result.entries += [(str(scan.path), p) for p in _with_severity(val.problems, result.backend)]
     if rules.max_val_examples is not None and val.examples > rules.max_val_examples:
