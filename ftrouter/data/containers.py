@@ -59,6 +59,10 @@ CSV_LAYOUTS: list[tuple[frozenset[str], dict[str, str], str]] = [
 ]
 
 
+# A stream can be read only once: its copy serves every later read of the same path in this process.
+_streams: dict[str, Source] = {}
+
+
 @dataclass
 class Source:
     """A data file ready to read: ``jsonl`` is the JSON Lines file read (the input itself or a temporary
@@ -118,6 +122,8 @@ def open_source(path: str | Path) -> Source:
     p = check_input_path(p)
     mode = os.stat(p).st_mode
     if not stat.S_ISREG(mode):  # a pipe, FIFO, terminal or socket: copy it once, then look inside
+        if str(p) in _streams:  # read before by this process (submit validates, then converts)
+            return _streams[str(p)]
         copy = _Copy()
         try:
             _copy_stream(p, copy.file)
@@ -126,6 +132,7 @@ def open_source(path: str | Path) -> Source:
             raise
         inner = _detect(copy.source(p, "JSON Lines"), p)  # an intermediate copy goes with its Source
         inner.container = f"{inner.container} from a pipe"
+        _streams[str(p)] = inner
         return inner
     return _detect(Source(p, p), p)
 

@@ -218,6 +218,8 @@ def test_a_fifo_with_a_writer_is_read(tmp_path: Path) -> None:
     report = inspect_file(fifo)
     thread.join()
     assert report.examples == 12 and report.container == "JSON Lines from a pipe"
+    # read again in the same process (submit validates, then converts): the copy, not an empty FIFO
+    assert validate_file(fifo, backend="openai").report.examples == 12
 
 
 def test_a_fifo_without_a_writer_gives_up_with_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
