@@ -24,7 +24,6 @@ import json
 import math
 from collections.abc import Callable
 from functools import cache
-from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -140,25 +139,27 @@ class TiktokenCounter(TokenCounter):
         if not text or not text.isprintable() or "  " in text or text[0] == " " or text[-1] == " ":
             return None
         words = text.split(" ")
-        if len(words) < 4:
-            return None
-        spaced, first = self._spaced_words, self._first_words
-        if len(spaced) > self.WORD_ENTRIES or len(first) > self.WORD_ENTRIES:
+        spaced = self._spaced_words
+        if len(spaced) > self.WORD_ENTRIES:
             spaced.clear()  # bounded: start over
-            first.clear()
-        return first[words[0]] + sum(map(spaced.__getitem__, islice(words, 1, None)))
+            self._first_words.clear()
+        first = words[0]
+        # every word but the first is counted with its leading space; the first one, without
+        return sum(map(spaced.__getitem__, words)) - spaced[first] + self._first_words[first]
 
     def text_tokens(self, text: str) -> int:
         n = self._lengths.get(text)
+        if n is not None:
+            return n
+        if self._by_words:
+            n = self._words_tokens(text)
         if n is None:
-            n = (self._words_tokens(text) if self._by_words else None)
-            if n is None:
-                n = self._length(text)
-            if len(self._lengths) >= self.CACHE_ENTRIES or self._cached_chars > self.CACHE_CHARS:
-                self._lengths.clear()  # bounded: start over; repeated strings come back at once
-                self._cached_chars = 0
-            self._lengths[text] = n
-            self._cached_chars += len(text)
+            n = self._length(text)
+        if len(self._lengths) >= self.CACHE_ENTRIES or self._cached_chars > self.CACHE_CHARS:
+            self._lengths.clear()  # bounded: start over; repeated strings come back at once
+            self._cached_chars = 0
+        self._lengths[text] = n
+        self._cached_chars += len(text)
         return n
 
     def messages_tokens(self, messages: list[Message]) -> tuple[int, int]:
