@@ -111,7 +111,8 @@ class TiktokenCounter(TokenCounter):
     """OpenAI's chat accounting with a tiktoken encoding.
 
     Datasets repeat strings (one system prompt in every example, the role names in every message):
-    encoded lengths are kept in a bounded cache, so each distinct string is encoded once. Distinct texts
+    the lengths of strings seen twice are kept in a bounded cache, so a repeated string is encoded twice
+    at most. Distinct texts
     still repeat their words: a single-line text is counted word by word from a bounded word cache
     (exact, see ``WORD_SPLIT_ENCODINGS``); other texts go to tiktoken whole.
     """
@@ -128,6 +129,7 @@ class TiktokenCounter(TokenCounter):
         self.model = model
         self._length = length_counter(get_encoding(encoding))
         self._lengths: dict[str, int] = {}
+        self._seen: set[int] = set()  # hashes of texts counted once (see text_tokens)
         self._cached_chars = 0
         self._by_words = encoding in WORD_SPLIT_ENCODINGS
         self._first_words = _WordLengths(self._length, "")
@@ -155,6 +157,15 @@ class TiktokenCounter(TokenCounter):
             n = self._words_tokens(text)
         if n is None:
             n = self._length(text)
+        # Cache a text the second time it is seen: distinct texts (most of a real set) are then not kept
+        # alive; the first sighting keeps only the hash, which ``get`` above already computed.
+        seen = self._seen
+        key = hash(text)
+        if key not in seen:
+            if len(seen) >= self.CACHE_ENTRIES:
+                seen.clear()  # bounded: start over
+            seen.add(key)
+            return n
         if len(self._lengths) >= self.CACHE_ENTRIES or self._cached_chars > self.CACHE_CHARS:
             self._lengths.clear()  # bounded: start over; repeated strings come back at once
             self._cached_chars = 0
