@@ -34,7 +34,7 @@ from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 import orjson
 
@@ -334,7 +334,7 @@ class _Buffer:
         self.pos = end
         return line, text
 
-    def fail(self, message: str) -> None:
+    def fail(self, message: str) -> NoReturn:
         line = self.line_at(max(self.mark, min(self.pos, len(self.text))))
         raise DataError(f"JSON array: {message}", path=self.shown, line=line, code="unsupported_container")
 
