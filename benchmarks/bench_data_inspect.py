@@ -1,17 +1,21 @@
 """Benchmark: ``ftrouter data inspect --model gpt-4.1-mini-2025-04-14`` against a straightforward loop.
 
-Generates a chat file (default 200,000 examples) shaped like a real fine-tuning set: one of a few long
-system prompts in every example, a short user turn, a longer assistant answer, some multi-turn
-examples. Then, in the same process and on the same file, runs
+Generates two chat files (default 200,000 examples each) shaped like a real fine-tuning set: a long
+system prompt in every example, a short user turn, a longer assistant answer, some multi-turn
+examples. In the *repeated* file every example uses one of four system prompts (what many sets look
+like; repeated strings are cached); in the *distinct* file every text is different (the system prompt
+too), so no cache helps. Then, on each file, in fresh processes, runs
 
 - the reference: ``json.loads`` each line, ``tiktoken`` ``encode`` every message value, apply OpenAI's
   per-message rule (3 per message + 1 per name + 3 reply priming), and
 - ``ftrouter.data.inspect_file`` (which also parses into canonical examples, validates every line, finds
   duplicates and computes the distribution),
 
-checks that the token totals are identical, and prints both times and the ratio.
+checks that the token totals are identical, and prints both times, the ratio, each side's CPU seconds
+(all its processes: the work done, whatever else runs on the machine) and peak RSS (ftrouter: the larger
+of the main process and its forked workers; target < 300 MB).
 
-    python benchmarks/bench_data_inspect.py [--examples 200000] [--system-words 300] [--keep FILE]
+    python benchmarks/bench_data_inspect.py [--examples 200000] [--system-words 300] [--only repeated|distinct]
 """
 
 from __future__ import annotations
@@ -19,9 +23,9 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 MODEL = "gpt-4.1-mini-2025-04-14"
@@ -42,7 +46,7 @@ WORDS = _VOCABULARY.split()
 
 
 def _sentence(rng: random.Random, n_words: int) -> str:
-    words = [rng.choice(WORDS) for _ in range(n_words)]
+    words = rng.choices(WORDS, k=n_words)
     words[0] = words[0].capitalize()
     return " ".join(words) + rng.choice((".", ".", ".", "?", "!"))
 
@@ -56,72 +60,104 @@ def _text(rng: random.Random, n_words: int) -> str:
     return " ".join(parts)
 
 
-def generate(path: Path, examples: int, system_words: int, seed: int = 0) -> None:
+def generate(path: Path, examples: int, system_words: int, seed: int = 0, *, distinct: bool = False) -> None:
+    """Write the chat file; ``distinct``: a new system prompt per example instead of one of four."""
     rng = random.Random(seed)
     systems = [_text(rng, system_words) for _ in range(4)]
     with path.open("w", encoding="utf-8") as f:
         for _ in range(examples):
-            messages = [{"role": "system", "content": rng.choice(systems)}]
+            system = _text(rng, system_words) if distinct else rng.choice(systems)
+            messages = [{"role": "system", "content": system}]
             for _turn in range(1 if rng.random() < 0.8 else 2):
                 messages.append({"role": "user", "content": _text(rng, rng.randint(8, 60))})
                 messages.append({"role": "assistant", "content": _text(rng, rng.randint(20, 160))})
             f.write(json.dumps({"messages": messages}) + "\n")
 
 
-def reference_total(path: Path) -> int:
-    """The straightforward loop (the OpenAI cookbook's num_tokens_from_messages over every line)."""
-    from ftrouter.data.encodings import encoding_name_for_model, get_encoding
+REFERENCE = """
+import json, resource, sys, time
+from ftrouter.data.encodings import encoding_name_for_model, get_encoding
 
-    encoding = get_encoding(encoding_name_for_model(MODEL) or "o200k_base")
-    total = 0
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            example = json.loads(line)
-            num_tokens = 0
-            for message in example["messages"]:
-                num_tokens += 3
-                for key, value in message.items():
-                    num_tokens += len(encoding.encode(value))
-                    if key == "name":
-                        num_tokens += 1
-            total += num_tokens + 3
-    return total
+# The straightforward loop (the OpenAI cookbook's num_tokens_from_messages over every line).
+encoding = get_encoding(encoding_name_for_model(sys.argv[2]) or "o200k_base")  # loaded outside the timing
+t0, c0 = time.perf_counter(), time.process_time()
+total = 0
+with open(sys.argv[1], encoding="utf-8") as f:
+    for line in f:
+        example = json.loads(line)
+        num_tokens = 0
+        for message in example["messages"]:
+            num_tokens += 3
+            for key, value in message.items():
+                num_tokens += len(encoding.encode(value))
+                if key == "name":
+                    num_tokens += 1
+        total += num_tokens + 3
+seconds = time.perf_counter() - t0
+cpu = time.process_time() - c0
+print(seconds, total, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, cpu)
+"""
+
+FTROUTER = """
+import resource, sys, time
+from ftrouter.data import inspect_file
+from ftrouter.data.encodings import encoding_name_for_model, get_encoding
+
+get_encoding(encoding_name_for_model(sys.argv[2]) or "o200k_base")  # loaded outside the timing, as above
+t0, c0 = time.perf_counter(), time.process_time()
+report = inspect_file(sys.argv[1], model=sys.argv[2])
+seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+usages = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+rss = max(u.ru_maxrss for u in usages) / 1024
+cpu += usages[1].ru_utime + usages[1].ru_stime  # the forked workers (none before the timing)
+print(seconds, report.tokens.total, rss, cpu, report.examples, report.tokens.p95, report.duplicates)
+"""
+
+
+def _run(script: str, path: Path) -> list[str]:
+    out = subprocess.run([sys.executable, "-c", script, str(path), MODEL], capture_output=True, text=True,
+                         check=True)
+    return out.stdout.split()
+
+
+def measure(path: Path, label: str) -> tuple[float, bool, float]:
+    """(speed-up, token totals identical, ftrouter peak RSS in MB) on one file, with a printed summary."""
+    t_ref, ref, ref_rss, ref_cpu = (float(v) for v in _run(REFERENCE, path))
+    t_ours, ours, rss, cpu, examples, p95, dups = (float(v) for v in _run(FTROUTER, path))
+    ratio = t_ref / t_ours
+    # CPU seconds (all processes) show the work done whatever else the machine runs; the ratio is wall time
+    print(f"[{label}] reference loop : {t_ref:7.2f} s  (CPU {ref_cpu:6.2f} s)  total tokens {int(ref):,}  "
+          f"peak RSS {ref_rss:.0f} MB")
+    print(f"[{label}] ftrouter       : {t_ours:7.2f} s  (CPU {cpu:6.2f} s)  total tokens {int(ours):,}  "
+          f"peak RSS {rss:.0f} MB  ({int(examples):,} examples, p95 {int(p95):,}, {int(dups)} duplicates)")
+    same = int(ref) == int(ours)
+    print(f"[{label}] speed-up       : {ratio:.2f}x  (target >= 3x); token totals "
+          f"{'identical' if same else 'DIFFER'}")
+    return ratio, same, rss
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=200_000)
-    parser.add_argument("--system-words", type=int, default=300, help="length of the shared system prompts")
-    parser.add_argument("--keep", type=Path, help="write the generated file here instead of a temp dir")
+    parser.add_argument("--system-words", type=int, default=300, help="length of the system prompts")
+    parser.add_argument("--only", choices=("repeated", "distinct"), help="run one of the two files")
+    parser.add_argument("--keep", type=Path, help="write the generated files into this folder")
     args = parser.parse_args(argv)
 
-    from ftrouter.data import inspect_file
-    from ftrouter.data.encodings import get_encoding
-
-    get_encoding("o200k_base")  # load the encoding once, outside both timings
+    failed = False
     with tempfile.TemporaryDirectory() as tmp:
-        path = args.keep or Path(tmp) / "chat.jsonl"
-        t0 = time.perf_counter()
-        generate(path, args.examples, args.system_words)
-        size_mb = path.stat().st_size / 1e6
-        print(f"generated {args.examples:,} examples, {size_mb:.1f} MB in {time.perf_counter() - t0:.1f} s")
-
-        t0 = time.perf_counter()
-        ref = reference_total(path)
-        t_ref = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        report = inspect_file(path, model=MODEL)
-        t_ours = time.perf_counter() - t0
-
-    print(f"reference loop : {t_ref:7.2f} s  total tokens {ref:,}")
-    print(f"ftrouter       : {t_ours:7.2f} s  total tokens {report.tokens.total:,}  "
-          f"({report.examples:,} examples, p95 {report.tokens.p95:,}, {report.duplicates} duplicates)")
-    print(f"speed-up       : {t_ref / t_ours:.2f}x  (target >= 3x)")
-    if ref != report.tokens.total:
-        print("MISMATCH: token totals differ", file=sys.stderr)
-        return 1
-    print("token totals identical")
-    return 0
+        folder = args.keep or Path(tmp)
+        for label in ("repeated", "distinct"):
+            if args.only not in (None, label):
+                continue
+            path = folder / f"chat-{label}.jsonl"
+            generate(path, args.examples, args.system_words, distinct=label == "distinct")
+            print(f"[{label}] generated {args.examples:,} examples, {path.stat().st_size / 1e6:.1f} MB")
+            ratio, same, rss = measure(path, label)
+            failed = failed or not same or ratio < 3 or rss >= 300
+    if failed:
+        print("FAILED: a target was missed (>= 3x, identical totals, RSS < 300 MB)", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

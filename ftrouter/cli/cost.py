@@ -155,10 +155,10 @@ def split_sets(sets: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in sets.items() if k in Assumptions.model_fields}
 
 
-def _write(text: str, output: Path) -> None:
+def _write(text: str, output: Path, data: Path) -> None:
     from ftrouter.data.atomic import atomic_writer
 
-    with atomic_writer(output) as f:
+    with atomic_writer(output, inputs=[data]) as f:
         f.write(text.encode("utf-8"))
 
 
@@ -195,7 +195,7 @@ def compare(
     if output is not None:
         from ftrouter.data.atomic import check_output_path
 
-        check_output_path(output)
+        check_output_path(output, inputs=[data])  # before the data is read: -o DATA would destroy it
     parsed = _parse_sets(sets)
     assumptions = split_sets(parsed)
     work, notes = _workload(task, parsed, _flags(monthly_requests=monthly_requests, prompt_tokens=prompt_tokens,
@@ -214,7 +214,7 @@ def compare(
     if quality is not None:
         comparison.quality_title, comparison.quality = quality
     if output is not None:
-        _write(comparison_text(comparison, fmt), output)
+        _write(comparison_text(comparison, fmt), output, data)
         typer.echo(f"wrote {fmt} report to {output}", err=True)
         return
     if fmt == "table":

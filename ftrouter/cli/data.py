@@ -27,7 +27,8 @@ FORMAT_HELP = "Input format: auto, openai, dpo, prompt-completion, alpaca, share
 MODEL_HELP = ("OpenAI model (exact counts), Gemini model (estimate), or a local model folder (its tokenizer). "
               "Default: o200k_base, no per-example limit.")
 JSON_HELP = "Print machine-readable JSON instead of a table."
-FILE_ARG = typer.Argument(..., help="A JSONL data file.", show_default=False)
+FILE_ARG = typer.Argument(..., help="A data file: JSONL (.gz), a JSON array, CSV/TSV, Parquet, a datasets "
+                          "save_to_disk folder, or /dev/stdin.", show_default=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -69,7 +70,8 @@ def _render_report(console: Console, r: DatasetReport) -> None:
     tokenizer = r.tokenizer
     how = tokenizer.get("encoding") or tokenizer.get("rule") or tokenizer.get("path") or ""
     rows = [
-        ("file", r.path), ("format", r.format), ("examples", f"{r.examples:,}  {r.kinds or ''}"),
+        ("file", r.path), *([("read as", r.container)] if r.container != "JSON Lines" else []),
+        ("format", r.format), ("examples", f"{r.examples:,}  {r.kinds or ''}"),
         ("messages / example", f"min {r.messages['min']}  mean {r.messages['mean']}  max {r.messages['max']}"),
         ("tokens / example", f"min {t.min:,}  mean {t.mean:,}  p50 {t.p50:,}  p95 {t.p95:,}  max {t.max:,}"),
         ("total tokens", f"{t.total:,}"), ("assistant (trained) tokens", f"{r.assistant_tokens:,}"),
@@ -158,6 +160,8 @@ def convert(
         _print_json(result.to_json())
         return
     console = _console()
+    if result.source_container != "JSON Lines":
+        console.print(f"read {file} as {result.source_container}", markup=False)
     console.print(f"wrote {result.examples} example(s) as {result.target_format} to {result.path}"
                   + (f" ({result.skipped} skipped)" if result.skipped else ""), markup=False)
     for note in result.dropped:

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from ftrouter.data.atomic import atomic_writer
+from ftrouter.data.atomic import atomic_writer, check_output_path
 from ftrouter.data.canonical import Example
 from ftrouter.data.formats import Notes, get_format
 from ftrouter.data.formats.toolcalls import GENERATED_IDS_NOTE
@@ -30,10 +30,12 @@ class ConversionResult:
     source_format: str | None = None
     target_format: str = ""
     path: str = ""
+    source_container: str = "JSON Lines"
 
     def to_json(self) -> dict[str, Any]:
         return {"examples": self.examples, "skipped": self.skipped, "dropped": self.dropped, "assumed": self.assumed,
-                "source_format": self.source_format, "target_format": self.target_format, "path": self.path}
+                "source_format": self.source_format, "source_container": self.source_container,
+                "target_format": self.target_format, "path": self.path}
 
 
 def _dumps(obj: dict[str, Any]) -> bytes:
@@ -44,17 +46,18 @@ def _dumps(obj: dict[str, Any]) -> bytes:
 
 
 def write_examples(examples: Iterable[Example], dst: str | Path, to: str, *,
-                   keep_meta: bool = False) -> ConversionResult:
+                   keep_meta: bool = False, inputs: Iterable[str | Path] = ()) -> ConversionResult:
     """Write ``examples`` to ``dst`` in format ``to`` (atomically). Examples the format cannot hold are
     skipped and reported in ``dropped``; raises DataError when none could be written.
 
     ``keep_meta`` writes each example's extra top-level fields back (providers may reject unknown keys, so
-    the default is to leave them out, and say so).
+    the default is to leave them out, and say so). ``inputs``: files ``dst`` must not be (see
+    ``ftrouter.data.atomic`` for what happens with links and special files).
     """
     fmt = get_format(to)
     notes = Notes()
     written = skipped = 0
-    with atomic_writer(dst) as out:
+    with atomic_writer(dst, inputs=inputs) as out:
         for example in examples:
             obj = fmt.dump(example, notes)
             if obj is None:
@@ -83,8 +86,9 @@ def convert_file(src: str | Path, dst: str | Path, to: str, *, fmt: str = "auto"
     DataError with its line); nothing is left at ``dst`` on failure. ``progress`` gets (bytes of ``src``
     read, its size)."""
     get_format(to)  # an unknown target is a usage error before anything is read
-    source_format = FileScan(src, fmt).format
-    examples = read_examples(src, fmt=source_format or fmt, progress=progress)
-    result = write_examples(examples, dst, to, keep_meta=keep_meta)
-    result.source_format = source_format
+    check_output_path(dst, inputs=[src])  # -o equal to the input would destroy it: refused before reading
+    scan = FileScan(src, fmt)  # read once: a pipe can be read only once, a container is unpacked once
+    result = write_examples(read_examples(scan, progress=progress), dst, to, keep_meta=keep_meta, inputs=[src])
+    result.source_format = scan.format
+    result.source_container = scan.container
     return result

@@ -68,6 +68,7 @@ class DatasetReport:
     tokenizer: dict[str, Any] = field(default_factory=dict)
     kinds: dict[str, int] = field(default_factory=dict)
     severity_counts: dict[str, int] = field(default_factory=dict)  # over all problems, listed or not
+    container: str = "JSON Lines"  # what the file was read as (ftrouter.data.containers)
 
     @property
     def errors(self) -> int:
@@ -83,7 +84,8 @@ class DatasetReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "path": self.path, "format": self.format, "examples": self.examples, "kinds": self.kinds,
+            "path": self.path, "container": self.container, "format": self.format, "examples": self.examples,
+            "kinds": self.kinds,
             "messages_per_example": self.messages, "tokens": self.tokens.to_json(),
             "assistant_tokens": self.assistant_tokens, "over_limit": self.over_limit, "token_limit": self.token_limit,
             "duplicates": self.duplicates, "has_system_share": self.has_system_share, "tokenizer": self.tokenizer,
@@ -200,7 +202,7 @@ class Inspector:
             self.duplicates += 1
             self.note(make_problem("duplicate", line, f"exact duplicate of the example at line {first}"))
 
-    def report(self, path: Path, fmt: str | None) -> DatasetReport:
+    def report(self, path: Path, fmt: str | None, container: str = "JSON Lines") -> DatasetReport:
         n = len(self.example_tokens)
         lo, hi, total = self.message_counts
         problems = sorted(self.problems, key=lambda p: (p.line or 0))
@@ -210,7 +212,8 @@ class Inspector:
             duplicates=self.duplicates, has_system_share=round(self.with_system / n, 4) if n else 0.0,
             messages={"min": lo, "max": hi, "mean": round(total / n, 2) if n else 0.0}, problems=problems,
             problem_counts=dict(self.problem_counts), example_tokens=self.example_tokens,
-            tokenizer=self.counter.describe(), kinds=dict(self.kinds), severity_counts=dict(self.severity_counts))
+            tokenizer=self.counter.describe(), kinds=dict(self.kinds), severity_counts=dict(self.severity_counts),
+            container=container)
 
 
 def run_inspection(scan: FileScan, counter: TokenCounter, check: ExampleCheck | None = None, *,
@@ -218,7 +221,7 @@ def run_inspection(scan: FileScan, counter: TokenCounter, check: ExampleCheck | 
     from ftrouter.data.parallel import can_parallelize, inspect_in_parallel
 
     inspector = Inspector(counter, check)
-    if can_parallelize(scan.path, counter):
+    if can_parallelize(scan.jsonl, counter):
         inspect_in_parallel(scan, inspector, progress=progress)
     else:
         for record in scan.records(progress):
@@ -239,4 +242,4 @@ def inspect_file(path: str | Path, *, fmt: str = "auto", model: str | None = Non
     """
     scan = FileScan(path, fmt)
     counter = counter or counter_for_model(model)
-    return run_inspection(scan, counter, progress=progress).report(scan.path, scan.format)
+    return run_inspection(scan, counter, progress=progress).report(scan.path, scan.format, scan.container)

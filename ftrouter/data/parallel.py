@@ -98,10 +98,10 @@ def inspect_in_parallel(scan: FileScan, inspector: Inspector, *, progress: Progr
     (end of the chunk, file size) as each chunk is merged, in file order."""
     global _job
     workers = worker_count()
-    size = scan.path.stat().st_size
+    size = scan.jsonl.stat().st_size
     if progress is not None:
         progress(0, size)
-    plan = plan_chunks(scan.path, workers * CHUNKS_PER_WORKER)
+    plan = plan_chunks(scan.jsonl, workers * CHUNKS_PER_WORKER)
     _job = (scan, inspector.counter, inspector.check)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:

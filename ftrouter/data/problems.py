@@ -17,6 +17,8 @@ CODES: dict[str, tuple[Severity, str]] = {
     "blank_line": ("warning", "a blank line (skipped)"),
     "line_too_long": ("error", "a line longer than the reader accepts (skipped)"),
     "invalid_json": ("error", "a line that is not valid JSON"),
+    "invalid_unicode": ("error", "a string with a lone surrogate escape such as \\ud800 (not valid Unicode text)"),
+    "too_deep": ("error", "JSON nested deeper than the reader accepts (128 levels)"),
     "truncated_line": ("error", "the last line is cut off: no newline and not valid JSON"),
     "not_object": ("error", "a line whose JSON value is not an object"),
     # format

@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from ftrouter.data.atomic import check_output_path, is_special
 from ftrouter.data.leakage import near_key
 from ftrouter.data.lines import iter_raw_lines
 from ftrouter.data.progress import Progress, file_size, shifted
@@ -72,9 +73,10 @@ class _Groups:
         self.of_line.append(group)
 
 
-def _collect(path: Path, fmt: str, stratify: str | None, progress: Progress | None = None) -> _Groups:
+def _collect(scan: FileScan, stratify: str | None, progress: Progress | None = None) -> _Groups:
     groups = _Groups()
-    for record in FileScan(path, fmt).records(progress):
+    path = scan.path
+    for record in scan.records(progress):
         error = next((p for p in record.problems if p.severity == "error"), None)
         if error is not None:
             raise DataError(f"{error.message} (fix or remove the line before splitting)", path=path,
@@ -126,6 +128,22 @@ def _check_fractions(val: float, test: float) -> None:
         raise UsageError(f"--val {val} and --test {test} must be fractions in [0, 1) that add up to less than 1")
 
 
+def _check_split_files(out: Path, names: list[str], src: Path) -> None:
+    """The split files may replace regular files only, never the input (the shared -o rules of
+    ``ftrouter.data.atomic``; a link or special file is refused: three files are renamed into place)."""
+    if not out.is_dir():
+        return  # created by the split: nothing to replace
+    for name in names:
+        target = out / f"{name}.jsonl"
+        if target.exists() and os.path.samefile(target, src):
+            raise UsageError(f"the output folder holds the input file itself: {src.name} would be replaced "
+                             "by a split (choose another -o folder)", path=out, code="output_is_input")
+        check_output_path(target, inputs=[src])
+        if target.is_symlink() or is_special(target):
+            raise UsageError("is not a regular file: split writes regular files only (remove it or choose "
+                             "another -o folder)", path=target, code="not_a_regular_file")
+
+
 def split_file(src: str | Path, out_dir: str | Path, *, val: float = 0.1, test: float = 0.0, seed: int = 0,
                stratify: str | None = None, fmt: str = "auto", progress: Progress | None = None) -> SplitResult:
     """Split ``src`` into ``out_dir``/train.jsonl, val.jsonl (and test.jsonl when ``test`` > 0).
@@ -138,14 +156,12 @@ def split_file(src: str | Path, out_dir: str | Path, *, val: float = 0.1, test: 
     if out.exists() and not out.is_dir():
         raise UsageError("is a file, not a folder", path=out, code="not_a_directory")
     names = [s for s in SPLITS if s != "test" or test > 0]
-    if any((out / f"{name}.jsonl").resolve() == scan.path.resolve() for name in names):
-        raise UsageError(f"the output folder holds the input file itself: {scan.path.name} would be replaced "
-                         "by a split (choose another -o folder)", path=out, code="output_is_input")
-    size = file_size(scan.path) if progress is not None else 0
-    groups = _collect(scan.path, scan.format or fmt, stratify, shifted(progress, 0, size))
+    _check_split_files(out, names, scan.path)
+    size = file_size(scan.jsonl) if progress is not None else 0
+    groups = _collect(scan, stratify, shifted(progress, 0, size))
     split_of = _assign(groups, val, test, seed)
     out.mkdir(parents=True, exist_ok=True)
-    counts = _write(scan.path, out, names, [split_of[g] for g in groups.of_line], shifted(progress, size, 0))
+    counts = _write(scan.jsonl, out, names, [split_of[g] for g in groups.of_line], shifted(progress, size, 0))
     strata: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(names, 0))
     if stratify is not None:
         for group, stratum in enumerate(groups.stratum):

@@ -22,19 +22,50 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ftrouter.data.canonical import Example, Message
 from ftrouter.data.encodings import DEFAULT_ENCODING, encoding_name_for_model, get_encoding
 from ftrouter.errors import UnknownName
+
+if TYPE_CHECKING:
+    import tiktoken
 
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_NAME = 1
 REPLY_PRIMING = 3
 GEMINI_CHARS_PER_TOKEN = 4
 GEMINI_ERROR_BAND = 0.25  # documented above: +/-25% on English prose
+
+
+_PROBE = "Hello, wörld! <|endoftext|> 12345 \u4f60\u597d  \n\tdone."
+
+
+def length_counter(encoding: tiktoken.Encoding) -> Callable[[str], int]:
+    """``len(encoding.encode_ordinary(text))``, without building the list of token ids when possible.
+
+    tiktoken's list of Python ints costs about a third of the encoding time on long texts. Its core also
+    returns the ids as a raw buffer (what ``encode_to_numpy`` wraps); the buffer's byte length / 4 is the
+    count. That entry point is not public API, so it is used only when it answers exactly like
+    ``encode_ordinary`` on a probe (special-token text included), else we fall back to the list.
+    """
+    encode_ordinary = encoding.encode_ordinary
+    to_buffer = getattr(getattr(encoding, "_core_bpe", None), "encode_to_tiktoken_buffer", None)
+    if to_buffer is not None:
+        no_special: set[str] = set()  # special-token text is ordinary text, as in encode_ordinary
+
+        def count(text: str) -> int:
+            return memoryview(to_buffer(text, no_special)).nbytes >> 2  # bytes of uint32 ids
+
+        try:
+            if count(_PROBE) == len(encode_ordinary(_PROBE)) and count("") == 0:
+                return count
+        except Exception:  # any change in the private API means: use the public one
+            pass
+    return lambda text: len(encode_ordinary(text))
 
 
 class TokenCounter:
@@ -51,35 +82,95 @@ class TokenCounter:
         raise NotImplementedError
 
 
+# Encodings whose pre-tokenizer regex never puts a space and the non-space character before it in one
+# piece, and matches from a position without looking behind it (checked on their patterns). For them,
+# "X Y" splits at the space: count("a b c") = count("a") + count(" b") + count(" c") exactly, when X and
+# Y are not whitespace (see ``TiktokenCounter.text_tokens``).
+WORD_SPLIT_ENCODINGS = frozenset({"o200k_base", "cl100k_base"})
+_LONG_WORD = 64  # longer "words" (URLs, base64...) are counted but not cached
+
+
+class _WordLengths(dict[str, int]):
+    """Token counts of ``prefix + word`` by word, computed on first use."""
+
+    __slots__ = ("length", "prefix")
+
+    def __init__(self, length: Callable[[str], int], prefix: str) -> None:
+        super().__init__()
+        self.length = length
+        self.prefix = prefix
+
+    def __missing__(self, word: str) -> int:
+        n = self.length(self.prefix + word)
+        if len(word) <= _LONG_WORD:
+            self[word] = n
+        return n
+
+
 class TiktokenCounter(TokenCounter):
     """OpenAI's chat accounting with a tiktoken encoding.
 
     Datasets repeat strings (one system prompt in every example, the role names in every message):
-    encoded lengths are kept in a bounded cache, so each distinct string is encoded once.
+    the lengths of strings seen twice are kept in a bounded cache, so a repeated string is encoded twice
+    at most. Distinct texts
+    still repeat their words: a single-line text is counted word by word from a bounded word cache
+    (exact, see ``WORD_SPLIT_ENCODINGS``); other texts go to tiktoken whole.
     """
 
     exact = True
     fork_safe = True
     CACHE_ENTRIES = 200_000
-    CACHE_CHARS = 64 * 1024 * 1024
+    CACHE_CHARS = 32 * 1024 * 1024
+    WORD_ENTRIES = 200_000
 
     def __init__(self, encoding: str = DEFAULT_ENCODING, *, limit: int | None = None, model: str | None = None):
         self.encoding_name = encoding
         self.limit = limit
         self.model = model
-        self._encode = get_encoding(encoding).encode_ordinary
+        self._length = length_counter(get_encoding(encoding))
         self._lengths: dict[str, int] = {}
+        self._seen: set[int] = set()  # hashes of texts counted once (see text_tokens)
         self._cached_chars = 0
+        self._by_words = encoding in WORD_SPLIT_ENCODINGS
+        self._first_words = _WordLengths(self._length, "")
+        self._spaced_words = _WordLengths(self._length, " ")
+
+    def _words_tokens(self, text: str) -> int | None:
+        """The count of a text of printable characters whose spaces are single and between two other
+        characters (isprintable() is False for every Unicode whitespace but the ASCII space), or None."""
+        if not text or not text.isprintable() or "  " in text or text[0] == " " or text[-1] == " ":
+            return None
+        words = text.split(" ")
+        spaced = self._spaced_words
+        if len(spaced) > self.WORD_ENTRIES:
+            spaced.clear()  # bounded: start over
+            self._first_words.clear()
+        first = words[0]
+        # every word but the first is counted with its leading space; the first one, without
+        return sum(map(spaced.__getitem__, words)) - spaced[first] + self._first_words[first]
 
     def text_tokens(self, text: str) -> int:
         n = self._lengths.get(text)
+        if n is not None:
+            return n
+        if self._by_words:
+            n = self._words_tokens(text)
         if n is None:
-            n = len(self._encode(text))
-            if len(self._lengths) >= self.CACHE_ENTRIES or self._cached_chars > self.CACHE_CHARS:
-                self._lengths.clear()  # bounded: start over; repeated strings come back at once
-                self._cached_chars = 0
-            self._lengths[text] = n
-            self._cached_chars += len(text)
+            n = self._length(text)
+        # Cache a text the second time it is seen: distinct texts (most of a real set) are then not kept
+        # alive; the first sighting keeps only the hash, which ``get`` above already computed.
+        seen = self._seen
+        key = hash(text)
+        if key not in seen:
+            if len(seen) >= self.CACHE_ENTRIES:
+                seen.clear()  # bounded: start over
+            seen.add(key)
+            return n
+        if len(self._lengths) >= self.CACHE_ENTRIES or self._cached_chars > self.CACHE_CHARS:
+            self._lengths.clear()  # bounded: start over; repeated strings come back at once
+            self._cached_chars = 0
+        self._lengths[text] = n
+        self._cached_chars += len(text)
         return n
 
     def messages_tokens(self, messages: list[Message]) -> tuple[int, int]:

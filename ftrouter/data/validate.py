@@ -209,7 +209,7 @@ def validate_file(path: str | Path, *, backend: str, model: str | None = None, v
     leak_check = LeakCheck(val_path, fmt) if val_path is not None else None  # leaks are found in the train pass
     check = _both(rules.check, leak_check)
     inspector = run_inspection(scan, rules.counter, check, progress=shifted(progress, 0, val_size))
-    report = inspector.report(scan.path, scan.format)
+    report = inspector.report(scan.path, scan.format, scan.container)
     leaks = None
     if leak_check is not None:
         report, leaks = leak_check.take(report)
@@ -222,7 +222,7 @@ def validate_file(path: str | Path, *, backend: str, model: str | None = None, v
     result = ValidationReport(backend=backend, model=getattr(rules.counter, "model", model), report=report,
                               entries=entries, method=method)
     if val_path is not None:
-        train_size = file_size(scan.path) if progress is not None else 0
+        train_size = file_size(scan.jsonl) if progress is not None else 0
         _validate_val(result, rules, Path(val_path), fmt, shifted(progress, train_size, 0))
     if leak_check is not None and leaks is not None:  # exact copies: an error; near-duplicates: a warning
         val = str(leak_check.path)
@@ -243,7 +243,8 @@ def _both(first: ExampleCheck | None, second: ExampleCheck | None) -> ExampleChe
 def _validate_val(result: ValidationReport, rules: _Rules, val_path: Path, fmt: str,
                   progress: Progress | None) -> None:
     scan = FileScan(val_path, fmt)
-    val = run_inspection(scan, rules.counter, rules.check, progress=progress).report(scan.path, scan.format)
+    val = run_inspection(scan, rules.counter, rules.check, progress=progress).report(scan.path, scan.format,
+                                                                                   scan.container)
     result.val_report = val
     result.entries += [(str(scan.path), p) for p in _with_severity(val.problems, result.backend)]
     mismatch = data_refusal(result.method, val.kinds)

@@ -96,7 +96,7 @@ def test_missing_path_and_directory_are_usage_errors(tmp_path: Path) -> None:
 
 
 def test_not_jsonl_at_all(tmp_path: Path) -> None:
-    path = tmp_path / "data.csv"
+    path = tmp_path / "data.txt"  # (a .csv with these columns reads as CSV: test_containers.py)
     path.write_text("prompt,completion\nhi,hello\n")
     report = inspect_file(path)
     assert report.format == "unknown"

@@ -108,7 +108,16 @@ def test_cache_is_bounded() -> None:
     counter.CACHE_ENTRIES = 3
     for text in ["a", "b", "c", "d", "e"]:
         counter.text_tokens(text)
-    assert len(counter._lengths) <= 3
+        counter.text_tokens(text)
+    assert 0 < len(counter._lengths) <= 3 and len(counter._seen) <= 3
+
+
+def test_only_repeated_texts_are_kept() -> None:
+    counter = TiktokenCounter()
+    once, twice = "a text seen once", "a system prompt seen in every example"
+    for text in (once, twice, twice, twice):
+        assert counter.text_tokens(text) == len(get_encoding("o200k_base").encode_ordinary(text))
+    assert list(counter._lengths) == [twice]
 
 
 def test_gemini_estimate_is_four_chars_per_token() -> None:

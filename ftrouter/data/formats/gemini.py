@@ -63,7 +63,8 @@ def _parse_content(raw: Any, index: int, sink: ProblemSink) -> list[Message]:
     if not isinstance(raw, dict):
         sink.add("not_object", f"{what} is {type(raw).__name__}, not an object")
         return []
-    role = _ROLE.get(raw.get("role", "user"))  # Gemini defaults a missing role to "user"
+    role = raw.get("role", "user")  # Gemini defaults a missing role to "user"
+    role = _ROLE.get(role) if isinstance(role, str) else None  # a list or object is no role
     if role is None:
         sink.add("unknown_role", f"{what} has role {raw.get('role')!r} (expected user or model)")
         return []
@@ -178,8 +179,10 @@ def _dump_contents(turns: list[Message]) -> list[JSONObject]:
 def _parse_tools(raw: Any, sink: ProblemSink) -> list[dict[str, Any]] | None:
     if raw is None:
         return None
-    ok = isinstance(raw, list) and all(isinstance(t, dict) for t in raw)
-    decls = [d for t in raw for d in t.get("functionDeclarations", t.get("function_declarations", []))] if ok else []
+    lists = [t.get("functionDeclarations", t.get("function_declarations", [])) if isinstance(t, dict) else None
+             for t in raw] if isinstance(raw, list) else [None]
+    ok = all(isinstance(found, list) for found in lists)
+    decls = [d for found in lists if isinstance(found, list) for d in found]
     if not ok or not all(isinstance(d, dict) for d in decls):
         sink.add("malformed_tool_call", "tools must be a list of {functionDeclarations: [...]}")
         return None

@@ -56,8 +56,8 @@ def parse_message(raw: Any, index: int, sink: ProblemSink) -> Message | None:
     # fast path for the common case, a plain {"role", "content"} turn: nothing to check or report
     if type(raw) is dict and len(raw) == 2:
         role, content = raw.get("role"), raw.get("content")
-        if role in _PLAIN_ROLES and type(content) is str:
-            return Message(role, content)
+        if type(role) is str and role in _PLAIN_ROLES and type(content) is str:
+            return Message(role, content)  # type: ignore[arg-type]  # role is one of _PLAIN_ROLES
     return _parse_message(raw, index, sink)
 
 
@@ -66,7 +66,8 @@ def _parse_message(raw: Any, index: int, sink: ProblemSink) -> Message | None:
     if not isinstance(raw, dict):
         sink.add("not_object", f"{what} is {type(raw).__name__}, not an object")
         return None
-    role = _ROLE_ALIASES.get(raw.get("role"), raw.get("role"))  # type: ignore[arg-type]
+    role = raw.get("role")
+    role = _ROLE_ALIASES.get(role, role) if isinstance(role, str) else None  # a list or object is no role
     if role not in ROLES:
         sink.add("unknown_role", f"{what} has role {raw.get('role')!r} (expected one of {', '.join(ROLES)})")
         return None

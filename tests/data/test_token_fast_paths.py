@@ -1,0 +1,42 @@
+"""The token counter's fast paths give exactly tiktoken's counts (``encode_ordinary``), on any text."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ftrouter.data.encodings import get_encoding
+from ftrouter.data.tokens import WORD_SPLIT_ENCODINGS, TiktokenCounter, length_counter
+
+# words from every class the pre-tokenizer regexes treat differently: cases, contractions, digits,
+# punctuation, CJK, marks, emoji, special-token text, Unicode spaces, newlines, tabs
+PIECES = ["the", "The", "THE", "HTTPServer", "don't", "WE'LL", "o'clock", "123", "12345", "3.14", "(see", "end.",
+          "?!", "...", "--", "a/b", "你好", "ça", "naïve", "e\u0301", "🙂", "<|endoftext|>", "x", "Y", "'s", "'",
+          "\u00a0", "\u3000", "\n", "\t", "\r\n", " ", "  ", "\u2028", "\x1c", "a\nb", "\u200b", "ſ"]
+texts = st.lists(st.sampled_from(PIECES) | st.text(max_size=6), max_size=40).map(" ".join)
+
+
+@pytest.mark.parametrize("encoding", sorted(WORD_SPLIT_ENCODINGS))
+@settings(max_examples=400, deadline=None)
+@given(text=texts)
+def test_word_by_word_count_equals_tiktoken(encoding: str, text: str) -> None:
+    expected = len(get_encoding(encoding).encode_ordinary(text))
+    counter = TiktokenCounter(encoding)
+    assert counter.text_tokens(text) == expected
+    assert counter.text_tokens(text) == expected  # from the caches
+
+
+@pytest.mark.parametrize("encoding", sorted(WORD_SPLIT_ENCODINGS))
+def test_word_path_is_taken_for_prose_and_not_for_multiline(encoding: str) -> None:
+    counter = TiktokenCounter(encoding)
+    assert counter._words_tokens("Please check the brake cable, then the chain.") is not None
+    assert counter._words_tokens("line one\nline two and three") is None
+    assert counter._words_tokens("double  space here now") is None
+
+
+@given(text=st.text(max_size=50))
+@settings(max_examples=200, deadline=None)
+def test_buffer_length_equals_encode_ordinary(text: str) -> None:
+    encoding = get_encoding("o200k_base")
+    assert length_counter(encoding)(text) == len(encoding.encode_ordinary(text))
