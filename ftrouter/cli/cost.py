@@ -49,7 +49,7 @@ def _load_catalog(files: list[Path] | None) -> Catalog:
 
 def _parse_sets(pairs: list[str] | None) -> dict[str, Any]:
     """``KEY=VALUE`` pairs; values are read as YAML scalars (numbers, true/false, dates)."""
-    import yaml
+    from ftrouter import safeyaml
 
     out: dict[str, Any] = {}
     for pair in pairs or []:
@@ -57,9 +57,12 @@ def _parse_sets(pairs: list[str] | None) -> dict[str, Any]:
         if not sep or not key.strip():
             raise UsageError(f"--set expects KEY=VALUE, got {pair!r}", code="bad_assumption")
         try:
-            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError:
-            out[key.strip()] = raw
+            out[key.strip()] = safeyaml.load(raw).data if raw.strip() else None
+        except safeyaml.YamlProblem as exc:
+            if exc.message.startswith("not valid YAML"):
+                out[key.strip()] = raw  # not YAML: the plain text
+            else:  # a number too large, .inf, an alias bomb
+                raise UsageError(f"--set {key.strip()}: {exc.message}", code="bad_assumption") from None
     return out
 
 

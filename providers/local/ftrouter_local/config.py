@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ftrouter import safeyaml
 from ftrouter.errors import UnknownName, UsageError
 from ftrouter.jobs.models import JobSpec
 
@@ -121,12 +122,8 @@ def find_recipe(name_or_path: str) -> Path:
     raise UnknownName("recipe", name_or_path, known)
 
 
-def _key_lines(text: str) -> dict[str, int]:
+def _key_lines(node: yaml.Node | None) -> dict[str, int]:
     """1-based line of each top-level key, for error messages."""
-    try:
-        node = yaml.compose(text)
-    except yaml.YAMLError:
-        return {}
     if not isinstance(node, yaml.MappingNode):
         return {}
     return {str(key.value): key.start_mark.line + 1 for key, _ in node.value}
@@ -137,19 +134,19 @@ def load_recipe(name_or_path: str) -> tuple[Path, Recipe]:
     path = find_recipe(name_or_path)
     try:
         text = path.read_text(encoding="utf-8")
-        raw = yaml.safe_load(text) or {}
-    except OSError as exc:
-        raise UsageError(f"cannot read recipe: {exc.strerror}", path=path, code="invalid_recipe") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]  # one line, not PyYAML's excerpt
-        raise UsageError(f"not valid YAML: {problem}", path=path, line=line, code="invalid_recipe") from exc
+        parsed = safeyaml.load(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise UsageError(f"cannot read recipe: {reason}", path=path, code="invalid_recipe") from exc
+    except safeyaml.YamlProblem as exc:
+        raise UsageError(exc.message, path=path, line=exc.line, code="invalid_recipe") from None
+    raw = parsed.data or {}
+    lines = _key_lines(parsed.node)
     if not isinstance(raw, dict):
         raise UsageError("a recipe must be a mapping of settings", path=path, line=1, code="invalid_recipe")
     if "model" in raw:
         raise UsageError("a recipe does not pick the base model; pass --model", path=path,
-                         line=_key_lines(text).get("model"), code="invalid_recipe")
+                         line=lines.get("model"), code="invalid_recipe")
     notes = {key: raw[key] for key in _RECIPE_NOTES if key in raw}
     settings = {key: value for key, value in raw.items() if key not in _RECIPE_NOTES}
     try:
@@ -157,7 +154,7 @@ def load_recipe(name_or_path: str) -> tuple[Path, Recipe]:
         recipe = Recipe.model_validate({**notes, "settings": settings})
     except ValidationError as exc:
         key, message = _describe(exc)
-        raise UsageError(message, path=path, line=_key_lines(text).get(key), code="invalid_recipe") from exc
+        raise UsageError(message, path=path, line=lines.get(key), code="invalid_recipe") from exc
     return path, recipe
 
 
