@@ -84,17 +84,42 @@ def peak_memory_fn(precision: Precision) -> Any:
     return peak_rss_gb
 
 
-def load_records(path: Path) -> Any:
-    """A datasets.Dataset from the prepared JSONL. Every record gets every column (from_list takes
+def read_records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def to_dataset(rows: list[dict[str, Any]]) -> Any:
+    """A datasets.Dataset from prepared records. Every record gets every column (from_list takes
     the columns of the FIRST record only), so an optional ``tools`` column is not dropped."""
     from datasets import Dataset
 
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     columns = {key for row in rows for key in row}
     for row in rows:
         for key in columns - row.keys():
             row[key] = None
     return Dataset.from_list(rows, on_mixed_types="use_json")
+
+
+def load_records(path: Path) -> Any:
+    return to_dataset(read_records(path))
+
+
+def checked_records(path: Path, role: str, config: TrainConfig, tokenizer: Any, writer: StatusWriter) -> Any:
+    """The records of ``path`` after the length policy (``on_long``), as a Dataset. ``prepare`` already
+    applied it when it could load the tokenizer (then this finds nothing to drop); when it could not,
+    this is where the policy happens. TRL then only cuts the records kept as "truncated"."""
+    from ftrouter_local import lengths
+
+    rows = read_records(path)
+    check = lengths.measure(rows, tokenizer, config.max_length)
+    try:
+        lengths.decide(check, config.on_long, config.max_length, role)
+    except lengths.TooLong as exc:
+        raise TrainingError(exc.code, exc.message) from None
+    line = lengths.describe(check, config.on_long, config.max_length, role)
+    if line:
+        writer.event(line, data={"over_max_length": {role: check.as_dict()}}, level="warning")
+    return to_dataset(lengths.keep(rows, check))
 
 
 def peft_config(config: TrainConfig) -> Any:
@@ -191,8 +216,8 @@ def train(config: TrainConfig, files: JobFiles, stop: StopFlag, writer: StatusWr
                  "device": precision.device, "processes": world_size})
     tokenizer = AutoTokenizer.from_pretrained(config.model, revision=config.revision,
                                               trust_remote_code=config.trust_remote_code)
-    train_set = load_records(files.train_data)
-    eval_set = load_records(files.val_data) if files.val_data.is_file() else None
+    train_set = checked_records(files.train_data, "train", config, tokenizer, writer)
+    eval_set = checked_records(files.val_data, "val", config, tokenizer, writer) if files.val_data.is_file() else None
     callback = ProgressCallback(writer, stop, peak_memory_gb=peak_memory_fn(precision), world_size=world_size)
     trainer = SFTTrainer(model=config.model, args=sft_config(config, files, precision, has_eval=eval_set is not None),
                          train_dataset=train_set, eval_dataset=eval_set, processing_class=tokenizer,
@@ -201,6 +226,10 @@ def train(config: TrainConfig, files: JobFiles, stop: StopFlag, writer: StatusWr
     trainable, total = _parameter_counts(trainer.model)
     writer.event(f"{len(train_set)} training records, {trainable:,} of {total:,} parameters trainable",
                  data={"records": len(train_set), "trainable_parameters": trainable, "parameters": total})
+    prepared = len(trainer.train_dataset) if not config.packing else len(train_set)  # type: ignore[arg-type]
+    if prepared < len(train_set):  # TRL left out records we kept: say so rather than train on fewer silently
+        writer.event(f"TRL left out {len(train_set) - prepared} of {len(train_set)} records while preparing them",
+                     level="warning", data={"records_after_trl": prepared})
     if stop.requested:
         writer.set_state("cancelled", "cancelled before training started")
         return
