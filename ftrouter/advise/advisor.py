@@ -22,8 +22,6 @@ from ftrouter.advise.scoring import Candidate, Fired, confidence, confidence_lab
 from ftrouter.advise.signals import DataSignals
 from ftrouter.catalog import load_catalog
 
-SEQ_ROUND = 256  # sequence lengths are planned in multiples of 256, as the cost engine does
-
 
 class Advice(BaseModel):
     """The advice; its ``model_dump`` is the ``--json`` output."""
@@ -72,9 +70,13 @@ def effective_profile(profile: TaskProfile, signals: DataSignals | None) -> Task
 
 
 def _seq_len(signals: DataSignals | None) -> int:
+    """Memory at the length the trainer will really use: the longest example capped at the training
+    length (``ftrouter.training.memory_seq_len``, shared with the cost engine), not a lone outlier."""
     if signals is None or signals.max_tokens <= 0:
         return DEFAULT_SEQ_LEN
-    return max(SEQ_ROUND, -(-signals.max_tokens // SEQ_ROUND) * SEQ_ROUND)
+    from ftrouter.training import memory_seq_len
+
+    return memory_seq_len(signals.example_tokens or [signals.max_tokens]).seq_len
 
 
 def build_environment(profile: TaskProfile, signals: DataSignals | None, today: date,

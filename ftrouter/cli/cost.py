@@ -81,8 +81,9 @@ def estimate(
     adapter: str | None = typer.Option(None, "--adapter", help="Local: lora, qlora or full (default: LoRA, or "
                                        "QLoRA when LoRA does not fit)."),
     gpu: str | None = GPU_OPT,
-    seq_len: int | None = typer.Option(None, "--seq-len", help="Local: training max length (default: the longest "
-                                       "example, rounded up to 256)."),
+    seq_len: int | None = typer.Option(None, "--seq-len", help="Local: the training length examples are cut at "
+                                       "(default: the local trainer's 1024); memory is estimated at the longest "
+                                       "example up to it."),
     micro_batch: int | None = typer.Option(None, "--micro-batch", help="Local: sequences per GPU per step [1]."),
     mfu: float | None = typer.Option(None, "--mfu", help="Local: model FLOPs utilisation prior [0.35]."),
     gpu_price: float | None = typer.Option(None, "--gpu-price", help="Local: USD per GPU-hour (overrides the "

@@ -46,6 +46,10 @@ def check_machine(config: TrainConfig) -> list[str]:
         raise UsageError(f"--option gpus={config.gpus} but only {gpus} CUDA GPU(s) are visible", code="no_gpu")
     if config.gpus > 1 and gpus == 0:
         warnings.append(f"no CUDA GPU: {config.gpus} processes will train on the CPU (gloo); slow, for testing")
+    if config.device != "cpu":  # the trainer's own precision rule: float16 full fine-tuning is refused here
+        from ftrouter.training import resolve_precision
+
+        resolve_precision(config.adapter, config.dtype)
     if config.distributed == "fsdp" and config.gpus == 1:
         warnings.append("distributed=fsdp has no effect with one process")
     return warnings
@@ -199,10 +203,18 @@ def prepare_job(spec: JobSpec, local_id: str, files: JobFiles) -> PreparedJob:
 def _estimate(config: TrainConfig, example_tokens: list[int]) -> tuple[dict[str, Any], str | None]:
     """The cost engine's local estimate; a model it does not know is a warning, never a failure."""
     from ftrouter.cost import estimate_training
+    from ftrouter.training import resolve_precision
 
+    # the run's own training length and precision (the trainer's rule for its dtype), not the estimator's
+    # defaults: the memory figure is for THIS run
     try:
+        precision = resolve_precision(config.adapter, config.dtype, device="cuda")
+        assumptions = {"seq_len": config.max_length, "full_precision": precision.memory_mode,
+                       "lora_rank": config.lora_r, "micro_batch": config.batch_size,
+                       "activation_checkpointing": config.activation_checkpointing}
         estimates = estimate_training("local", example_tokens=example_tokens, model=config.model,
-                                      epochs=max(1, math.ceil(config.epochs)), adapter=config.adapter)
+                                      epochs=max(1, math.ceil(config.epochs)), adapter=config.adapter,
+                                      assumptions=assumptions)
     except FtrouterError as exc:
         return {}, exc.message
     return (estimates[0].model_dump(mode="json"), None) if estimates else ({}, "the cost engine returned nothing")

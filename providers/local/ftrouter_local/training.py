@@ -48,8 +48,12 @@ class Precision:
 
 
 def resolve_precision(config: TrainConfig) -> Precision:
-    """Pick device, weight dtype and autocast for this config on this machine."""
+    """Pick device, weight dtype and autocast for this config on this machine: the machine facts come
+    from torch, the decision from ``ftrouter.training.resolve_precision`` — the same function the
+    memory estimate uses, so the estimate counts the bytes this run will hold."""
     import torch
+
+    from ftrouter.training import resolve_precision as decide
 
     has_cuda = torch.cuda.is_available()
     if config.device == "cuda" and not has_cuda:
@@ -57,23 +61,10 @@ def resolve_precision(config: TrainConfig) -> Precision:
     if config.adapter == "qlora" and (not has_cuda or config.device == "cpu"):
         raise TrainingError("qlora_needs_gpu", QLORA_NEEDS_GPU)
     if not has_cuda or config.device == "cpu":
-        dtype = "float32" if config.dtype == "auto" else config.dtype
-        return Precision("cpu", dtype, False, False, None, "CPU training: float32 unless a dtype is set")
-    name = torch.cuda.get_device_name(0)
-    bf16_ok = torch.cuda.is_bf16_supported()
-    amp_bf16, amp_fp16 = bf16_ok, not bf16_ok
-    if config.dtype != "auto":
-        if config.dtype == "float16" and config.adapter == "full":
-            raise TrainingError("invalid_dtype", "full fine-tuning with float16 weights cannot unscale its "
-                                "gradients; use dtype bfloat16 or float32")
-        return Precision("cuda", config.dtype, amp_bf16 and config.dtype != "float16",
-                         config.dtype == "float16", name, "dtype set by the recipe/options")
-    if config.adapter == "full":
-        return Precision("cuda", "float32", amp_bf16, amp_fp16, name,
-                         "full fine-tuning keeps float32 master weights, mixed precision compute")
-    dtype = "bfloat16" if bf16_ok else "float16"
-    return Precision("cuda", dtype, amp_bf16, amp_fp16, name, f"frozen base weights in {dtype} "
-                     f"({'bf16 supported' if bf16_ok else 'no bf16 on this GPU'}), adapter in float32")
+        plan = decide(config.adapter, config.dtype, device="cpu")
+        return Precision("cpu", plan.dtype, plan.bf16, plan.fp16, None, plan.why)
+    plan = decide(config.adapter, config.dtype, device="cuda", bf16_supported=torch.cuda.is_bf16_supported())
+    return Precision("cuda", plan.dtype, plan.bf16, plan.fp16, torch.cuda.get_device_name(0), plan.why)
 
 
 def peak_memory_fn(precision: Precision) -> Any:
