@@ -34,6 +34,7 @@ class Advice(BaseModel):
     counterfactuals: list[dict[str, Any]]
     next_steps: list[dict[str, str]]
     warnings: list[dict[str, str]]
+    alternatives: list[dict[str, Any]]
     method: str | None
     backends: list[str] | None
     methods: list[dict[str, Any]] | None
@@ -143,6 +144,29 @@ def _notes(kind: RuleKind, env: Environment, decision: Decision) -> list[dict[st
     return [{"text": f.reason, "rule": f.rule.name} for f in fire(env.rules.of_kind(kind), facts)]
 
 
+def _encoder_cost(profile: TaskProfile, env: Environment) -> dict[str, Any]:
+    from ftrouter.cost.encoder import ASSUMED_INPUT_TOKENS, encoder_classifier_cost
+
+    tokens = env.signals.example_tokens if env.signals and env.signals.example_tokens else []
+    cost = encoder_classifier_cost(tokens or [ASSUMED_INPUT_TOKENS] * max(profile.examples, 1),
+                                   monthly_requests=profile.monthly_requests, today=env.today,
+                                   catalog=env.costs.catalog() if env.costs else None)
+    cost["tokens"] = "from --data" if tokens else f"{ASSUMED_INPUT_TOKENS} tokens per example assumed (no --data)"
+    return cost
+
+
+# Alternatives the cost engine can price, by rule id.
+ALTERNATIVE_COSTS = {"alternative.encoder_classifier": _encoder_cost}
+
+
+def _alternatives(profile: TaskProfile, env: Environment, decision: Decision) -> list[dict[str, Any]]:
+    out = []
+    for note in _notes("alternative", env, decision):
+        priced = ALTERNATIVE_COSTS.get(note["rule"])
+        out.append({**note, "cost": priced(profile, env) if priced else None})
+    return out
+
+
 def _assumptions(profile: TaskProfile, env: Environment) -> list[str]:
     out = [f"decision rules as of {env.rules.as_of}; provider availability judged on {env.today.isoformat()}"]
     if profile.model_size_b is None:
@@ -187,6 +211,7 @@ def advise(
         counterfactuals=[cf.as_json() for cf in found],
         next_steps=_notes("step", env, decision),
         warnings=_notes("warning", env, decision),
+        alternatives=_alternatives(profile, env, decision),
         method=decision.method if finetune else None,
         backends=list(decision.shortlist) if finetune else None,
         methods=_methods(decision) if finetune else None,

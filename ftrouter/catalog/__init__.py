@@ -111,6 +111,8 @@ class OpenModelEntry(CatalogRow):
     context_length: int = Field(gt=0)
     licence: str = Field(min_length=1)
     default_size: Literal["small", "medium", "large"] | None = None
+    # "encoder": a bidirectional encoder for classification heads (priced, not trained by the SFT backend)
+    architecture: Literal["decoder", "encoder"] = "decoder"
 
 
 Row = TypeVar("Row", bound=CatalogRow)
