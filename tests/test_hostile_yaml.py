@@ -141,3 +141,10 @@ def test_cost_cli_with_an_infinite_gpu_price_is_exit_2(tmp_path: Path, capsys: p
     code, out, err = run(capsys, "estimate", "--data", str(data), "--backend", "local", "--model", "llama-3.1-8b",
                          "--gpu", "Z", "--catalog", str(path))
     assert code == 2 and "usd_per_hour" in err and "$inf" not in out
+
+
+def test_set_values_are_read_safely(capsys: pytest.CaptureFixture[str]) -> None:
+    data = Path(__file__).resolve().parents[1] / "configs" / "examples" / "chat.jsonl"
+    code, _, err = run(capsys, "estimate", "--data", str(data), "--backend", "local", "--model", "llama-3.1-8b",
+                       "--set", f"micro_batch={BIG_INT}")
+    assert code == 2 and "micro_batch: a number of 5001 digits" in err

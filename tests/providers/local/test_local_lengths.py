@@ -165,3 +165,17 @@ def test_a_recipe_cannot_turn_on_remote_code(tmp_path: Path) -> None:
     assert config_from_spec(allowed).trust_remote_code is True
     with pytest.raises(UsageError, match="recipe_file"):
         config_from_spec(make_spec(Path("/models/m"), Path("d.jsonl"), max_steps=1, recipe_file="/x.yaml"))
+
+
+def test_remote_code_needs_the_command_line_flag(capsys: pytest.CaptureFixture[str], tiny_model: Path,
+                                                 chat_data: Path, tmp_path: Path) -> None:
+    recipe = tmp_path / "remote.yaml"
+    recipe.write_text("epochs: 1\ntrust_remote_code: true\n")
+    args = ["submit", "--backend", "local", "--data", str(chat_data), "--model", str(tiny_model), "--recipe",
+            str(recipe), "--dry-run", "--json"]
+    code, _, err = run_cli(capsys, *args)
+    assert code == 2 and "--trust-remote-code" in err
+    code, out, err = run_cli(capsys, *args, "--trust-remote-code")
+    assert code == 0, err
+    config = json.loads(out)["requests"][0]["body"]["config"]
+    assert config["trust_remote_code"] is True and config["recipe_file"] == str(recipe.resolve())
