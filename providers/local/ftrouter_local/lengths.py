@@ -101,11 +101,15 @@ def measure(records: list[dict[str, Any]], tokenizer: Any, max_length: int,
     return check
 
 
+def _shown(check: LengthCheck) -> str:
+    lines = check._lines(check.over)
+    return f" (lines {', '.join(map(str, lines))}{', ...' if len(check.over) > len(lines) else ''})" if lines else ""
+
+
 def decide(check: LengthCheck, on_long: OnLong | None, max_length: int, role: str) -> None:
     """Fill ``check.dropped`` by the policy, or raise :class:`TooLong`."""
     where = f"{role}: " if role else ""
-    lines = check._lines(check.over)
-    shown = f" (lines {', '.join(map(str, lines))}{', ...' if len(check.over) > len(lines) else ''})" if lines else ""
+    shown = _shown(check)
     if on_long == "error" and check.over:
         raise TooLong("examples_too_long", f"{where}{len(check.over)} of {check.records} record(s) are longer than "
                       f"max_length {max_length}{shown}; raise --max-length, or pass --on-long truncate or drop")
@@ -125,7 +129,8 @@ def describe(check: LengthCheck, on_long: OnLong | None, max_length: int, role: 
     """One line saying what happens to the long records (None when there are none)."""
     if not check.over and not check.dropped:
         return None
-    parts = [f"{role}: {len(check.over)} of {check.records} record(s) are longer than max_length {max_length}"]
+    parts = [f"{role}: {len(check.over)} of {check.records} record(s) are longer than max_length {max_length}"
+             f"{_shown(check)}"]
     if check.prompt_over:
         parts.append(f"{len(check.prompt_over)} with a prompt that alone fills it")
     policy = on_long or "truncate"
