@@ -91,6 +91,19 @@ def test_json_profiles_refuse_the_same_numbers(tmp_path: Path, body: str) -> Non
         load_profile(path)
 
 
+@pytest.mark.parametrize(("name", "body"), [
+    ("deep.yaml", PROFILE + "x: " + "[" * 3000 + "]" * 3000 + "\n"),
+    ("deep2.yaml", PROFILE + "x: " + "[" * 900 + "]" * 900 + "\n"),
+    ("deep.json", '{"task": "t", "task_type": "chat", "x": ' + "[" * 3000 + "]" * 3000 + "}"),
+])
+def test_deeply_nested_profiles_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str,
+                                                 body: str) -> None:
+    path = tmp_path / name
+    path.write_text(body)
+    code, _, err = run(capsys, "advise", str(path))
+    assert code == 2 and "nest" in err
+
+
 def test_eval_scores_file_with_an_alias_bomb(tmp_path: Path) -> None:
     path = tmp_path / "scores.yaml"
     path.write_text("prompting: 0.5\n" + alias_bomb("extra"))

@@ -88,6 +88,8 @@ def _parse_document(text: str, path: Path) -> tuple[Any, dict[tuple[Any, ...], i
             raise ProfileError(f"not valid JSON: {exc.msg}", path=path, line=exc.lineno) from None
         except ValueError as exc:  # an integer of more than 4,300 digits, NaN or Infinity
             raise ProfileError(f"not valid JSON: {exc}", path=path) from None
+        except RecursionError:
+            raise ProfileError("not valid JSON: nested too deeply", path=path) from None
         try:
             return doc, _key_lines(safeyaml.compose(text), source=path)
         except safeyaml.YamlProblem:  # valid JSON that PyYAML cannot compose: no line numbers, still fine
