@@ -57,7 +57,8 @@ LLAMA_FACTORY = Table(
     rows=[
         *(Row(f"Full (bf16/fp16 mixed, 32-bit states) {b}B", float(b), "full", gb, {"full_precision": "mixed"})
           for b, gb in ((7, 120), (14, 240), (30, 600), (70, 1200))),
-        *(Row(f"Full (pure_bf16) {b}B", float(b), "full", gb) for b, gb in ((7, 60), (14, 120), (30, 300), (70, 600))),
+        *(Row(f"Full (pure_bf16) {b}B", float(b), "full", gb, {"full_precision": "bf16"})
+          for b, gb in ((7, 60), (14, 120), (30, 300), (70, 600))),
         *(Row(f"LoRA 16-bit {b}B", float(b), "lora", gb) for b, gb in ((7, 16), (14, 32), (30, 64), (70, 160))),
         *(Row(f"QLoRA 4-bit {b}B", float(b), "qlora", gb) for b, gb in ((7, 6), (14, 12), (30, 24), (70, 48))),
     ],
@@ -100,7 +101,9 @@ TORCHTUNE = Table(
     name="torchtune README (measured peak memory, GiB)",
     source="pytorch/torchtune@bd2a0fc:README.md",
     # torchtune reports torch.cuda allocator statistics, which leave out the CUDA context: context_gb 0
-    settings={"micro_batch": 2, "activation_checkpointing": True, "logits": "chunked", "context_gb": 0.0},
+    # torchtune's full recipes train in pure bf16 (dtype: bf16): no fp32 master weights
+    settings={"micro_batch": 2, "activation_checkpointing": True, "logits": "chunked", "context_gb": 0.0,
+              "full_precision": "bf16"},
     rows=[
         Row("Llama 3.1 8B LoRA 1x4090 (seq 2048)", "meta-llama/Llama-3.1-8B-Instruct", "lora", 16.2,
             {"seq_len": 2048, **_TT_LORA}),

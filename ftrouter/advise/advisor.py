@@ -22,8 +22,6 @@ from ftrouter.advise.scoring import Candidate, Fired, confidence, confidence_lab
 from ftrouter.advise.signals import DataSignals
 from ftrouter.catalog import load_catalog
 
-SEQ_ROUND = 256  # sequence lengths are planned in multiples of 256, as the cost engine does
-
 
 class Advice(BaseModel):
     """The advice; its ``model_dump`` is the ``--json`` output."""
@@ -36,6 +34,7 @@ class Advice(BaseModel):
     counterfactuals: list[dict[str, Any]]
     next_steps: list[dict[str, str]]
     warnings: list[dict[str, str]]
+    alternatives: list[dict[str, Any]]
     method: str | None
     backends: list[str] | None
     methods: list[dict[str, Any]] | None
@@ -72,9 +71,13 @@ def effective_profile(profile: TaskProfile, signals: DataSignals | None) -> Task
 
 
 def _seq_len(signals: DataSignals | None) -> int:
+    """Memory at the length the trainer will really use: the longest example capped at the training
+    length (``ftrouter.training.memory_seq_len``, shared with the cost engine), not a lone outlier."""
     if signals is None or signals.max_tokens <= 0:
         return DEFAULT_SEQ_LEN
-    return max(SEQ_ROUND, -(-signals.max_tokens // SEQ_ROUND) * SEQ_ROUND)
+    from ftrouter.training import memory_seq_len
+
+    return memory_seq_len(signals.example_tokens or [signals.max_tokens]).seq_len
 
 
 def build_environment(profile: TaskProfile, signals: DataSignals | None, today: date,
@@ -141,6 +144,29 @@ def _notes(kind: RuleKind, env: Environment, decision: Decision) -> list[dict[st
     return [{"text": f.reason, "rule": f.rule.name} for f in fire(env.rules.of_kind(kind), facts)]
 
 
+def _encoder_cost(profile: TaskProfile, env: Environment) -> dict[str, Any]:
+    from ftrouter.cost.encoder import ASSUMED_INPUT_TOKENS, encoder_classifier_cost
+
+    tokens = env.signals.example_tokens if env.signals and env.signals.example_tokens else []
+    cost = encoder_classifier_cost(tokens or [ASSUMED_INPUT_TOKENS] * max(profile.examples, 1),
+                                   monthly_requests=profile.monthly_requests, today=env.today,
+                                   catalog=env.costs.catalog() if env.costs else None)
+    cost["tokens"] = "from --data" if tokens else f"{ASSUMED_INPUT_TOKENS} tokens per example assumed (no --data)"
+    return cost
+
+
+# Alternatives the cost engine can price, by rule id.
+ALTERNATIVE_COSTS = {"alternative.encoder_classifier": _encoder_cost}
+
+
+def _alternatives(profile: TaskProfile, env: Environment, decision: Decision) -> list[dict[str, Any]]:
+    out = []
+    for note in _notes("alternative", env, decision):
+        priced = ALTERNATIVE_COSTS.get(note["rule"])
+        out.append({**note, "cost": priced(profile, env) if priced else None})
+    return out
+
+
 def _assumptions(profile: TaskProfile, env: Environment) -> list[str]:
     out = [f"decision rules as of {env.rules.as_of}; provider availability judged on {env.today.isoformat()}"]
     if profile.model_size_b is None:
@@ -185,6 +211,7 @@ def advise(
         counterfactuals=[cf.as_json() for cf in found],
         next_steps=_notes("step", env, decision),
         warnings=_notes("warning", env, decision),
+        alternatives=_alternatives(profile, env, decision),
         method=decision.method if finetune else None,
         backends=list(decision.shortlist) if finetune else None,
         methods=_methods(decision) if finetune else None,

@@ -42,7 +42,7 @@ def closest_open_model(model_size_b: float, catalog: Any = None) -> str:
     """The open-model catalog entry whose size is closest (on a log scale) to ``model_size_b``."""
     from ftrouter.catalog import default_catalog
 
-    rows = (catalog or default_catalog()).open_models.rows.values()
+    rows = [m for m in (catalog or default_catalog()).open_models.rows.values() if m.architecture == "decoder"]
     return min(rows, key=lambda m: (abs(math.log(m.params_b / model_size_b)), m.name)).name
 
 

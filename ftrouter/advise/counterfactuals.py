@@ -225,9 +225,9 @@ def _outcome_key(kind: str, decision: Decision) -> Any:
         kind, decision.shortlist[:1])
 
 
-# Inputs that measure what the user has built: fewer of them is a sensitivity worth reporting alone
-# ("with 19 eval items, prompting would rank first"), but never half of a situation to aim for — a pair
-# such as "prompting scores 0.9 and the eval set shrinks to 19" tells nobody what to do.
+# Inputs that measure what the user has built. Counterfactuals must be actionable: "with
+# eval_set_size = 19, prompting would rank first" tells nobody what to do (nobody throws eval items
+# away), so a change that gives up assets is never reported, alone or in a pair.
 ASSETS = frozenset({"examples", "eval_set_size"})
 
 
@@ -243,7 +243,7 @@ class _Search:
 
     def consider(self, changes: tuple[Change, ...], decision: Decision) -> None:
         kind = _kind(self.base, decision)
-        if kind is None:
+        if kind is None or any(_gives_up_assets(c) for c in changes):
             return
         fields = tuple(sorted(c.field for c in changes))
         key = (kind, _outcome_key(kind, decision), fields if len(changes) == 1 else "pair")

@@ -16,6 +16,7 @@ from ftrouter.advise.hardware import MemoryOracle, MethodFit
 from ftrouter.advise.profile import TaskProfile
 from ftrouter.advise.rules import APPROACHES, BACKENDS, METHODS, Approach, RuleSet
 from ftrouter.advise.scoring import (
+    GATE_PENALTY,
     Candidate,
     Fired,
     fire,
@@ -175,13 +176,28 @@ def _backend_candidates(env: Environment, facts: dict[str, Any], local_method: s
     return order_candidates(candidates, BACKENDS)
 
 
+def prompting_floor(ranking: tuple[Approach, ...], standings: dict[Approach, float]) -> tuple[Approach, ...]:
+    """Prompting is the floor: when no approach has net evidence for it (the best is at or below zero,
+    e.g. retrieval only "least negative"), the advice is to keep prompting, not the least bad change."""
+    top = ranking[0]
+    if top == "prompting" or standings[top] > 0 or standings["prompting"] <= -GATE_PENALTY / 2:  # gated
+        return ranking
+    return ("prompting", *(a for a in ranking if a != "prompting"))
+
+
+def floored(decision: Decision) -> bool:
+    """Whether prompting leads only because of :func:`prompting_floor`."""
+    return decision.recommendation == "prompting" and decision.standing["prompting"] < max(
+        s for a, s in decision.standing.items() if a != "prompting")
+
+
 def decide(profile: TaskProfile, env: Environment, *, plan: bool = False) -> Decision:
     """Score the approaches; when fine-tuning wins (or ``plan``), choose the local method and rank backends."""
     facts, fits = base_facts(profile, env)
     fired = fire(env.rules.of_kind("approach"), facts)
     scores = score_approaches(fired)
     gated = gates(fired)
-    ranking = tuple(rank(standing(scores, gated), APPROACHES))
+    ranking = prompting_floor(tuple(rank(standing(scores, gated), APPROACHES)), standing(scores, gated))
     if ranking[0] not in FINETUNE_APPROACHES and not plan:
         return Decision(facts, tuple(fired), scores, ranking, gated)
     methods = _method_candidates(env, facts, fits)
@@ -199,4 +215,5 @@ def outcome_facts(decision: Decision) -> dict[str, Any]:
         "chosen_method": decision.method,
         "top_backend": decision.outcome()[2],
         "shortlist": decision.shortlist if decision.includes_finetune else (),
+        "prompting_floor": floored(decision),
     }

@@ -102,6 +102,7 @@ FACTS: dict[str, FactSpec] = {
     "chosen_method": FactSpec("outcome", "enum", "the recommended method (lora, qlora, full, managed)"),
     "top_backend": FactSpec("outcome", "enum", "the first backend of the shortlist"),
     "shortlist": FactSpec("outcome", "list", "the backend shortlist"),
+    "prompting_floor": FactSpec("outcome", "bool", "prompting leads only because no approach has net evidence"),
 }
 
 

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 from pathlib import Path
 from typing import Any, get_args
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
+from ftrouter import safeyaml
 from ftrouter.advise.profile import Scores, TaskProfile
 from ftrouter.errors import ProfileError
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _TYPE_WORDS = {
     "int_type": "a whole number",
@@ -78,24 +78,38 @@ def _key_lines(node: yaml.Node | None, prefix: tuple[Any, ...] = (), source: Pat
 
 
 def _parse_document(text: str, path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
-    """Parse YAML (JSON is read by the JSON parser for its exact error positions)."""
+    """Parse YAML (JSON is read by the JSON parser for its exact error positions). Both go through
+    :mod:`ftrouter.safeyaml` first, so an alias bomb or an unreadable number is refused before the
+    line map below walks the tree."""
     if path.suffix.lower() == ".json":
         try:
-            doc = json.loads(text)
+            doc = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
         except json.JSONDecodeError as exc:
             raise ProfileError(f"not valid JSON: {exc.msg}", path=path, line=exc.lineno) from None
+        except ValueError as exc:  # an integer of more than 4,300 digits, NaN or Infinity
+            raise ProfileError(f"not valid JSON: {exc}", path=path) from None
+        except RecursionError:
+            raise ProfileError("not valid JSON: nested too deeply", path=path) from None
         try:
-            return doc, _key_lines(yaml.compose(text, Loader=_Loader), source=path)
-        except yaml.YAMLError:  # valid JSON that PyYAML cannot compose: no line numbers, still fine
+            return doc, _key_lines(safeyaml.compose(text), source=path)
+        except safeyaml.YamlProblem:  # valid JSON that PyYAML cannot compose: no line numbers, still fine
             return doc, {}
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        doc = yaml.load(text, Loader=_Loader) if node is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ProfileError(f"not valid YAML: {problem}", path=path, line=mark.line + 1 if mark else None) from None
-    return doc, _key_lines(node, source=path)
+        parsed = safeyaml.load(text)
+    except safeyaml.YamlProblem as exc:
+        raise ProfileError(exc.message, path=path, line=exc.line) from None
+    return parsed.data, _key_lines(parsed.node, source=path)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a profile can hold")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400
+        raise ValueError(f"{text} is not a finite number")
+    return value
 
 
 def _allowed(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

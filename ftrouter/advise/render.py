@@ -119,6 +119,19 @@ def _bullets(title: str, items: list[str], style: str = "", numbered: bool = Fal
     return Group(Text(title, style="bold"), grid)
 
 
+def _alternative_text(alt: dict[str, Any]) -> str:
+    cost = alt.get("cost") or {}
+    parts = []
+    if cost.get("training_usd") is not None:
+        parts.append(f"training about ${cost['training_usd']:,.2f} on {cost.get('gpu')}")
+    if cost.get("requests_per_second_per_gpu"):
+        parts.append(f"about {cost['requests_per_second_per_gpu']:,} requests/s per GPU")
+    if cost.get("compute_usd_per_month") is not None:
+        parts.append(f"${cost['compute_usd_per_month']:,.2f}/month of GPU time at the stated volume "
+                     f"(one GPU always on: ${cost['always_on_gpu_usd_per_month']:,.2f}/month)")
+    return alt["text"] + (f" Cost: {'; '.join(parts)}." if parts else "")
+
+
 def render_advice(advice: Advice, console: Console) -> None:
     """Print the advice: headline, factors, method and backends, costs, counterfactuals, steps."""
     console.print(_headline(advice))
@@ -133,5 +146,7 @@ def render_advice(advice: Advice, console: Console) -> None:
         console.print(_bullets("What would change the advice", [c["text"] for c in advice.counterfactuals]))
     if advice.warnings:
         console.print(_bullets("Warnings", [w["text"] for w in advice.warnings], style="yellow"))
+    if advice.alternatives:
+        console.print(_bullets("Also on the table", [_alternative_text(a) for a in advice.alternatives]))
     console.print(_bullets("Next steps", [s["text"] for s in advice.next_steps], numbered=True))
     console.print(Text("; ".join(advice.assumptions), style="dim"))

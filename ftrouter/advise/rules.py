@@ -6,7 +6,9 @@ Kinds of rule:
   may rule approaches out (``excludes``: a gate, such as too few examples to fine-tune on);
 - ``method`` / ``backend``: evaluated once per candidate (``method``: full, lora, qlora;
   ``backend``: openai, vertex, local) and add ``effect`` points to that candidate, or ``exclude`` it;
-- ``step`` / ``warning``: read the decision and contribute a next step or a warning.
+- ``step`` / ``warning``: read the decision and contribute a next step or a warning;
+- ``alternative``: an option outside the four approaches to put beside them (an encoder classifier),
+  priced by the cost engine when ftrouter knows how (see ``advisor.ALTERNATIVE_COSTS``).
 
 Every reason, step and warning the advisor prints comes from a rule here and carries its id.
 """
@@ -32,7 +34,7 @@ LocalMethod = Literal["full", "lora", "qlora"]
 METHODS: tuple[LocalMethod, ...] = ("lora", "qlora", "full")  # tie order: the usual choice first
 BackendName = Literal["openai", "vertex", "local"]
 BACKENDS: tuple[BackendName, ...] = ("local", "vertex", "openai")  # tie order: owned weights first
-RuleKind = Literal["approach", "method", "backend", "step", "warning"]
+RuleKind = Literal["approach", "method", "backend", "step", "warning", "alternative"]
 
 RULES_FILE = "decision_rules.yaml"
 
@@ -43,6 +45,7 @@ _READABLE: dict[str, frozenset[Scope]] = {
     "backend": frozenset({"approach", "backend"}),
     "step": frozenset({"approach", "outcome"}),
     "warning": frozenset({"approach", "outcome"}),
+    "alternative": frozenset({"approach", "outcome"}),
 }
 
 

@@ -12,6 +12,7 @@ with the code that uses it (``ftrouter.cost``, ``ftrouter.advise``, ``ftrouter.d
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,6 +24,7 @@ from typing import Any, Generic, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ftrouter import safeyaml
 from ftrouter.errors import CatalogError, UnknownName
 
 BackendName = Literal["openai", "vertex", "local"]
@@ -109,21 +111,18 @@ class OpenModelEntry(CatalogRow):
     context_length: int = Field(gt=0)
     licence: str = Field(min_length=1)
     default_size: Literal["small", "medium", "large"] | None = None
+    # "encoder": a bidirectional encoder for classification heads (priced, not trained by the SFT backend)
+    architecture: Literal["decoder", "encoder"] = "decoder"
 
 
 Row = TypeVar("Row", bound=CatalogRow)
 
-# libyaml when present: the pure-Python parser alone costs ~0.25 s on the decision rules, which would
-# blow the CLI's start-up budget (`ftrouter advise` must answer in well under half a second).
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# The top-level keys an override file may hold: one per shipped catalog file.
+OVERRIDE_KEYS = ("models", "gpus", "open_models", "decision_rules")
 
 
-def _row_lines(text: str) -> list[int]:
+def _row_lines(node: yaml.Node | None) -> list[int]:
     """1-based line of each row in a catalog document (a list, or a mapping holding ``rows``)."""
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError:
-        return []
     if isinstance(node, yaml.MappingNode):
         node = next((v for k, v in node.value if getattr(k, "value", None) == "rows"), None)
     if not isinstance(node, yaml.SequenceNode):
@@ -131,32 +130,42 @@ def _row_lines(text: str) -> list[int]:
     return [item.start_mark.line + 1 for item in node.value]
 
 
-def _key_lines(text: str, key: str) -> list[int]:
+def _key_lines(node: yaml.Node | None, key: str) -> list[int]:
     """1-based line of each row under top-level ``key`` of an override file."""
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError:
-        return []
     if not isinstance(node, yaml.MappingNode):
         return []
     seq = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
     return [item.start_mark.line + 1 for item in seq.value] if isinstance(seq, yaml.SequenceNode) else []
 
 
-def _load_yaml(text: str, origin: str) -> Any:
+def _top_key_line(node: yaml.Node | None, key: str) -> int | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    return next((k.start_mark.line + 1 for k, _ in node.value if getattr(k, "value", None) == key), None)
+
+
+def _load_yaml(text: str, origin: str) -> safeyaml.Document:
     try:
-        return yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise CatalogError(f"not valid YAML: {exc}", path=origin, line=mark.line + 1 if mark else None) from exc
+        return safeyaml.load(text)
+    except safeyaml.YamlProblem as exc:
+        raise CatalogError(exc.message, path=origin, line=exc.line) from None
 
 
-def _read_yaml(text: str, origin: str) -> list[dict[str, Any]]:
-    doc = _load_yaml(text, origin)
+def _read_yaml(doc: Any, origin: str) -> list[dict[str, Any]]:
     rows = doc.get("rows") if isinstance(doc, dict) else doc
     if not isinstance(rows, list):
         raise CatalogError("expected a list of rows (or a mapping with a 'rows' list)", path=origin)
     return rows
+
+
+def _check_override_keys(doc: dict[Any, Any], node: yaml.Node | None, path: Path) -> None:
+    """An unknown top-level key (``gpuz:``) would be ignored and the shipped rows used: refuse it."""
+    for key in doc:
+        if key not in OVERRIDE_KEYS:
+            close = difflib.get_close_matches(str(key), OVERRIDE_KEYS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise CatalogError(f"unknown top-level key {key!r}{hint}; an override file holds "
+                               f"{', '.join(OVERRIDE_KEYS)}", path=path, line=_top_key_line(node, str(key)))
 
 
 def parse_rows(raw_rows: list[Any], schema: type[Row], origin: str, lines: list[int] | None = None) -> list[Row]:
@@ -190,8 +199,9 @@ def _load_with_origins(
     """Rows by name, and where each row came from (``file:line``) so later errors can point at it."""
     shipped_origin = f"catalog/{filename}"
     text = resources.files("ftrouter.catalog").joinpath(filename).read_text(encoding="utf-8")
-    lines = _row_lines(text)
-    rows = parse_rows(_read_yaml(text, shipped_origin), schema, shipped_origin, lines)
+    shipped = _load_yaml(text, shipped_origin)
+    lines = _row_lines(shipped.node)
+    rows = parse_rows(_read_yaml(shipped.data, shipped_origin), schema, shipped_origin, lines)
     by_name = {row.name: row for row in rows}
     origins = {row.name: _where(shipped_origin, lines, i) for i, row in enumerate(rows)}
     key = filename.rsplit(".", 1)[0]
@@ -201,15 +211,17 @@ def _load_with_origins(
         except (OSError, UnicodeDecodeError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
             raise CatalogError(f"cannot read catalog override: {reason}", path=path) from exc
-        doc = _load_yaml(text, str(path)) if text.strip() else {}
+        parsed = _load_yaml(text, str(path)) if text.strip() else safeyaml.Document({}, None)
+        doc = parsed.data
         if not isinstance(doc, dict):
             raise CatalogError("an override file is a mapping: models: [...], gpus: [...], open_models: [...]",
                                path=path)
+        _check_override_keys(doc, parsed.node, path)
         if key not in doc:
             continue
         if not isinstance(doc[key], list):
-            raise CatalogError(f"{key!r} must be a list of rows", path=path)
-        lines = _key_lines(text, key)
+            raise CatalogError(f"{key!r} must be a list of rows", path=path, line=_top_key_line(parsed.node, key))
+        lines = _key_lines(parsed.node, key)
         for i, row in enumerate(parse_rows(doc[key], schema, str(path), lines)):
             by_name[row.name] = row
             origins[row.name] = _where(str(path), lines, i)

@@ -50,7 +50,7 @@ def _load_catalog(files: list[Path] | None) -> Catalog:
 
 def _parse_sets(pairs: list[str] | None) -> dict[str, Any]:
     """``KEY=VALUE`` pairs; values are read as YAML scalars (numbers, true/false, dates)."""
-    import yaml
+    from ftrouter import safeyaml
 
     out: dict[str, Any] = {}
     for pair in pairs or []:
@@ -58,9 +58,12 @@ def _parse_sets(pairs: list[str] | None) -> dict[str, Any]:
         if not sep or not key.strip():
             raise UsageError(f"--set expects KEY=VALUE, got {pair!r}", code="bad_assumption")
         try:
-            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError:
-            out[key.strip()] = raw
+            out[key.strip()] = safeyaml.load(raw).data if raw.strip() else None
+        except safeyaml.YamlProblem as exc:
+            if exc.message.startswith("not valid YAML"):
+                out[key.strip()] = raw  # not YAML: the plain text
+            else:  # a number too large, .inf, an alias bomb
+                raise UsageError(f"--set {key.strip()}: {exc.message}", code="bad_assumption") from None
     return out
 
 
@@ -79,8 +82,9 @@ def estimate(
     adapter: str | None = typer.Option(None, "--adapter", help="Local: lora, qlora or full (default: LoRA, or "
                                        "QLoRA when LoRA does not fit)."),
     gpu: str | None = GPU_OPT,
-    seq_len: int | None = typer.Option(None, "--seq-len", help="Local: training max length (default: the longest "
-                                       "example, rounded up to 256)."),
+    seq_len: int | None = typer.Option(None, "--seq-len", help="Local: the training length examples are cut at "
+                                       "(default: the local trainer's 1024); memory is estimated at the longest "
+                                       "example up to it."),
     micro_batch: int | None = typer.Option(None, "--micro-batch", help="Local: sequences per GPU per step [1]."),
     mfu: float | None = typer.Option(None, "--mfu", help="Local: model FLOPs utilisation prior [0.35]."),
     gpu_price: float | None = typer.Option(None, "--gpu-price", help="Local: USD per GPU-hour (overrides the "

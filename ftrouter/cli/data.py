@@ -91,6 +91,9 @@ def inspect(
     file: Path = FILE_ARG,
     fmt: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
     model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
+    max_length: int | None = typer.Option(None, "--max-length", min=1, help="With a local model folder: the "
+                                          "training length to check examples against (default: the local "
+                                          "trainer's 1024)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Format, counts, token distribution, duplicates and problems of a data file. Exit 1 on errors."""
@@ -98,7 +101,7 @@ def inspect(
     from ftrouter.data.inspect import inspect_file
 
     with data_progress("inspecting", file) as progress:
-        report = inspect_file(file, fmt=fmt, model=model, progress=progress)
+        report = inspect_file(file, fmt=fmt, model=model, progress=progress, max_length=max_length)
     if as_json:
         _print_json(report.to_json())
     else:

@@ -210,6 +210,12 @@ def submit(
     seed: int | None = typer.Option(None, "--seed", help="Training seed."),
     gpus: int | None = typer.Option(None, "--gpus", min=1, help="GPUs to train on (local; same as --option gpus=N)."),
     recipe: str | None = typer.Option(None, "--recipe", help="Training recipe name or file (local; --option recipe=)."),
+    on_long: str | None = typer.Option(
+        None, "--on-long", help="Local: examples longer than --max-length: truncate (default; refuses when over 5% "
+        "would be dropped), drop, or error (--option on_long=)."),
+    trust_remote_code: bool = typer.Option(
+        False, "--trust-remote-code", help="Local: run the model's own Python code (only from this flag; a recipe "
+        "cannot turn it on)."),
     option: list[str] = typer.Option([], "--option", help="Backend-specific KEY=VALUE (repeatable)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate, convert, estimate, show requests; send nothing."),
     wait: bool = typer.Option(False, "--wait", help="Watch the job until it ends (exit code reflects the result)."),
@@ -223,8 +229,9 @@ def submit(
         raise UsageError("no such file", path=val, code="file_not_found")
     spec = build_spec(
         {"backend": backend, "model": model, "data": str(data), "val": str(val) if val else None,
-         "method": method or _method_of(data),
-         "adapter": adapter, "suffix": suffix, "seed": seed, "options": _options(option, gpus=gpus, recipe=recipe)},
+         "method": method or _method_of(data), "adapter": adapter, "suffix": suffix, "seed": seed,
+         "options": _options(option, gpus=gpus, recipe=recipe, on_long=on_long,
+                             trust_remote_code=trust_remote_code or None)},
         {"epochs": epochs, "learning_rate_multiplier": lr_multiplier, "learning_rate": learning_rate,
          "batch_size": batch_size, "beta": beta, "lora_r": lora_r, "lora_alpha": lora_alpha,
          "max_length": max_length, "max_steps": max_steps})
@@ -232,21 +239,33 @@ def submit(
     if dry_run:
         prepared = service.plan(spec)
         if json_out:
-            _print_json(prepared.model_dump(mode="json"))
+            _print_json({**prepared.model_dump(mode="json"), **_data_checks([prepared])})
         else:
             from ftrouter.jobs.view import plan
 
             _print(plan(prepared))
         return
-    record = service.submit(spec, on_prepared=_warn_about)
+    seen: list[PreparedJob] = []
+
+    def on_prepared(prepared: PreparedJob) -> None:
+        seen.append(prepared)
+        _warn_about(prepared)
+
+    record = service.submit(spec, on_prepared=on_prepared)
     if not json_out:
         typer.echo(f"submitted {record.id} to {record.backend} as {record.remote_id}")
     if wait:
         record = _watch(service, record.id, json_out=json_out, interval=interval)
     if json_out:
-        _print_json(record.to_json())
+        _print_json({**record.to_json(), **_data_checks(seen)})
     if wait:
         _finish(record)
+
+
+def _data_checks(prepared: list[PreparedJob]) -> dict[str, Any]:
+    """What prepare found in the data that the record does not keep (the long-example count)."""
+    found = prepared[0].stats.get("over_max_length") if prepared else None
+    return {"over_max_length": found} if found is not None else {}
 
 
 def status(

@@ -13,10 +13,10 @@ from ftrouter.cost.memory import GpuFit, TrainMethod, estimate_memory, fit_on_gp
 from ftrouter.cost.shapes import ModelShape, shape_from_entry
 from ftrouter.cost.types import Assumptions, TrainingEstimate
 from ftrouter.errors import UsageError
+from ftrouter.training import SeqLenChoice, memory_seq_len
 
 ADAPTERS: tuple[TrainMethod, ...] = ("full", "lora", "qlora")
 AUTO_ADAPTERS: tuple[TrainMethod, ...] = ("lora", "qlora")  # what "the method that fits" tries, in order
-SEQ_ROUND = 256
 
 
 def default_local_models(catalog: Catalog) -> list[OpenModelEntry]:
@@ -26,12 +26,10 @@ def default_local_models(catalog: Catalog) -> list[OpenModelEntry]:
     return sorted(rows, key=lambda m: order[m.default_size or "small"])
 
 
-def choose_seq_len(example_tokens: Sequence[int], entry: OpenModelEntry, opts: Assumptions) -> int:
-    """The training max length: given, else the longest example rounded up to 256, within the context."""
-    if opts.seq_len:
-        return min(opts.seq_len, entry.context_length)
-    longest = max(example_tokens)
-    return max(SEQ_ROUND, min(-(-longest // SEQ_ROUND) * SEQ_ROUND, entry.context_length))
+def choose_seq_len(example_tokens: Sequence[int], entry: OpenModelEntry, opts: Assumptions) -> SeqLenChoice:
+    """The sequence length memory is estimated at: the training length (``seq_len``, default the local
+    trainer's max_length), or the longest example rounded up when shorter — see ``SeqLenChoice``."""
+    return memory_seq_len(example_tokens, opts.seq_len, entry.context_length)
 
 
 def _gpu_counts(max_gpus: int) -> list[int]:
@@ -101,17 +99,22 @@ def _local_one(
     gpu: GpuEntry | None, opts: Assumptions, catalog: Catalog, runs: Sequence[MeasuredRun],
 ) -> TrainingEstimate:
     shape = shape_from_entry(entry)
-    seq_len = choose_seq_len(example_tokens, entry, opts)
+    choice = choose_seq_len(example_tokens, entry, opts)
+    seq_len = choice.seq_len
     capped = [min(t, seq_len) for t in example_tokens]
     trained = sum(capped) * epochs
     adapters = _adapters(adapter)
     fit = choose_fit(shape, adapters, gpu, seq_len=seq_len, opts=opts, catalog=catalog)
     assumptions: dict[str, Any] = {
-        "examples": len(example_tokens), "seq_len": seq_len, "micro_batch": opts.micro_batch,
-        "examples_truncated": sum(1 for t in example_tokens if t > seq_len), "training_method": method,
+        "examples": len(example_tokens), "seq_len": seq_len, "training_length": choice.training_length,
+        "micro_batch": opts.micro_batch, "examples_truncated": choice.over_training_length,
+        "longest_example": {"example": choice.longest_example, "tokens": choice.longest}, "p95_tokens": choice.p95,
+        "training_method": method,
         "token_counts": "from the dataset's own counts; an open model's tokenizer may differ by 10-20%",
         "licence": entry.licence,
     }
+    if choice.note():
+        assumptions["memory_note"] = choice.note()
     if fit is None:
         biggest = estimate_memory(shape, adapters[-1], seq_len=seq_len, micro_batch=opts.micro_batch,
                                   gpus=_gpu_counts(opts.max_gpus)[-1], **_memory_options(opts, catalog))
@@ -132,6 +135,7 @@ def _local_one(
     usd_per_hour, price, price_note = choose_price(gpu_entry, opts)
     assumptions.update({
         "gpus": fit.count, "memory_gb_per_gpu": round(fit.memory.total_gb, 2),
+        "full_precision": fit.memory.assumptions.get("full_precision"),
         "memory_components_gb": {k: round(v, 2) for k, v in fit.memory.components().items()},
         "gpu_memory_gb": gpu_entry.memory_gb, "peak_bf16_tflops": gpu_entry.peak_bf16_tflops,
         "throughput_source": speed.source, "mfu": speed.mfu, "tokens_per_second": round(speed.tokens_per_second),

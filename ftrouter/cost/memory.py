@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ftrouter.catalog import Catalog, GpuEntry, default_catalog
 from ftrouter.cost.shapes import ALL_LINEAR, ModelShape, lora_trainable_params, resolve_shape
+from ftrouter.training import resolve_precision
 
 GiB = 2**30
 TrainMethod = Literal["full", "lora", "qlora"]
@@ -137,7 +138,7 @@ def estimate_memory(
     lora_targets: Iterable[str] = ALL_LINEAR,
     activation_checkpointing: bool = True,
     optimizer: Optimizer = "adamw",
-    full_precision: FullPrecision = "bf16",
+    full_precision: FullPrecision | None = None,
     activation_offloading: bool = False,
     logits: LogitsMode = "full",
     context_gb: float = DEFAULT_CONTEXT_GB,
@@ -148,7 +149,9 @@ def estimate_memory(
 
     ``full_precision``: "bf16" = weights, gradients and Adam moments all bf16 (8 bytes/param, what TRL
     does with a bf16-loaded model; LLaMA-Factory's "pure_bf16"), "mixed" = fp32 master weights + bf16
-    copy, fp32 gradients and moments (18 bytes/param, HF "model memory anatomy"). With ``gpus`` > 1 the
+    copy, fp32 gradients and moments (18 bytes/param, HF "model memory anatomy"). None: what the local
+    trainer does, from ``ftrouter.training.resolve_precision`` (the function the trainer itself uses):
+    "mixed" for full fine-tuning with the default dtype. With ``gpus`` > 1 the
     weights, gradients and optimizer states are sharded (FSDP full-shard / ZeRO-3); activations are per
     GPU (``micro_batch`` is per GPU). ``activation_offloading`` keeps checkpointed block inputs on the
     CPU (TRL/torchtune ``activation_offloading``, Unsloth's offloaded checkpointing). ``logits``: how the
@@ -161,6 +164,8 @@ def estimate_memory(
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
     if seq_len < 1 or micro_batch < 1 or gpus < 1:
         raise ValueError("seq_len, micro_batch and gpus must be positive")
+    if full_precision is None:
+        full_precision = resolve_precision(method).memory_mode
     shape = resolve_shape(model, catalog)
     targets = list(lora_targets)
     trainable = shape.params if method == "full" else lora_trainable_params(shape, lora_rank, targets)

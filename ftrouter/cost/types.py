@@ -52,13 +52,16 @@ class Assumptions(BaseModel):
     vertex_epochs: int = Field(default=VERTEX_ASSUMED_EPOCHS, ge=1, le=50)
     # local
     local_epochs: int = Field(default=LOCAL_DEFAULT_EPOCHS, ge=1, le=50)
-    seq_len: int | None = Field(default=None, ge=16)  # default: longest example, rounded up to 256
+    # the training length (max_length) examples are cut at; default: the local trainer's (1024). Memory is
+    # estimated at the longest example rounded up to 256, capped at it (ftrouter.training.memory_seq_len)
+    seq_len: int | None = Field(default=None, ge=16)
     micro_batch: int = Field(default=1, ge=1)
     mfu: float = Field(default=DEFAULT_MFU, gt=0, le=1)
     activation_checkpointing: bool = True
     lora_rank: int = Field(default=16, ge=1)
     optimizer: Literal["adamw", "adamw_8bit"] = "adamw"
-    full_precision: Literal["bf16", "mixed"] = "bf16"
+    # None: what the local trainer does (ftrouter.training.resolve_precision): "mixed" for full fine-tuning
+    full_precision: Literal["bf16", "mixed"] | None = None
     activation_offloading: bool = False
     logits: Literal["full", "chunked", "fused"] = "full"  # how the loss holds the logits
     max_gpus: int = Field(default=8, ge=1)

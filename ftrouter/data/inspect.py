@@ -185,7 +185,7 @@ class Inspector:
         limit = self.counter.limit
         if limit is not None and total > limit:
             self.over_limit += 1
-            self.note(make_problem("too_long", line, f"{total} tokens, over the model's limit of {limit}"))
+            self.note(make_problem("too_long", line, f"{total} tokens, over {self.counter.limit_label} of {limit}"))
         n = len(example.messages)
         counts = self.message_counts
         counts[0] = n if len(self.example_tokens) == 1 else min(counts[0], n)
@@ -232,8 +232,20 @@ def run_inspection(scan: FileScan, counter: TokenCounter, check: ExampleCheck | 
     return inspector
 
 
+def _limit_to_training_length(counter: TokenCounter, max_length: int | None) -> None:
+    """A local model is trained at a training length (``--max-length``, else the local trainer's
+    default), usually far below what its tokenizer accepts: the examples over THAT are the ones the
+    trainer cuts or drops, so that is the limit reported."""
+    from ftrouter.training import DEFAULT_MAX_LENGTH
+
+    length = max_length or DEFAULT_MAX_LENGTH
+    counter.limit = min(counter.limit, length) if counter.limit else length
+    counter.limit_label = "the training length" if counter.limit == length else counter.limit_label
+
+
 def inspect_file(path: str | Path, *, fmt: str = "auto", model: str | None = None,
-                 counter: TokenCounter | None = None, progress: Progress | None = None) -> DatasetReport:
+                 counter: TokenCounter | None = None, progress: Progress | None = None,
+                 max_length: int | None = None) -> DatasetReport:
     """Inspect a data file: format, counts, token distribution for ``model``, duplicates and problems.
 
     ``model``: an OpenAI model name (exact tiktoken counts), a local model folder (its tokenizer and chat
@@ -242,4 +254,6 @@ def inspect_file(path: str | Path, *, fmt: str = "auto", model: str | None = Non
     """
     scan = FileScan(path, fmt)
     counter = counter or counter_for_model(model)
+    if model is not None and Path(model).is_dir():
+        _limit_to_training_length(counter, max_length)
     return run_inspection(scan, counter, progress=progress).report(scan.path, scan.format, scan.container)

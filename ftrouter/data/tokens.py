@@ -73,6 +73,7 @@ class TokenCounter:
 
     exact: bool = False
     limit: int | None = None
+    limit_label: str = "the model's limit"  # what ``limit`` is, for messages ("the training length")
     fork_safe: bool = False  # may be used in forked worker processes (ftrouter.data.parallel)
 
     def count(self, example: Example) -> tuple[int, int]:

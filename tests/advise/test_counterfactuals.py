@@ -54,14 +54,26 @@ def test_the_issue_example_more_examples_and_an_eval_set_make_finetuning_rank_fi
 
 
 def test_moving_one_input_across_a_threshold_changes_the_outcome_as_stated() -> None:
-    base = profile(task_type="extraction", failures=["format"], examples=800, eval_set_size=100, gpu_memory_gb=24)
+    base = profile(task_type="extraction", failures=["format"], examples=800, eval_set_size=19, gpu_memory_gb=24)
     advice = run(base)
-    assert advice.recommendation == "finetune"
+    assert advice.recommendation == "prompting"
     single = next(cf for cf in advice.counterfactuals
                   if len(cf["changes"]) == 1 and cf["changes"][0]["field"] == "eval_set_size")
-    assert single["changes"][0]["to"] == 19 and single["recommendation"] == "prompting"
-    assert run(_apply(base, single["changes"])).recommendation == "prompting"
-    assert run(_apply(base, [{"field": "eval_set_size", "to": 20}])).recommendation == "finetune"
+    assert single["changes"][0]["to"] == 20 and single["recommendation"] == "finetune"
+    assert run(_apply(base, single["changes"])).recommendation == "finetune"
+    assert run(_apply(base, [{"field": "eval_set_size", "to": 19}])).recommendation == "prompting"
+
+
+def test_counterfactuals_are_actionable_never_giving_up_examples_or_eval_items() -> None:
+    """Issue 11: "with eval_set_size = 19, prompting would rank first" tells nobody what to do."""
+    base = profile(task_type="extraction", failures=["format"], examples=800, eval_set_size=100, gpu_memory_gb=24)
+    advice = run(base)
+    assert advice.recommendation == "finetune" and advice.counterfactuals
+    for cf in advice.counterfactuals:
+        for change in cf["changes"]:
+            if change["field"] in ("examples", "eval_set_size"):
+                assert change["to"] > change["from"], cf["text"]
+    assert not any("eval_set_size = 19" in cf["text"] for cf in advice.counterfactuals)
 
 
 def test_gpu_memory_counterfactual_moves_the_method() -> None:

@@ -17,7 +17,7 @@ from .helpers import profile, run
 def test_shipped_rules_load_and_each_has_a_source_a_date_and_a_reason() -> None:
     rules = default_rules()
     kinds = {r.kind for r in rules.rules}
-    assert kinds == {"approach", "method", "backend", "step", "warning"}
+    assert kinds == {"approach", "method", "backend", "step", "warning", "alternative"}
     assert len({r.name for r in rules.rules}) == len(rules.rules)
     for rule in rules.rules:
         assert rule.source.strip() and rule.reason.strip() and rule.as_of

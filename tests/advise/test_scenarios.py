@@ -81,6 +81,16 @@ SCENARIOS = [
     Scenario("open models only, 70B, one 24 GB GPU -> finetune but nothing fits: no backend",
              {"task_type": "extraction", "failures": ["format"], "examples": 800, "eval_set_size": 100,
               "model_family": "open", "model_size_b": 70, "gpu_memory_gb": 24}, "finetune", None, None),
+    # issue 11: nothing argues for knowledge, so retrieval is not advice (it used to win as "least negative")
+    Scenario("12 intents, 12 examples, reasoning failures, prompting far from target -> prompting, not rag",
+             {"task_type": "classification", "failures": ["reasoning"], "examples": 12, "eval_set_size": 50,
+              "scores": {"prompting": 0.5, "target": 0.9}}, "prompting"),
+    Scenario("cost at high volume, 12 examples, no eval -> prompting, not rag",
+             {"task_type": "classification", "failures": ["cost"], "examples": 12, "eval_set_size": 50,
+              "scores": {"prompting": 0.5, "target": 0.9}, "monthly_requests": 500_000}, "prompting"),
+    Scenario("retrieval measured no better than prompting, fine-tuning ruled out -> prompting is the floor",
+             {"task_type": "classification", "failures": ["format", "knowledge_missing"], "examples": 12,
+              "eval_set_size": 50, "scores": {"prompting": 0.5, "rag": 0.5, "target": 0.9}}, "prompting"),
 ]
 
 
@@ -197,6 +207,72 @@ def test_gates_rule_approaches_out_whatever_their_points() -> None:
     ranked = {r["approach"]: r for r in advice.ranking}
     assert ranked["finetune"]["ruled_out_by"] == ["examples.too_few"]
     assert ranked["finetune"]["score"] > ranked["prompting"]["score"]  # the points are still shown
-    assert [r["approach"] for r in advice.ranking][-2:] == ["finetune", "rag+finetune"]
+    # nothing argues for knowledge either: retrieval is ruled out too (knowledge.no_need)
+    assert [r["approach"] for r in advice.ranking][-3:] == ["finetune", "rag", "rag+finetune"]
     gate = next(f for f in advice.factors if f["rule"] == "examples.too_few")
     assert gate["rules_out"] == ["finetune", "rag+finetune"]
+
+
+# -- issue 11, item 5: advice defaults ---------------------------------------------------------------
+
+
+def test_no_retrieval_step_when_nothing_argues_for_knowledge() -> None:
+    advice = run(profile(task_type="classification", failures=["reasoning"], examples=12, eval_set_size=50,
+                         scores={"prompting": 0.5, "target": 0.9}))
+    ranked = {r["approach"]: r for r in advice.ranking}
+    assert ranked["rag"]["ruled_out_by"] == ["knowledge.no_need"]
+    assert not any("Index the source documents" in s["text"] for s in advice.next_steps)
+    # a measured RAG score is evidence: the gate does not hide it
+    measured = run(profile(task_type="classification", failures=["reasoning"], examples=12, eval_set_size=50,
+                           scores={"prompting": 0.5, "rag": 0.95, "target": 0.9}))
+    assert measured.recommendation == "rag"
+
+
+def test_prompting_floor_is_said() -> None:
+    advice = run(profile(task_type="classification", failures=["format", "knowledge_missing"], examples=12,
+                         eval_set_size=50, scores={"prompting": 0.5, "rag": 0.5, "target": 0.9}))
+    assert advice.recommendation == "prompting"
+    assert [r["approach"] for r in advice.ranking][:2] == ["prompting", "rag"]
+    assert any(w["rule"] == "warning.prompting_floor" for w in advice.warnings)
+
+
+ENCODER_CASE = {"task_type": "classification", "failures": ["latency"], "examples": 5000, "eval_set_size": 300,
+                "latency_budget_ms": 200, "monthly_requests": 2_000_000, "gpu_memory_gb": 24, "model_size_b": 3}
+
+
+def test_high_volume_low_latency_classification_puts_an_encoder_classifier_beside_finetuning() -> None:
+    advice = run(profile(**ENCODER_CASE))
+    assert advice.recommendation == "finetune"  # beside LLM fine-tuning, not instead of it
+    [alternative] = advice.alternatives
+    assert alternative["rule"] == "alternative.encoder_classifier"
+    assert "classification head" in alternative["text"]
+    cost = alternative["cost"]
+    assert cost["model"] == "answerdotai/ModernBERT-base" and cost["gpu"]
+    assert 0 < cost["training_usd"] < 5 and cost["requests_per_second_per_gpu"] > 100
+    assert 0 < cost["compute_usd_per_month"] < cost["always_on_gpu_usd_per_month"]
+    # not for a small volume, a loose latency budget or few examples
+    for change in ({"monthly_requests": 5_000}, {"latency_budget_ms": 2000}, {"examples": 200}):
+        assert run(profile(**{**ENCODER_CASE, **change})).alternatives == []
+
+
+def test_encoder_cost_uses_the_datas_token_counts() -> None:
+    from ftrouter.advise.signals import DataSignals
+
+    few = run(profile(**ENCODER_CASE), counterfactuals=False).alternatives[0]["cost"]
+    signals = DataSignals(path="d.jsonl", format="openai", examples=5000, duplicates=0, errors=0, warnings=0,
+                          total_tokens=3_000_000, mean_tokens=600, p95_tokens=600, max_tokens=600,
+                          example_tokens=[600] * 5000)
+    long = run(profile(**ENCODER_CASE), signals=signals, counterfactuals=False).alternatives[0]["cost"]
+    assert long["tokens"] == "from --data" and long["mean_input_tokens"] == 512  # cut at the encoder's length
+    assert long["training_usd"] > few["training_usd"]
+
+
+def test_format_failures_name_structured_outputs_first() -> None:
+    for fields in ({"task_type": "extraction", "failures": ["format"], "examples": 800, "eval_set_size": 100},
+                   {"task_type": "extraction", "failures": ["format"], "examples": 15}):
+        advice = run(profile(**fields))
+        assert advice.next_steps[0]["rule"] == "step.structured_outputs"
+        assert "structured outputs" in advice.next_steps[0]["text"]
+        assert "constrained decoding" in advice.next_steps[0]["text"]
+    assert all(s["rule"] != "step.structured_outputs"
+               for s in run(profile(task_type="chat", failures=["tone"], examples=800)).next_steps)

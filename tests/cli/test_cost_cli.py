@@ -48,7 +48,8 @@ def test_estimate_local_flags_become_assumptions(capsys: pytest.CaptureFixture[s
     assert code == 0
     [item] = json.loads(out)["backends"]
     assert item["gpu"] == "RTX-4090-24GB" and item["method"] == "lora"
-    assert item["assumptions"]["seq_len"] == 512 and item["assumptions"]["mfu"] == 0.5
+    assert item["assumptions"]["training_length"] == 512 and item["assumptions"]["mfu"] == 0.5
+    assert item["assumptions"]["seq_len"] == 256  # memory at the longest example, which is under 512
     assert item["cost_usd"] == pytest.approx(item["hours"] * 0.4)
     assert item["prices_as_of"] is None  # a price the user gave has no catalog date
 

@@ -47,7 +47,7 @@ def test_components_sum_not_largest_component() -> None:
 
 def test_full_precision_modes_bytes_per_param() -> None:
     shape = resolve_shape("llama-3.1-8b")
-    bf16 = estimate_memory(shape, "full", seq_len=16, logits="fused")
+    bf16 = estimate_memory(shape, "full", seq_len=16, logits="fused", full_precision="bf16")
     mixed = estimate_memory(shape, "full", seq_len=16, logits="fused", full_precision="mixed")
     states = lambda m: (m.weights_gb + m.gradients_gb + m.optimizer_gb) * GiB / shape.params  # noqa: E731
     assert states(bf16) == pytest.approx(8)  # LLaMA-Factory "pure_bf16": 8x
@@ -108,11 +108,15 @@ def test_generic_shape_from_size() -> None:
 
 def test_methods_that_fit_and_smallest_gpu() -> None:
     assert methods_that_fit("llama-3.1-8b", 12, seq_len=1024) == ["qlora"]
-    assert methods_that_fit("llama-3.1-8b", 80, seq_len=1024) == ["full", "lora", "qlora"]
+    # full fine-tuning as the local trainer runs it (fp32 master weights) does not fit one 80 GB GPU at 8B;
+    # in pure bf16 it would
+    assert methods_that_fit("llama-3.1-8b", 80, seq_len=1024) == ["lora", "qlora"]
+    assert methods_that_fit("llama-3.1-8b", 80, seq_len=1024, full_precision="bf16") == ["full", "lora", "qlora"]
     fit = smallest_fitting_gpu("llama-3.1-8b", "lora", seq_len=1024)
     assert fit is not None and (fit.gpu, fit.count) == ("L4-24GB", 1)
-    big = smallest_fitting_gpu("llama-3.1-70b", "full", seq_len=2048)
+    big = smallest_fitting_gpu("llama-3.1-70b", "full", seq_len=2048, full_precision="bf16")
     assert big is not None and big.count == 8 and big.memory.total_gb <= big.memory_gb
+    assert smallest_fitting_gpu("llama-3.1-70b", "full", seq_len=2048) is None  # fp32 masters: over 8 GPUs
     assert smallest_fitting_gpu(405, "full", seq_len=8192) is None
 
 
@@ -121,3 +125,56 @@ def test_bad_arguments() -> None:
         estimate_memory("llama-3.1-8b", "prefix", seq_len=10)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         estimate_memory("llama-3.1-8b", "lora", seq_len=0)
+
+
+def test_the_estimator_and_the_trainer_resolve_precision_through_one_function() -> None:
+    """Issue 11: `estimate --adapter full` on 8B said 63.9 GB (bf16 states) while the local trainer keeps
+    fp32 master weights under bf16 autocast (18 bytes/parameter)."""
+    from ftrouter.training import resolve_precision
+
+    plan = resolve_precision("full")
+    assert (plan.dtype, plan.bf16, plan.memory_mode) == ("float32", True, "mixed")
+    assert resolve_precision("full", "bfloat16").memory_mode == "bf16"
+    assert resolve_precision("lora").dtype == "bfloat16" and resolve_precision("lora", bf16_supported=False).fp16
+    default = estimate_memory("llama-3.1-8b", "full", seq_len=1024)
+    assert default.assumptions["full_precision"] == "mixed"
+    states = (default.weights_gb + default.gradients_gb + default.optimizer_gb) * GiB
+    assert states / resolve_shape("llama-3.1-8b").params == pytest.approx(18)
+    bf16 = estimate_memory("llama-3.1-8b", "full", seq_len=1024, full_precision="bf16")
+    assert default.total_gb > 1.9 * bf16.total_gb - 10  # about twice the old pure-bf16 figure
+
+
+def test_the_trainer_uses_the_shared_precision_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("ftrouter_local")
+    pytest.importorskip("torch")
+    import ftrouter_local.training as training
+    from ftrouter_local.config import TrainConfig
+
+    import ftrouter.training as shared
+
+    seen: list[tuple[str, str]] = []
+    real = shared.resolve_precision
+
+    def spy(adapter: str, dtype: str = "auto", **kw: object) -> shared.PrecisionPlan:
+        seen.append((adapter, dtype))
+        return real(adapter, dtype, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(shared, "resolve_precision", spy)
+    precision = training.resolve_precision(TrainConfig(model="m", adapter="full", device="cpu"))
+    assert seen == [("full", "auto")] and precision.dtype == "float32"
+
+
+def test_memory_is_at_the_training_length_and_an_outlier_is_named() -> None:
+    """Issue 11: one 107k-token example made an 8B LoRA "need" two H200s."""
+    from ftrouter.cost import estimate_training
+
+    tokens = [300] * 99 + [107_000]
+    [est] = estimate_training("local", example_tokens=tokens, model="llama-3.1-8b", measured=[])
+    a = est.assumptions
+    assert (a["seq_len"], a["training_length"], a["examples_truncated"]) == (1024, 1024, 1)
+    assert a["longest_example"] == {"example": 100, "tokens": 107_000} and a["p95_tokens"] == 300
+    assert "example #100 (107,000 tokens" in a["memory_note"]
+    assert est.fits and a["gpus"] == 1 and a["memory_gb_per_gpu"] < 40
+    [short] = estimate_training("local", example_tokens=[300] * 100, model="llama-3.1-8b", measured=[],
+                                assumptions={"seq_len": 4096})
+    assert short.assumptions["seq_len"] == 512 and "memory_note" not in short.assumptions

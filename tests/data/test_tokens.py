@@ -167,6 +167,8 @@ def test_local_tokenizer_counts_with_its_chat_template(tiny_tokenizer_dir: Path,
     rendered = tok.apply_chat_template(msgs, tokenize=False)
     assert report.example_tokens[0] == len(tok(rendered, add_special_tokens=False)["input_ids"])
     assert report.tokenizer["method"] == "local tokenizer"
-    assert report.token_limit == 2048
+    assert report.token_limit == 1024  # the training length (the local trainer's default), under the model's 2048
+    longer = inspect_file(examples_dir / "prompt_completion.jsonl", model=str(tiny_tokenizer_dir), max_length=4096)
+    assert longer.token_limit == 2048  # a training length past the model's own limit is capped by it
     answer_tokens = len(tok.encode((ex.messages[-1].content or "") + "<|im_end|>", add_special_tokens=False))
     assert report.assistant_tokens >= answer_tokens > 0

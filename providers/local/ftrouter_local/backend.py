@@ -85,8 +85,9 @@ class LocalBackend(Backend):
         files = JobFiles(Path(prepared.files["config"]).parent)
         config = _read_config(files)
         files.write_status(WorkerStatus(state="pending"))
-        files.append_event(f"submitted: {config.adapter} fine-tuning of {config.model}", type="state",
-                           data={"state": "pending"})
+        recipe = f" with recipe {config.recipe_file}" if config.recipe_file else ""
+        files.append_event(f"submitted: {config.adapter} fine-tuning of {config.model}{recipe}", type="state",
+                           data={"state": "pending", "recipe_file": config.recipe_file})
         for warning in prepared.warnings:  # a real submit prints no plan: the events carry prepare's warnings
             files.append_event(warning, type="warning", level="warning")
         self._spawn(files, config, resume_from=None)

@@ -16,9 +16,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ftrouter import safeyaml
 from ftrouter.errors import UnknownName, UsageError
 from ftrouter.jobs.models import JobSpec
 from ftrouter.methods import method_refusal
+from ftrouter.training import DEFAULT_MAX_LENGTH
 
 Dtype = Literal["auto", "bfloat16", "float16", "float32"]
 Device = Literal["auto", "cuda", "cpu"]
@@ -44,8 +46,11 @@ class TrainConfig(BaseModel):
     learning_rate: float | None = Field(default=None, gt=0, description="default: 2e-4 LoRA/QLoRA, 2e-5 full")
     batch_size: int = Field(default=4, ge=1, description="per device (per process)")
     gradient_accumulation_steps: int = Field(default=1, ge=1)
-    max_length: int = Field(default=1024, ge=16)
+    max_length: int = Field(default=DEFAULT_MAX_LENGTH, ge=16)
     packing: bool = False
+    on_long: Literal["truncate", "drop", "error"] | None = Field(
+        default=None, description="records over max_length: cut, leave out, or refuse (default: truncate, "
+        "refusing past 5% dropped; see ftrouter_local.lengths)")
     lora_r: int = Field(default=16, ge=1)
     lora_alpha: int = Field(default=32, ge=1)
     lora_dropout: float = Field(default=0.05, ge=0, lt=1)
@@ -67,6 +72,8 @@ class TrainConfig(BaseModel):
     revision: str | None = None
     trust_remote_code: bool = False
     tensorboard: bool = True
+    recipe_file: str | None = Field(default=None, description="the recipe file the settings came from (set by "
+                                    "ftrouter, not by a recipe or --option), shown in the plan and the events")
 
     @property
     def resolved_learning_rate(self) -> float:
@@ -106,6 +113,11 @@ def recipe_dirs() -> list[Path]:
     return folders
 
 
+def recipe_candidates(name: str) -> list[Path]:
+    """Every file a recipe name could mean, in lookup order; the first is used, the others are shadowed."""
+    return [folder / f"{name}.yaml" for folder in recipe_dirs() if (folder / f"{name}.yaml").is_file()]
+
+
 def known_recipes() -> list[str]:
     names = {p.stem for folder in recipe_dirs() if folder.is_dir() for p in folder.glob("*.yaml")}
     return sorted(names)
@@ -128,12 +140,8 @@ def find_recipe(name_or_path: str) -> Path:
     raise UnknownName("recipe", name_or_path, known)
 
 
-def _key_lines(text: str) -> dict[str, int]:
+def _key_lines(node: yaml.Node | None) -> dict[str, int]:
     """1-based line of each top-level key, for error messages."""
-    try:
-        node = yaml.compose(text)
-    except yaml.YAMLError:
-        return {}
     if not isinstance(node, yaml.MappingNode):
         return {}
     return {str(key.value): key.start_mark.line + 1 for key, _ in node.value}
@@ -144,19 +152,22 @@ def load_recipe(name_or_path: str) -> tuple[Path, Recipe]:
     path = find_recipe(name_or_path)
     try:
         text = path.read_text(encoding="utf-8")
-        raw = yaml.safe_load(text) or {}
-    except OSError as exc:
-        raise UsageError(f"cannot read recipe: {exc.strerror}", path=path, code="invalid_recipe") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]  # one line, not PyYAML's excerpt
-        raise UsageError(f"not valid YAML: {problem}", path=path, line=line, code="invalid_recipe") from exc
+        parsed = safeyaml.load(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise UsageError(f"cannot read recipe: {reason}", path=path, code="invalid_recipe") from exc
+    except safeyaml.YamlProblem as exc:
+        raise UsageError(exc.message, path=path, line=exc.line, code="invalid_recipe") from None
+    raw = parsed.data or {}
+    lines = _key_lines(parsed.node)
     if not isinstance(raw, dict):
         raise UsageError("a recipe must be a mapping of settings", path=path, line=1, code="invalid_recipe")
     if "model" in raw:
         raise UsageError("a recipe does not pick the base model; pass --model", path=path,
-                         line=_key_lines(text).get("model"), code="invalid_recipe")
+                         line=lines.get("model"), code="invalid_recipe")
+    if "recipe_file" in raw:
+        raise UsageError("recipe_file is set by ftrouter, not by a recipe", path=path, line=lines.get("recipe_file"),
+                         code="invalid_recipe")
     notes = {key: raw[key] for key in _RECIPE_NOTES if key in raw}
     settings = {key: value for key, value in raw.items() if key not in _RECIPE_NOTES}
     try:
@@ -164,7 +175,7 @@ def load_recipe(name_or_path: str) -> tuple[Path, Recipe]:
         recipe = Recipe.model_validate({**notes, "settings": settings})
     except ValidationError as exc:
         key, message = _describe(exc)
-        raise UsageError(message, path=path, line=_key_lines(text).get(key), code="invalid_recipe") from exc
+        raise UsageError(message, path=path, line=lines.get(key), code="invalid_recipe") from exc
     return path, recipe
 
 
@@ -193,6 +204,7 @@ _HYPERPARAMETERS = {
     "max_steps": "max_steps",
 }
 _NOT_OPTIONS = {"recipe"}
+_NOT_SETTABLE = {"model", "recipe_file"}  # neither a recipe nor --option may set these
 
 
 def _absolute_if_local(model: str) -> str:
@@ -212,8 +224,10 @@ def config_from_spec(spec: JobSpec) -> TrainConfig:
     settings: dict[str, Any] = {}
     recipe_name = spec.options.get("recipe")
     if recipe_name:
-        _, recipe = load_recipe(str(recipe_name))
+        path, recipe = load_recipe(str(recipe_name))
+        _no_remote_code_from(path, recipe, spec.options)
         settings.update(recipe.settings)
+        settings["recipe_file"] = str(path.resolve())
     settings.update(_options(spec.options))
     settings.update(_flags(spec))
     settings["model"] = _absolute_if_local(spec.model)
@@ -224,11 +238,21 @@ def config_from_spec(spec: JobSpec) -> TrainConfig:
     return config
 
 
+def _no_remote_code_from(path: Path, recipe: Recipe, options: dict[str, Any]) -> None:
+    """Running a model's own Python code is a decision for the person at the command line: a recipe
+    (possibly a ./configs/recipes file shadowing a shipped one) can ask for it but not turn it on."""
+    asked = recipe.settings.get("trust_remote_code")
+    given = options.get("trust_remote_code")
+    if asked is True and given not in (True, "true", "True", "1", 1):
+        raise UsageError("this recipe sets trust_remote_code: true; the model's own code runs only with "
+                         "--trust-remote-code on the command line", path=path, code="remote_code_not_allowed")
+
+
 def _options(options: dict[str, Any]) -> dict[str, Any]:
     picked = {k: v for k, v in options.items() if k not in _NOT_OPTIONS}
-    unknown = sorted(set(picked) - set(TrainConfig.model_fields) | ({"model"} & set(picked)))
+    unknown = sorted(set(picked) - set(TrainConfig.model_fields) | (_NOT_SETTABLE & set(picked)))
     if unknown:
-        choices = sorted((set(TrainConfig.model_fields) - {"model"}) | _NOT_OPTIONS)
+        choices = sorted((set(TrainConfig.model_fields) - _NOT_SETTABLE) | _NOT_OPTIONS)
         raise UnknownName("local backend option", unknown[0], choices)
     if isinstance(picked.get("lora_target_modules"), str) and "," in picked["lora_target_modules"]:
         picked["lora_target_modules"] = [m.strip() for m in picked["lora_target_modules"].split(",") if m.strip()]

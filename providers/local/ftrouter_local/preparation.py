@@ -7,14 +7,16 @@ the config needs a GPU fact (QLoRA, device=cuda, several processes on GPUs), nev
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 from pathlib import Path
 from typing import Any
 
-from ftrouter.errors import FtrouterError, UsageError
+from ftrouter.errors import DataError, FtrouterError, UsageError
 from ftrouter.jobs.models import JobSpec, PlannedRequest, PreparedJob
 from ftrouter.jobs.paths import private_dir
-from ftrouter_local.config import TrainConfig, config_from_spec
+from ftrouter_local import lengths
+from ftrouter_local.config import TrainConfig, config_from_spec, recipe_candidates
 from ftrouter_local.jobfiles import JobFiles, write_atomic
 from ftrouter_local.records import ConversionStats, write_records
 
@@ -45,6 +47,10 @@ def check_machine(config: TrainConfig) -> list[str]:
         raise UsageError(f"--option gpus={config.gpus} but only {gpus} CUDA GPU(s) are visible", code="no_gpu")
     if config.gpus > 1 and gpus == 0:
         warnings.append(f"no CUDA GPU: {config.gpus} processes will train on the CPU (gloo); slow, for testing")
+    if config.device != "cpu":  # the trainer's own precision rule: float16 full fine-tuning is refused here
+        from ftrouter.training import resolve_precision
+
+        resolve_precision(config.adapter, config.dtype)
     if config.distributed == "fsdp" and config.gpus == 1:
         warnings.append("distributed=fsdp has no effect with one process")
     return warnings
@@ -93,9 +99,67 @@ def _warnings_for(stats: ConversionStats, role: str) -> list[str]:
             f"and were skipped: lines {lines}{more}"]
 
 
+def load_tokenizer(config: TrainConfig) -> tuple[Any, str | None]:
+    """The model's own tokenizer from a local folder or the hub cache (never the network here: the
+    worker may download it); (None, why) when it cannot be had."""
+    try:
+        from transformers import AutoTokenizer
+    except ImportError:
+        return None, "transformers is not installed"
+    local = Path(config.model).expanduser().is_dir()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(config.model, revision=config.revision, local_files_only=True,
+                                                  trust_remote_code=config.trust_remote_code)
+    except Exception as exc:  # transformers raises OSError/ValueError/... for a missing or odd tokenizer
+        where = "its folder" if local else "the local hub cache"
+        return None, f"no tokenizer for {config.model} in {where} ({type(exc).__name__})"
+    if not getattr(tokenizer, "chat_template", None):
+        return None, f"the tokenizer of {config.model} has no chat template"
+    return tokenizer, None
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def check_lengths(config: TrainConfig, tokenizer: Any, converted: dict[str, tuple[Path, ConversionStats, str]],
+                  ) -> tuple[dict[str, Any], list[str]]:
+    """Measure every converted file's records against max_length, apply ``on_long`` (rewriting the
+    files without the dropped records) and say what happened; TooLong becomes a DataError (exit 1)."""
+    summary: dict[str, Any] = {"max_length": config.max_length, "on_long": config.on_long or "truncate",
+                               "counted_with": config.model}
+    messages: list[str] = []
+    for role, (path, stats, source) in converted.items():
+        records = _read_jsonl(path)
+        check = lengths.measure(records, tokenizer, config.max_length, stats.record_lines)
+        try:
+            lengths.decide(check, config.on_long, config.max_length, role)
+        except lengths.TooLong as exc:
+            raise DataError(exc.message, path=source, code=exc.code) from None
+        if check.dropped:
+            write_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lengths.keep(records, check)))
+        summary[role] = check.as_dict()
+        line = lengths.describe(check, config.on_long, config.max_length, role)
+        if line:
+            messages.append(line)
+    return summary, messages
+
+
+def recipe_notes(spec: JobSpec, config: TrainConfig) -> list[str]:
+    """A warning when the recipe file used shadows a same-named one (a shipped recipe); the file used is
+    always in the plan (``config.recipe_file``) and the submit event."""
+    if not config.recipe_file:
+        return []
+    name = str(spec.options.get("recipe"))
+    others = [p for p in recipe_candidates(name) if str(p.resolve()) != config.recipe_file]
+    if Path(name).expanduser().is_file() or not others:
+        return []
+    return [f"recipe {name!r}: using {config.recipe_file}, which shadows {', '.join(map(str, others))}"]
+
+
 def prepare_job(spec: JobSpec, local_id: str, files: JobFiles) -> PreparedJob:
     config = config_from_spec(spec)
-    warnings = check_model(config.model) + check_machine(config)
+    warnings = recipe_notes(spec, config) + check_model(config.model) + check_machine(config)
     report = validate_data(spec, config)
     if report.warnings:
         warnings.append(f"the data has {report.warnings} warning(s): `ftrouter data validate {spec.data} "
@@ -107,11 +171,23 @@ def prepare_job(spec: JobSpec, local_id: str, files: JobFiles) -> PreparedJob:
                       "tokenizer": report.report.tokenizer.get("method")}
     warnings += _warnings_for(train, "train")
     paths = {"train": str(files.train_data)}
+    converted = {"train": (files.train_data, train, spec.data)}
     if spec.val:
         val = _convert(spec.val, files.val_data, spec.method)
         stats["val"] = val.as_dict()
         warnings += _warnings_for(val, "val")
         paths["val"] = str(files.val_data)
+        converted["val"] = (files.val_data, val, spec.val)
+    tokenizer, why_not = load_tokenizer(config)
+    if tokenizer is None:
+        stats["over_max_length"] = {"max_length": config.max_length, "on_long": config.on_long or "truncate",
+                                    "counted_with": None, "not_counted": why_not}
+        warnings.append(f"records over max_length {config.max_length} not counted before the start: {why_not}; "
+                        "the worker counts them with the model's tokenizer and applies --on-long "
+                        f"{config.on_long or 'truncate'}")
+    else:
+        stats["over_max_length"], length_lines = check_lengths(config, tokenizer, converted)
+        warnings += length_lines
     write_atomic(files.config, config.model_dump_json(indent=1))
     paths["config"] = str(files.config)
     from ftrouter_local.launcher import worker_command
@@ -128,11 +204,18 @@ def prepare_job(spec: JobSpec, local_id: str, files: JobFiles) -> PreparedJob:
 def _estimate(config: TrainConfig, example_tokens: list[int]) -> tuple[dict[str, Any], str | None]:
     """The cost engine's local estimate; a model it does not know is a warning, never a failure."""
     from ftrouter.cost import estimate_training
+    from ftrouter.training import resolve_precision
 
+    # the run's own training length and precision (the trainer's rule for its dtype), not the estimator's
+    # defaults: the memory figure is for THIS run
     try:
+        precision = resolve_precision(config.adapter, config.dtype, device="cuda")
+        assumptions = {"seq_len": config.max_length, "full_precision": precision.memory_mode,
+                       "lora_rank": config.lora_r, "micro_batch": config.batch_size,
+                       "activation_checkpointing": config.activation_checkpointing}
         estimates = estimate_training("local", example_tokens=example_tokens, model=config.model,
                                       epochs=max(1, math.ceil(config.epochs)), adapter=config.adapter,
-                                      method=config.method)
+                                      method=config.method, assumptions=assumptions)
     except FtrouterError as exc:
         return {}, exc.message
     return (estimates[0].model_dump(mode="json"), None) if estimates else ({}, "the cost engine returned nothing")

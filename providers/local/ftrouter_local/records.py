@@ -28,6 +28,7 @@ class ConversionStats:
     skipped_untrained: list[int] = field(default_factory=list)  # lines with no trained assistant turn
     with_tools: int = 0
     characters: int = 0
+    record_lines: list[int] = field(default_factory=list)  # the source line of each record written, in order
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -91,6 +92,7 @@ def convert(examples: Iterable[Example], stats: ConversionStats) -> Iterator[dic
         stats.with_tools += bool(example.tools)
         stats.characters += sum(len(m.content or "") for m in example.messages)
         stats.records += len(records)
+        stats.record_lines.extend([example.line] * len(records))
         yield from records
 
 

@@ -49,8 +49,12 @@ class Precision:
 
 
 def resolve_precision(config: TrainConfig) -> Precision:
-    """Pick device, weight dtype and autocast for this config on this machine."""
+    """Pick device, weight dtype and autocast for this config on this machine: the machine facts come
+    from torch, the decision from ``ftrouter.training.resolve_precision`` — the same function the
+    memory estimate uses, so the estimate counts the bytes this run will hold."""
     import torch
+
+    from ftrouter.training import resolve_precision as decide
 
     has_cuda = torch.cuda.is_available()
     if config.device == "cuda" and not has_cuda:
@@ -58,23 +62,10 @@ def resolve_precision(config: TrainConfig) -> Precision:
     if config.adapter == "qlora" and (not has_cuda or config.device == "cpu"):
         raise TrainingError("qlora_needs_gpu", QLORA_NEEDS_GPU)
     if not has_cuda or config.device == "cpu":
-        dtype = "float32" if config.dtype == "auto" else config.dtype
-        return Precision("cpu", dtype, False, False, None, "CPU training: float32 unless a dtype is set")
-    name = torch.cuda.get_device_name(0)
-    bf16_ok = torch.cuda.is_bf16_supported()
-    amp_bf16, amp_fp16 = bf16_ok, not bf16_ok
-    if config.dtype != "auto":
-        if config.dtype == "float16" and config.adapter == "full":
-            raise TrainingError("invalid_dtype", "full fine-tuning with float16 weights cannot unscale its "
-                                "gradients; use dtype bfloat16 or float32")
-        return Precision("cuda", config.dtype, amp_bf16 and config.dtype != "float16",
-                         config.dtype == "float16", name, "dtype set by the recipe/options")
-    if config.adapter == "full":
-        return Precision("cuda", "float32", amp_bf16, amp_fp16, name,
-                         "full fine-tuning keeps float32 master weights, mixed precision compute")
-    dtype = "bfloat16" if bf16_ok else "float16"
-    return Precision("cuda", dtype, amp_bf16, amp_fp16, name, f"frozen base weights in {dtype} "
-                     f"({'bf16 supported' if bf16_ok else 'no bf16 on this GPU'}), adapter in float32")
+        plan = decide(config.adapter, config.dtype, device="cpu")
+        return Precision("cpu", plan.dtype, plan.bf16, plan.fp16, None, plan.why)
+    plan = decide(config.adapter, config.dtype, device="cuda", bf16_supported=torch.cuda.is_bf16_supported())
+    return Precision("cuda", plan.dtype, plan.bf16, plan.fp16, torch.cuda.get_device_name(0), plan.why)
 
 
 def peak_memory_fn(precision: Precision) -> Any:
@@ -85,17 +76,42 @@ def peak_memory_fn(precision: Precision) -> Any:
     return peak_rss_gb
 
 
-def load_records(path: Path) -> Any:
-    """A datasets.Dataset from the prepared JSONL. Every record gets every column (from_list takes
+def read_records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def to_dataset(rows: list[dict[str, Any]]) -> Any:
+    """A datasets.Dataset from prepared records. Every record gets every column (from_list takes
     the columns of the FIRST record only), so an optional ``tools`` column is not dropped."""
     from datasets import Dataset
 
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     columns = {key for row in rows for key in row}
     for row in rows:
         for key in columns - row.keys():
             row[key] = None
     return Dataset.from_list(rows, on_mixed_types="use_json")
+
+
+def load_records(path: Path) -> Any:
+    return to_dataset(read_records(path))
+
+
+def checked_records(path: Path, role: str, config: TrainConfig, tokenizer: Any, writer: StatusWriter) -> Any:
+    """The records of ``path`` after the length policy (``on_long``), as a Dataset. ``prepare`` already
+    applied it when it could load the tokenizer (then this finds nothing to drop); when it could not,
+    this is where the policy happens. TRL then only cuts the records kept as "truncated"."""
+    from ftrouter_local import lengths
+
+    rows = read_records(path)
+    check = lengths.measure(rows, tokenizer, config.max_length)
+    try:
+        lengths.decide(check, config.on_long, config.max_length, role)
+    except lengths.TooLong as exc:
+        raise TrainingError(exc.code, exc.message) from None
+    line = lengths.describe(check, config.on_long, config.max_length, role)
+    if line:
+        writer.event(line, data={"over_max_length": {role: check.as_dict()}}, level="warning")
+    return to_dataset(lengths.keep(rows, check))
 
 
 def peft_config(config: TrainConfig) -> Any:
@@ -192,8 +208,8 @@ def train(config: TrainConfig, files: JobFiles, stop: StopFlag, writer: StatusWr
                  "device": precision.device, "processes": world_size})
     tokenizer = AutoTokenizer.from_pretrained(config.model, revision=config.revision,
                                               trust_remote_code=config.trust_remote_code)
-    train_set = load_records(files.train_data)
-    eval_set = load_records(files.val_data) if files.val_data.is_file() else None
+    train_set = checked_records(files.train_data, "train", config, tokenizer, writer)
+    eval_set = checked_records(files.val_data, "val", config, tokenizer, writer) if files.val_data.is_file() else None
     callback = ProgressCallback(writer, stop, peak_memory_gb=peak_memory_fn(precision), world_size=world_size)
     if config.method == "dpo":  # same run around it: progress, checkpoints, cancel, save (ftrouter_local.dpo)
         from ftrouter_local.dpo import dpo_trainer
@@ -208,6 +224,10 @@ def train(config: TrainConfig, files: JobFiles, stop: StopFlag, writer: StatusWr
     trainable, total = _parameter_counts(trainer.model)
     writer.event(f"{len(train_set)} training records, {trainable:,} of {total:,} parameters trainable",
                  data={"records": len(train_set), "trainable_parameters": trainable, "parameters": total})
+    prepared = len(trainer.train_dataset) if not config.packing else len(train_set)
+    if prepared < len(train_set):  # TRL left out records we kept: say so rather than train on fewer silently
+        writer.event(f"TRL left out {len(train_set) - prepared} of {len(train_set)} records while preparing them",
+                     level="warning", data={"records_after_trl": prepared})
     if stop.requested:
         writer.set_state("cancelled", "cancelled before training started")
         return

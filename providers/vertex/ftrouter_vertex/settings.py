@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ftrouter import safeyaml
 from ftrouter.errors import UsageError
 
 DEFAULT_REGION = "us-central1"
@@ -93,12 +93,11 @@ def load_config_file(path: Path) -> VertexConfigFile:
     if not path.exists():
         return VertexConfigFile()
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = safeyaml.load(path.read_text(encoding="utf-8")).data
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read the Vertex config file: {exc}", path=path) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise UsageError("not valid YAML", path=path, line=mark.line + 1 if mark else None) from exc
+    except safeyaml.YamlProblem as exc:
+        raise UsageError(exc.message, path=path, line=exc.line) from None
     if raw is None:
         return VertexConfigFile()
     if not isinstance(raw, dict):

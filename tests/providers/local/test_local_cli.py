@@ -29,6 +29,9 @@ def test_submit_cancel_resume_and_watch_through_the_cli(capsys: pytest.CaptureFi
                          "--option", "max_length=96", "--option", "save_steps=1000", "--json")
     assert code == 0, err
     assert job["backend"] == "local" and job["remote_id"] == job["id"]
+    # the long-example count rides along with the record (issue 11): none of these is over 96 tokens
+    assert job["over_max_length"]["train"]["longer_than_max_length"] == 0
+    assert job["over_max_length"]["train"]["kept"] == 64
 
     deadline = time.monotonic() + 90
     record: dict[str, Any] = job
