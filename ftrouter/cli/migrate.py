@@ -20,7 +20,10 @@ JSON_HELP = "Print machine-readable JSON instead of a table."
 
 
 def register(app: typer.Typer) -> None:
+    from ftrouter.cli.record import record_command
+
     app.command("import")(import_jobs)
+    app.command("record")(record_command)
     app.command("migrate")(migrate)
 
 

@@ -93,8 +93,10 @@ def _from_label(row: dict[str, Any]) -> tuple[list[tuple[str, str]], str | None]
     return [("user", row["text"])], str(label)
 
 
-def parse_row(row: Any, path: Path, line: int) -> EvalExample:
-    """One decoded JSON row as an example, or a ``DataError`` naming FILE:LINE."""
+def parse_row(row: Any, path: Path, line: int, *, require_reference: bool = True) -> EvalExample:
+    """One decoded JSON row as an example, or a ``DataError`` naming FILE:LINE. Without
+    ``require_reference`` (``ftrouter record``: the prompts to answer) a row may have no reference; its
+    ``reference`` is then empty."""
     try:
         if not isinstance(row, dict):
             raise ValueError("a row must be a JSON object")
@@ -108,15 +110,15 @@ def parse_row(row: Any, path: Path, line: int) -> EvalExample:
             raise ValueError('unknown row: expected "messages", "prompt"/"completion" or "text"/"label"')
     except ValueError as exc:
         raise DataError(str(exc), path=path, line=line, code="invalid_eval_row") from None
-    if reference is None or not reference.strip():
+    if require_reference and (reference is None or not reference.strip()):
         raise DataError("no reference answer (a chat row needs a final assistant message, prompt-completion a "
                         "completion, text a label)", path=path, line=line, code="no_reference")
     if not prompt:
         raise DataError("no prompt before the reference", path=path, line=line, code="no_prompt")
-    return EvalExample(line=line, prompt=tuple(prompt), reference=reference, is_label="text" in row)
+    return EvalExample(line=line, prompt=tuple(prompt), reference=reference or "", is_label="text" in row)
 
 
-def iter_examples(path: str | Path) -> Iterator[EvalExample]:
+def iter_examples(path: str | Path, *, require_reference: bool = True) -> Iterator[EvalExample]:
     """The file's examples in order; stops with a ``DataError`` at the first bad row."""
     path = Path(path)
     for raw in iter_raw_lines(path):
@@ -127,15 +129,15 @@ def iter_examples(path: str | Path) -> Iterator[EvalExample]:
         row, problem = decode_json(raw)
         if problem is not None:
             raise DataError(problem.message, path=path, line=problem.line, code=problem.code)
-        yield parse_row(row, path, raw.number)
+        yield parse_row(row, path, raw.number, require_reference=require_reference)
 
 
-def read_examples(path: str | Path, limit: int | None = None) -> list[EvalExample]:
+def read_examples(path: str | Path, limit: int | None = None, *, require_reference: bool = True) -> list[EvalExample]:
     """The first ``limit`` examples (all when None); the rest of the file is not read."""
     if limit is not None and limit < 1:
         raise UsageError(f"--limit must be at least 1, got {limit}", code="bad_option")
     examples: list[EvalExample] = []
-    for example in iter_examples(path):
+    for example in iter_examples(path, require_reference=require_reference):
         examples.append(example)
         if limit is not None and len(examples) >= limit:
             break
