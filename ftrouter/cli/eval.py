@@ -123,6 +123,18 @@ def eval_command(
     _emit(record, iter(rows), fmt, out)
 
 
+def run_and_store(data: Path, models: list[str]) -> dict[str, Any]:
+    """``ftrouter eval --data DATA --model M ...`` with the default metrics, for another command (``migrate
+    --wait``): the stored run's record (its ``id``, ``summary`` and ``details``)."""
+    _need_extra()
+    from ftrouter.eval.dataset import read_examples
+    from ftrouter.eval.run import choose_metrics
+
+    examples = read_examples(data)
+    record, _ = _run(data, examples, models, choose_metrics(examples, None), None, None)
+    return record
+
+
 def _run(data: Path, examples: list[Any], models: list[str], metrics: list[str], concurrency: int | None,
          judge_spec: str | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     from ftrouter.eval import store
