@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ftrouter.errors import UsageError
+from ftrouter.errors import FtrouterError, UsageError
 
 if TYPE_CHECKING:
     from ftrouter.jobs.imports import RemoteJob
@@ -121,11 +121,11 @@ def migrate(
     if wait and plan.job:
         new_record = _watch(service, plan.job, json_out=json_out, interval=None)
     trained = new_record is not None and new_record.state.value == "succeeded"
-    comparison = _compare(plan) if trained else None
+    comparison, failure = _compare(plan) if trained else (None, None)
     if json_out:
         doc = plan.to_json()
         if trained:
-            doc["eval"] = comparison.to_json() if comparison else None
+            doc["eval"] = comparison.to_json() if comparison else ({"error": str(failure)} if failure else None)
         _print_json(doc)
     elif plan.eval_command and (new_record is None or trained):
         when = "Now" if trained else "Once it has trained"
@@ -134,19 +134,25 @@ def migrate(
         _print_comparison(comparison)
     if new_record is not None:
         _finish(new_record)
+    if failure is not None:
+        raise failure  # the job is trained and the plan printed; the exit code says the comparison failed
 
 
-def _compare(plan: MigrationPlan) -> MigrationEval | None:
-    """``--wait``: run the eval that ``plan.eval_command`` shows (None when there is no held-out file)."""
+def _compare(plan: MigrationPlan) -> tuple[MigrationEval | None, FtrouterError | None]:
+    """``--wait``: run the eval that ``plan.eval_command`` shows (nothing when there is no held-out file)."""
     from ftrouter.migrate.compare import compare_after_migration, old_model_spec
 
     if not plan.data.get("held_out") or not plan.job:
         _warn("no held-out file, so no comparison was run (see the plan's notes)")
-        return None
-    comparison = compare_after_migration(Path(plan.data["held_out"]), old_model_spec(plan.source), plan.job)
+        return None, None
+    try:
+        comparison = compare_after_migration(Path(plan.data["held_out"]), old_model_spec(plan.source), plan.job)
+    except FtrouterError as exc:
+        _warn(f"the new job {plan.job} has trained, but the comparison failed: {exc}")
+        return None, exc
     for note in comparison.notes:
         _warn(note)
-    return comparison
+    return comparison, None
 
 
 def _print_comparison(comparison: MigrationEval) -> None:

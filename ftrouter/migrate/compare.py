@@ -67,13 +67,24 @@ def compare_after_migration(held_out: Path, old: str, new_job: str) -> Migration
         notes.append(_unreachable(old, exc))
         models = [new_job]
         record = run_and_store(held_out, models)  # the new job's answers come from the cache
-    summary = record["summary"]
-    for model in summary["models"]:
-        if model["model"] == old and model["errors"] == summary["examples"]:
-            notes.append(f"the old fine-tune {old} answered none of the {summary['examples']} held-out examples "
-                         "(shut down?); the new job's scores stand alone")
+    notes += _silent_models(record["summary"], old, new_job)
     return MigrationEval(run=record["id"], models=models, headline=headline(record, old, new_job), notes=notes,
                          record=record)
+
+
+def _silent_models(summary: dict[str, Any], old: str, new_job: str) -> list[str]:
+    """A note for each model that answered none of the examples (its errors are in the stored run)."""
+    notes = []
+    for model in summary["models"]:
+        if model["errors"] < summary["examples"]:
+            continue
+        if model["model"] == old:
+            notes.append(f"the old fine-tune {old} answered none of the {summary['examples']} held-out examples "
+                         "(shut down?); the new job's scores stand alone")
+        else:
+            notes.append(f"the new job {new_job} answered none of the {summary['examples']} held-out examples; "
+                         "see the errors in the stored run")
+    return notes
 
 
 def headline(record: dict[str, Any], old: str, new_job: str) -> dict[str, Any] | None:

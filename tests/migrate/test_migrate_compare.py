@@ -118,3 +118,28 @@ def test_the_human_output_is_the_eval_table_and_the_headline(held_out: Path, new
     out = capsys.readouterr().out
     assert "Models" in out and "Paired comparisons" in out  # the same table as `ftrouter eval`
     assert "normalized: new job 0.8 vs old fine-tune 1.0, delta -0.2" in out and f"evals show {result.run}" in out
+
+
+def test_a_new_job_that_answers_nothing_is_said(held_out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with LoopbackOpenAI(answer=right) as old_server, LoopbackOpenAI(fail_when=lambda m: 404) as broken:
+        monkeypatch.setenv("OPENAI_BASE_URL", old_server.base_url)
+        result = compare_after_migration(held_out, OLD, new_spec(broken))
+    assert result.notes == [f"the new job {new_spec(broken)} answered none of the 5 held-out examples; see the "
+                            "errors in the stored run"]
+    assert result.headline is not None and (result.headline["old"], result.headline["new"]) == (1.0, None)
+
+
+def test_when_the_comparison_fails_the_trained_job_is_still_reported(
+        held_out: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """``migrate --wait`` keeps the plan (the job has trained) and returns the error for the exit code."""
+    from ftrouter.cli.migrate import _compare
+    from ftrouter.errors import BackendError
+    from ftrouter.migrate.plan import MigrationPlan
+
+    with LoopbackOpenAI(fail_when=lambda m: 404) as old_server, LoopbackOpenAI(fail_when=lambda m: 404) as broken:
+        monkeypatch.setenv("OPENAI_BASE_URL", old_server.base_url)
+        plan = MigrationPlan.model_construct(data={"held_out": str(held_out)}, job=new_spec(broken),
+                                             source={"fine_tuned_model": OLD[len("openai:"):], "base_model": "m"})
+        comparison, failure = _compare(plan)
+    assert comparison is None and isinstance(failure, BackendError) and "every request failed" in str(failure)
+    assert f"the new job {new_spec(broken)} has trained, but the comparison failed" in capsys.readouterr().err
