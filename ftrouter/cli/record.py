@@ -50,11 +50,12 @@ def record_command(
     if result.failed:
         lines = ", ".join(str(n) for n in result.failed_lines[:SHOWN_FAILURES])
         more = f" and {result.failed - SHOWN_FAILURES} more" if result.failed > SHOWN_FAILURES else ""
+        where = f"{'line' if result.failed == 1 else 'lines'} {lines}{more}"
         typer.echo(f"ftrouter: warning: {result.failed} of {total} prompts got no answer and are NOT in {output} "
-                   f"(lines {lines}{more}; first error: {result.first_error}); run the same command again to "
-                   "retry them (the answers already received come from the cache)", err=True)
+                   f"({where}; first error: {result.first_error}); run the same command again to retry them "
+                   "(the answers already received come from the cache)", err=True)
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
         return
-    typer.echo(f"wrote {result.written} answers from {result.model} to {output} "
+    typer.echo(f"wrote {result.written} answer(s) from {result.model} to {output} "
                f"({result.cached} from the cache, {result.failed} failed)")
