@@ -153,3 +153,19 @@ def test_an_imported_job_records_its_fine_tuned_model_then_migrate_trains_on_the
     golden = {json.dumps(r, sort_keys=True) for r in read(recorded)}
     assert all(json.dumps(r, sort_keys=True) in golden for r in trained + held_out)
     assert plan["eval_command"].startswith(f"ftrouter eval --data {plan['data']['held_out']} ")
+
+
+def test_limit_default_output_and_a_later_eval_served_from_the_cache(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = write(tmp_path / "prompts.jsonl", ROWS)
+    with LoopbackOpenAI(answer=answer) as server:
+        spec = f"openai:old@{server.base_url}"
+        code, stdout, err = run_cli(capsys, "record", spec, "--data", str(data), "--limit", "3")
+        assert code == 0, err
+        recorded = tmp_path / "prompts.recorded.jsonl"
+        assert f"wrote 3 answer(s) from {spec} to {recorded}" in stdout and len(read(recorded)) == 3
+        # the recording is an eval file: the same model on it is answered from the cache, and matches itself
+        code, stdout, err = run_cli(capsys, "eval", "--data", str(recorded), "--model", spec, "--json")
+    assert code == 0, err
+    [model] = json.loads(stdout)["models"]
+    assert server.state.requests == 3 and model["cached"] == 3 and model["metrics"]["normalized"] == 1.0
