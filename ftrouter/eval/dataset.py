@@ -5,7 +5,9 @@ Accepted rows (one JSON object per line):
 - OpenAI chat ``{"messages": [...]}``: the last assistant message is the reference, the messages before
   it are the prompt;
 - prompt-completion ``{"prompt": ..., "completion": ...}`` (strings, or conversational message lists);
-- classification ``{"text": ..., "label": ...}``: the text is the user turn, the label the reference.
+- classification ``{"text": ..., "label": ...}``: the text is the user turn, the label the reference;
+- OpenAI preference (DPO) ``{"input": {"messages": [...]}, "preferred_output": [...]}``: the input's
+  messages are the prompt, the preferred answer the reference (a DPO job's held-out file).
 
 A row with no reference is an error naming FILE:LINE (exit 1): silently scoring it would be wrong.
 """
@@ -84,6 +86,16 @@ def _from_prompt_completion(row: dict[str, Any]) -> tuple[list[tuple[str, str]],
     return turns, completion if isinstance(completion, str) else None
 
 
+def _from_preference(row: dict[str, Any]) -> tuple[list[tuple[str, str]], str | None]:
+    source = row["input"]
+    if not isinstance(source, dict):
+        raise ValueError('"input" must be an object with "messages"')
+    turns = _turns(source.get("messages"), "input.messages")
+    preferred = row.get("preferred_output")
+    said = [text for role, text in _turns(preferred, "preferred_output") if role == "assistant"] if preferred else []
+    return turns, said[-1] if said else None
+
+
 def _from_label(row: dict[str, Any]) -> tuple[list[tuple[str, str]], str | None]:
     if not isinstance(row["text"], str):
         raise ValueError('"text" must be a string')
@@ -106,13 +118,17 @@ def parse_row(row: Any, path: Path, line: int, *, require_reference: bool = True
             prompt, reference = _from_prompt_completion(row)
         elif "text" in row:
             prompt, reference = _from_label(row)
+        elif "input" in row:
+            prompt, reference = _from_preference(row)
         else:
-            raise ValueError('unknown row: expected "messages", "prompt"/"completion" or "text"/"label"')
+            raise ValueError('unknown row: expected "messages", "prompt"/"completion", "text"/"label" or '
+                             '"input"/"preferred_output"')
     except ValueError as exc:
         raise DataError(str(exc), path=path, line=line, code="invalid_eval_row") from None
     if require_reference and (reference is None or not reference.strip()):
         raise DataError("no reference answer (a chat row needs a final assistant message, prompt-completion a "
-                        "completion, text a label)", path=path, line=line, code="no_reference")
+                        "completion, text a label, input a preferred_output)", path=path, line=line,
+                        code="no_reference")
     if not prompt:
         raise DataError("no prompt before the reference", path=path, line=line, code="no_prompt")
     return EvalExample(line=line, prompt=tuple(prompt), reference=reference or "", is_label="text" in row)

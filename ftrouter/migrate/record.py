@@ -8,8 +8,8 @@ what is still missing, and a later ``ftrouter eval`` of the same model is served
 
 Each written row is the prompt's own messages (as they are in the input, tool calls and all) plus the
 model's answer as the final assistant turn, with the row's ``tools`` kept. A row's reference (a final
-assistant turn, a completion, a label) is not needed and is replaced. An example the model failed on
-(an error after retries, or an empty answer) is not written and is reported with its line.
+assistant turn, a completion, a label, a preferred output) is not needed and is replaced. An example the
+model failed on (an error after retries, or an empty answer) is not written and is reported with its line.
 """
 
 from __future__ import annotations
@@ -139,15 +139,18 @@ def _recorded_rows(data: Path, answers: dict[int, str]) -> Iterator[dict[str, An
 
 
 def recorded_row(row: dict[str, Any], answer: str) -> dict[str, Any]:
-    """An input row (chat, prompt-completion or text-label) as a chat row answered with ``answer``."""
+    """An input row (chat, prompt-completion, text-label, preference) as a chat row answered with ``answer``."""
     if "messages" in row:
         messages = list(row["messages"])
         assistants = [i for i, m in enumerate(messages) if m.get("role") == "assistant"]
         prompt = messages[:assistants[-1]] if assistants else messages
     elif "prompt" in row:
         prompt = [{"role": "user", "content": row["prompt"]}] if isinstance(row["prompt"], str) else list(row["prompt"])
-    else:
+    elif "text" in row:
         prompt = [{"role": "user", "content": row["text"]}]
+    else:  # a preference (DPO) row: its input's messages, with the tools it was given
+        prompt = list(row["input"]["messages"])
+        row = row["input"]
     recorded: dict[str, Any] = {"messages": [*prompt, {"role": "assistant", "content": answer}]}
     recorded.update({key: row[key] for key in KEPT_KEYS if key in row})
     return recorded

@@ -143,3 +143,16 @@ def test_when_the_comparison_fails_the_trained_job_is_still_reported(
         comparison, failure = _compare(plan)
     assert comparison is None and isinstance(failure, BackendError) and "every request failed" in str(failure)
     assert f"the new job {new_spec(broken)} has trained, but the comparison failed" in capsys.readouterr().err
+
+
+def test_a_dpo_jobs_held_out_file_is_scored_against_the_preferred_answers(
+        tmp_path: Path, new_server: LoopbackOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [{"input": {"messages": [{"role": "user", "content": f"q{i}"}]},
+             "preferred_output": [{"role": "assistant", "content": reference(i)}],
+             "non_preferred_output": [{"role": "assistant", "content": "no idea"}]} for i in range(5)]
+    held_out = tmp_path / "dpo_val.jsonl"
+    held_out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with LoopbackOpenAI(answer=right) as old_server:
+        monkeypatch.setenv("OPENAI_BASE_URL", old_server.base_url)
+        result = compare_after_migration(held_out, OLD, new_spec(new_server))
+    assert result.headline is not None and (result.headline["old"], result.headline["new"]) == (1.0, 0.8)

@@ -169,3 +169,20 @@ def test_limit_default_output_and_a_later_eval_served_from_the_cache(
     assert code == 0, err
     [model] = json.loads(stdout)["models"]
     assert server.state.requests == 3 and model["cached"] == 3 and model["metrics"]["normalized"] == 1.0
+
+
+def test_preference_rows_are_recorded_as_chat_rows_with_their_tools(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A DPO job's data (OpenAI preference rows) is a prompt set too: the input's messages are the prompt."""
+    prompt = [{"role": "system", "content": "s"}, {"role": "user", "content": "q1"}]
+    data = write(tmp_path / "dpo.jsonl", [
+        {"input": {"messages": prompt, "tools": TOOLS}, "preferred_output": [{"role": "assistant", "content": "yes"}],
+         "non_preferred_output": [{"role": "assistant", "content": "no"}]},
+        {"input": {"messages": [{"role": "user", "content": "q2"}]}}])
+    out = tmp_path / "golden.jsonl"
+    with LoopbackOpenAI(answer=answer) as server:
+        code, _, err = run_cli(capsys, "record", f"openai:old@{server.base_url}", "--data", str(data), "-o", str(out))
+    assert code == 0, err
+    assert read(out) == [{"messages": [*prompt, {"role": "assistant", "content": "golden q1"}], "tools": TOOLS},
+                         {"messages": [{"role": "user", "content": "q2"},
+                                       {"role": "assistant", "content": "golden q2"}]}]
