@@ -80,7 +80,8 @@ def _emit(record: dict[str, Any], rows: Iterator[dict[str, Any]], fmt: str, out:
 
 def eval_command(
     data: Path = typer.Option(..., "--data", help="Eval set (JSONL): chat rows (last assistant turn is the "
-                              "reference), prompt-completion, or text/label."),
+                              "reference), prompt-completion, text/label, or preference (DPO: preferred_output "
+                              "is the reference)."),
     models: list[str] = typer.Option(..., "--model", help="A model to evaluate (repeatable): "
                                      "openai:MODEL\\[@BASE_URL], vertex:MODEL, hf:PATH\\[+ADAPTER_DIR], or a job "
                                      "id ftr-..."),  # help is rich markup: \\[ keeps the brackets

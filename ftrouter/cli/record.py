@@ -16,8 +16,8 @@ from ftrouter.errors import UsageError
 def record_command(
     model: str = typer.Argument(..., help="Whose answers: a job (ftr-... or ftjob-..., its fine-tuned model) or "
                                 "an eval model spec (openai:MODEL\\[@BASE_URL], vertex:MODEL, hf:PATH\\[+ADAPTER])."),
-    data: Path = typer.Option(..., "--data", help="The prompts (JSONL): chat rows, prompt(-completion) or "
-                              "text(-label) rows; a reference answer is not needed (and is replaced)."),
+    data: Path = typer.Option(..., "--data", help="The prompts (JSONL): chat, prompt(-completion), "
+                              "text(-label) or preference (DPO) rows; a reference is not needed (it is replaced)."),
     out: Path | None = typer.Option(None, "-o", "--output", help="Where to write the answers (default: "
                                     "PROMPTS.recorded.jsonl beside the prompts)."),
     limit: int | None = typer.Option(None, "--limit", help="Record only the first N prompts."),
