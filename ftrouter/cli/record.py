@@ -27,7 +27,7 @@ def record_command(
 ) -> None:
     """Record a model's answers (typically the old fine-tune's, before it shuts down) as an OpenAI chat
     JSONL file: golden answers for the comparison, and training data for the replacement."""
-    from ftrouter.cli.eval import _need_extra, _progress
+    from ftrouter.cli.eval import _progress
     from ftrouter.migrate.record import (
         SHOWN_FAILURES,
         check_paths,
@@ -40,8 +40,7 @@ def record_command(
     if concurrency is not None and concurrency < 1:
         raise UsageError(f"--concurrency must be at least 1, got {concurrency}", code="bad_option")
     output = out or default_output(data)
-    check_paths(data, output)
-    _need_extra()
+    check_paths(data, output)  # recording needs no metric library: no `ftrouter[eval]` extra
     spec = spec_for_recording(model)
     examples = read_prompts(data, limit)  # a bad row stops here, before any call
     with _progress(len(examples)) as tick:

@@ -186,3 +186,15 @@ def test_preference_rows_are_recorded_as_chat_rows_with_their_tools(
     assert read(out) == [{"messages": [*prompt, {"role": "assistant", "content": "golden q1"}], "tools": TOOLS},
                          {"messages": [{"role": "user", "content": "q2"},
                                        {"role": "assistant", "content": "golden q2"}]}]
+
+
+def test_recording_needs_no_metric_library(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only answering is involved: no numpy / scipy / scikit-learn (the `eval` extra) on this path."""
+    for module in ("numpy", "scipy", "sklearn"):
+        monkeypatch.setitem(sys.modules, module, None)  # importing it now fails
+    data = write(tmp_path / "prompts.jsonl", ROWS[:2])
+    with LoopbackOpenAI(answer=answer) as server:
+        code, stdout, err = run_cli(capsys, "record", f"openai:old@{server.base_url}", "--data", str(data), "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["written"] == 2
