@@ -156,3 +156,26 @@ def test_a_dpo_jobs_held_out_file_is_scored_against_the_preferred_answers(
         monkeypatch.setenv("OPENAI_BASE_URL", old_server.base_url)
         result = compare_after_migration(held_out, OLD, new_spec(new_server))
     assert result.headline is not None and (result.headline["old"], result.headline["new"]) == (1.0, 0.8)
+
+
+def test_answers_recorded_before_the_shutdown_stand_in_for_the_old_fine_tune(
+        held_out: Path, new_server: LoopbackOpenAI, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`ftrouter record ftjob-... --data HELD_OUT` before the shutdown fills the answer cache; afterwards the
+    model answers 404, and the comparison is still made from the recorded answers."""
+    from clirun import run_cli
+    from test_migrate import OPENAI_DATA, imported
+
+    job = imported("ftr-cmp001", hyper={"n_epochs": 2}, train=OPENAI_DATA / "chat_train.jsonl")
+    old = f"openai:{job.ref_extra['fine_tuned_model']}"
+    shut_down = [False]
+    with LoopbackOpenAI(answer=right, fail_when=lambda m: 404 if shut_down[0] else None) as old_server:
+        monkeypatch.setenv("OPENAI_BASE_URL", old_server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", KEY)
+        code, _, err = run_cli(capsys, "record", job.remote_id or "", "--data", str(held_out), "-o",
+                               str(held_out.with_name("golden.jsonl")))
+        assert code == 0, err
+        shut_down[0] = True
+        result = compare_after_migration(held_out, old, new_spec(new_server))
+    assert old_server.state.requests == 5 and result.notes == []
+    assert result.headline is not None and (result.headline["old"], result.headline["new"]) == (1.0, 0.8)
