@@ -80,7 +80,8 @@ def _emit(record: dict[str, Any], rows: Iterator[dict[str, Any]], fmt: str, out:
 
 def eval_command(
     data: Path = typer.Option(..., "--data", help="Eval set (JSONL): chat rows (last assistant turn is the "
-                              "reference), prompt-completion, or text/label."),
+                              "reference), prompt-completion, text/label, or preference (DPO: preferred_output "
+                              "is the reference)."),
     models: list[str] = typer.Option(..., "--model", help="A model to evaluate (repeatable): "
                                      "openai:MODEL\\[@BASE_URL], vertex:MODEL, hf:PATH\\[+ADAPTER_DIR], or a job "
                                      "id ftr-..."),  # help is rich markup: \\[ keeps the brackets
@@ -121,6 +122,18 @@ def eval_command(
     record, rows = _run(data, examples, models, chosen, concurrency, judge)
     typer.echo(f"stored as {record['id']} (ftrouter evals show {record['id']})", err=True)
     _emit(record, iter(rows), fmt, out)
+
+
+def run_and_store(data: Path, models: list[str]) -> dict[str, Any]:
+    """``ftrouter eval --data DATA --model M ...`` with the default metrics, for another command (``migrate
+    --wait``): the stored run's record (its ``id``, ``summary`` and ``details``)."""
+    _need_extra()
+    from ftrouter.eval.dataset import read_examples
+    from ftrouter.eval.run import choose_metrics
+
+    examples = read_examples(data)
+    record, _ = _run(data, examples, models, choose_metrics(examples, None), None, None)
+    return record
 
 
 def _run(data: Path, examples: list[Any], models: list[str], metrics: list[str], concurrency: int | None,

@@ -10,17 +10,21 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ftrouter.errors import UsageError
+from ftrouter.errors import FtrouterError, UsageError
 
 if TYPE_CHECKING:
     from ftrouter.jobs.imports import RemoteJob
+    from ftrouter.migrate.compare import MigrationEval
     from ftrouter.migrate.plan import MigrationPlan
 
 JSON_HELP = "Print machine-readable JSON instead of a table."
 
 
 def register(app: typer.Typer) -> None:
+    from ftrouter.cli.record import record_command
+
     app.command("import")(import_jobs)
+    app.command("record")(record_command)
     app.command("migrate")(migrate)
 
 
@@ -93,11 +97,13 @@ def migrate(
     gpus: int = typer.Option(1, "--gpus", min=1, help="GPUs to train on (local)."),
     option: list[str] = typer.Option([], "--option", help="Backend-specific KEY=VALUE (repeatable)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the plan and the estimate; submit nothing."),
-    wait: bool = typer.Option(False, "--wait", help="Watch the new job until training ends."),
+    wait: bool = typer.Option(False, "--wait", help="Watch the new job until training ends, then run the eval "
+                              "comparing the old fine-tune with it on the held-out file."),
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Rebuild an OpenAI fine-tune on another backend: data, method, mapped hyperparameters, a base
-    model, the cost and the deadlines; then submit it and print the eval command that compares them."""
+    model, the cost and the deadlines; then submit it and print the eval command that compares them
+    (``--wait`` trains it and runs that eval)."""
     from ftrouter.cli.jobs import _finish, _service, _watch, parse_options
     from ftrouter.migrate.plan import MigrationRequest, build_plan, run_plan
 
@@ -114,13 +120,50 @@ def migrate(
     new_record = None
     if wait and plan.job:
         new_record = _watch(service, plan.job, json_out=json_out, interval=None)
+    trained = new_record is not None and new_record.state.value == "succeeded"
+    comparison, failure = _compare(plan) if trained else (None, None)
     if json_out:
-        _print_json(plan.to_json())
-    elif plan.eval_command and (new_record is None or new_record.state.value == "succeeded"):
-        when = "Now" if new_record is not None else "Once it has trained"
+        doc = plan.to_json()
+        if trained:
+            doc["eval"] = comparison.to_json() if comparison else ({"error": str(failure)} if failure else None)
+        _print_json(doc)
+    elif plan.eval_command and (new_record is None or trained):
+        when = "Now" if trained else "Once it has trained"
         typer.echo(f"{when}, compare the old fine-tune with the new job on the held-out file:\n  {plan.eval_command}")
+    if comparison is not None and not json_out:
+        _print_comparison(comparison)
     if new_record is not None:
         _finish(new_record)
+    if failure is not None:
+        raise failure  # the job is trained and the plan printed; the exit code says the comparison failed
+
+
+def _compare(plan: MigrationPlan) -> tuple[MigrationEval | None, FtrouterError | None]:
+    """``--wait``: run the eval that ``plan.eval_command`` shows (nothing when there is no held-out file)."""
+    from ftrouter.migrate.compare import compare_after_migration, old_model_spec
+
+    if not plan.data.get("held_out") or not plan.job:
+        _warn("no held-out file, so no comparison was run (see the plan's notes)")
+        return None, None
+    try:
+        comparison = compare_after_migration(Path(plan.data["held_out"]), old_model_spec(plan.source), plan.job)
+    except FtrouterError as exc:
+        _warn(f"the new job {plan.job} has trained, but the comparison failed: {exc}")
+        return None, exc
+    for note in comparison.notes:
+        _warn(note)
+    return comparison, None
+
+
+def _print_comparison(comparison: MigrationEval) -> None:
+    from ftrouter.cli.eval import _emit
+
+    _emit(comparison.record, iter(()), "table", None)  # the table `ftrouter eval` prints
+    top = comparison.headline
+    if top and top["delta"] is not None:
+        typer.echo(f"{top['metric']}: new job {top['new']} vs old fine-tune {top['old']}, delta {top['delta']:+} "
+                   f"(95% CI {top['ci95'][0]}..{top['ci95'][1]}, p={top['p_value']}); "
+                   f"`ftrouter evals show {comparison.run}` for every example")
 
 
 def _print_plan(plan: MigrationPlan, *, dry_run: bool) -> None:

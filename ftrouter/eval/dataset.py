@@ -5,7 +5,9 @@ Accepted rows (one JSON object per line):
 - OpenAI chat ``{"messages": [...]}``: the last assistant message is the reference, the messages before
   it are the prompt;
 - prompt-completion ``{"prompt": ..., "completion": ...}`` (strings, or conversational message lists);
-- classification ``{"text": ..., "label": ...}``: the text is the user turn, the label the reference.
+- classification ``{"text": ..., "label": ...}``: the text is the user turn, the label the reference;
+- OpenAI preference (DPO) ``{"input": {"messages": [...]}, "preferred_output": [...]}``: the input's
+  messages are the prompt, the preferred answer the reference (a DPO job's held-out file).
 
 A row with no reference is an error naming FILE:LINE (exit 1): silently scoring it would be wrong.
 """
@@ -84,6 +86,16 @@ def _from_prompt_completion(row: dict[str, Any]) -> tuple[list[tuple[str, str]],
     return turns, completion if isinstance(completion, str) else None
 
 
+def _from_preference(row: dict[str, Any]) -> tuple[list[tuple[str, str]], str | None]:
+    source = row["input"]
+    if not isinstance(source, dict):
+        raise ValueError('"input" must be an object with "messages"')
+    turns = _turns(source.get("messages"), "input.messages")
+    preferred = row.get("preferred_output")
+    said = [text for role, text in _turns(preferred, "preferred_output") if role == "assistant"] if preferred else []
+    return turns, said[-1] if said else None
+
+
 def _from_label(row: dict[str, Any]) -> tuple[list[tuple[str, str]], str | None]:
     if not isinstance(row["text"], str):
         raise ValueError('"text" must be a string')
@@ -93,8 +105,10 @@ def _from_label(row: dict[str, Any]) -> tuple[list[tuple[str, str]], str | None]
     return [("user", row["text"])], str(label)
 
 
-def parse_row(row: Any, path: Path, line: int) -> EvalExample:
-    """One decoded JSON row as an example, or a ``DataError`` naming FILE:LINE."""
+def parse_row(row: Any, path: Path, line: int, *, require_reference: bool = True) -> EvalExample:
+    """One decoded JSON row as an example, or a ``DataError`` naming FILE:LINE. Without
+    ``require_reference`` (``ftrouter record``: the prompts to answer) a row may have no reference; its
+    ``reference`` is then empty."""
     try:
         if not isinstance(row, dict):
             raise ValueError("a row must be a JSON object")
@@ -104,19 +118,23 @@ def parse_row(row: Any, path: Path, line: int) -> EvalExample:
             prompt, reference = _from_prompt_completion(row)
         elif "text" in row:
             prompt, reference = _from_label(row)
+        elif "input" in row:
+            prompt, reference = _from_preference(row)
         else:
-            raise ValueError('unknown row: expected "messages", "prompt"/"completion" or "text"/"label"')
+            raise ValueError('unknown row: expected "messages", "prompt"/"completion", "text"/"label" or '
+                             '"input"/"preferred_output"')
     except ValueError as exc:
         raise DataError(str(exc), path=path, line=line, code="invalid_eval_row") from None
-    if reference is None or not reference.strip():
+    if require_reference and (reference is None or not reference.strip()):
         raise DataError("no reference answer (a chat row needs a final assistant message, prompt-completion a "
-                        "completion, text a label)", path=path, line=line, code="no_reference")
+                        "completion, text a label, input a preferred_output)", path=path, line=line,
+                        code="no_reference")
     if not prompt:
         raise DataError("no prompt before the reference", path=path, line=line, code="no_prompt")
-    return EvalExample(line=line, prompt=tuple(prompt), reference=reference, is_label="text" in row)
+    return EvalExample(line=line, prompt=tuple(prompt), reference=reference or "", is_label="text" in row)
 
 
-def iter_examples(path: str | Path) -> Iterator[EvalExample]:
+def iter_examples(path: str | Path, *, require_reference: bool = True) -> Iterator[EvalExample]:
     """The file's examples in order; stops with a ``DataError`` at the first bad row."""
     path = Path(path)
     for raw in iter_raw_lines(path):
@@ -127,15 +145,15 @@ def iter_examples(path: str | Path) -> Iterator[EvalExample]:
         row, problem = decode_json(raw)
         if problem is not None:
             raise DataError(problem.message, path=path, line=problem.line, code=problem.code)
-        yield parse_row(row, path, raw.number)
+        yield parse_row(row, path, raw.number, require_reference=require_reference)
 
 
-def read_examples(path: str | Path, limit: int | None = None) -> list[EvalExample]:
+def read_examples(path: str | Path, limit: int | None = None, *, require_reference: bool = True) -> list[EvalExample]:
     """The first ``limit`` examples (all when None); the rest of the file is not read."""
     if limit is not None and limit < 1:
         raise UsageError(f"--limit must be at least 1, got {limit}", code="bad_option")
     examples: list[EvalExample] = []
-    for example in iter_examples(path):
+    for example in iter_examples(path, require_reference=require_reference):
         examples.append(example)
         if limit is not None and len(examples) >= limit:
             break

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from clirun import run_cli
 
-from ftrouter.jobs.models import Hyperparameters, JobError, JobSpec, JobState
+from ftrouter.jobs.models import Hyperparameters, JobError, JobResult, JobSpec, JobState
 from ftrouter.jobs.paths import job_dir
 from ftrouter.jobs.record import JobRecord
 from ftrouter.jobs.registry import Registry
@@ -39,6 +39,7 @@ def imported(local_id: str, *, method: str = "supervised", hyper: dict[str, Any]
     ft_model = f"ft:{model}:org-redacted:bot:{local_id[-4:]}" if state is JobState.SUCCEEDED else None
     record = JobRecord(
         id=local_id, backend="openai", remote_id=f"ftjob-{local_id[4:]}", state=state, error=error,
+        result=JobResult(model_id=ft_model) if ft_model else None,  # as `import openai` records it
         spec=JobSpec(backend="openai", model=model, data=files.get("train", "openai:file-x"),
                      method="dpo" if method == "dpo" else "sft",
                      hyperparameters=Hyperparameters(epochs=hyper.get("n_epochs") if isinstance(
