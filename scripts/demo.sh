@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's first line: ftrouter's main job on bundled data — no account, no GPU, no network.
 # Inspect a dataset, get advice on a task, price it across backends, write a comparison report,
-# fine-tune a tiny model built on the spot on the CPU, and list the job. State goes to .ftrouter-demo/.
+# fine-tune a tiny model built on the spot on the CPU, list the job, and evaluate it against its base. State goes to .ftrouter-demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 demo=.ftrouter-demo
@@ -23,5 +23,8 @@ run python -m ftrouter_local.tiny "$demo/tiny-model" --data "$demo/tiny.jsonl"
 run ftrouter submit --backend local --model "$demo/tiny-model" --data "$demo/tiny.jsonl" \
     --recipe tiny-cpu --max-steps 40 --wait
 run ftrouter jobs
+# close the loop: the base model and the fine-tune on the same examples, compared with statistics
+job=$(ftrouter jobs --offline --json | python -c 'import json, sys; print(json.load(sys.stdin)[0]["id"])')
+run ftrouter eval --data "$demo/tiny.jsonl" --limit 20 --model "hf:$demo/tiny-model" --model "$job"
 printf '\nThe comparison report is %s (open it in a browser); job state lives in %s.\n' \
     "$demo/report.html" "$FTROUTER_HOME"

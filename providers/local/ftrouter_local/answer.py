@@ -63,8 +63,17 @@ class LocalAnswerer:
         self._lock = threading.Lock()
 
     def _load(self) -> None:
+        import warnings
+
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        # the eval prints its own report: transformers' "Loading weights" bars and deprecation notices
+        # (about its own internals, not the user's model) would only bury it
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+        warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
 
         device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
