@@ -124,6 +124,42 @@ def compare_page(request: Request, data: str | None = None, monthly_requests: in
     return HTMLResponse(comparison_html(comparison), headers={"Cache-Control": "no-store"})
 
 
+@pages.get("/evals", response_class=HTMLResponse)
+def evals_page(request: Request) -> Response:
+    if (redirect := _login_redirect(request)) is not None:
+        return redirect
+    from ftrouter.eval.store import list_runs
+
+    pending = request.app.state.evals.pending()
+    runs = [{"id": r["id"], "created_at": r["created_at"], "summary": r["summary"],
+             "headline": (r["details"]["metrics"] or [None])[0]} for r in list_runs()]
+    active = any(p.state != "failed" for p in pending)
+    return render("evals.html", runs=runs, pending=pending, refresh_s=REFRESH_S if active else None)
+
+
+@pages.get("/evals/{run}", response_class=HTMLResponse)
+def eval_page(request: Request, run: str) -> Response:
+    """The eval's own side-by-side HTML report, as ``evals show RUN --format html`` writes it, served with
+    a policy that lets only its filter script run (see ``ftrouter.serve.evals.report_csp``)."""
+    if (redirect := _login_redirect(request)) is not None:
+        return redirect
+    from ftrouter.eval.render import render_html
+    from ftrouter.eval.store import iter_rows, load_run
+    from ftrouter.serve.evals import report_headers
+
+    pending = request.app.state.evals.get(run)
+    if pending is not None:
+        refresh = REFRESH_S if pending.state != "failed" else None
+        error = str(pending.error) if pending.error is not None else None
+        status = status_for(pending.error) if pending.error is not None else 200
+        return render("eval_pending.html", status, run=pending, refresh_s=refresh, error=error)
+    try:
+        record = load_run(run)
+    except FtrouterError as exc:
+        return render("base.html", status_for(exc), error=exc.message)
+    return HTMLResponse(render_html(record, iter_rows(record["id"])), headers=report_headers())
+
+
 @pages.get("/login", response_class=HTMLResponse)
 def login_page(request: Request) -> Response:
     return render("login.html")
