@@ -5,7 +5,6 @@ and the side-by-side report escaped and served under its own script policy."""
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from pathlib import Path
@@ -14,13 +13,8 @@ from typing import Any
 import pytest
 from clirun import run_cli
 from fastapi.testclient import TestClient
+from loopback_openai import LoopbackOpenAI
 from servehelp import TOKEN
-
-EVAL_TESTS = Path(__file__).resolve().parent.parent / "eval"
-if str(EVAL_TESTS) not in sys.path:
-    sys.path.insert(0, str(EVAL_TESTS))
-
-from loopback_openai import LoopbackOpenAI  # noqa: E402
 
 HOSTILE = "<script>alert(1)</script>"
 
