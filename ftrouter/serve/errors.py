@@ -40,7 +40,8 @@ class BodyTooLarge(Exception):
         self.limit = limit
 
 
-_BY_CODE = {"run_not_found": 404}  # an unknown eval run is a UsageError to the CLI (exit 2), 404 here
+_BY_CODE = {"run_not_found": 404,  # an unknown eval run is a UsageError to the CLI (exit 2), 404 here
+            "service_stopped": 503}
 
 
 def status_for(exc: e.FtrouterError) -> int:

@@ -56,6 +56,12 @@ class PendingRun:
         return body
 
 
+class ServiceStopped(FtrouterError):
+    """Raised from the progress callback when the service stops: the run ends after its in-flight batch."""
+
+    code = "service_stopped"
+
+
 class EvalRunner:
     """A bounded pool of background eval runs and what is known about the unfinished ones."""
 
@@ -64,6 +70,7 @@ class EvalRunner:
         self._max_pending = max_pending
         self._runs: OrderedDict[str, PendingRun] = OrderedDict()
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
 
     def start(self, prepared: PreparedEval) -> PendingRun:
         from ftrouter.eval.store import new_run_id
@@ -91,13 +98,18 @@ class EvalRunner:
             return list(reversed(self._runs.values()))
 
     def shutdown(self) -> None:
-        """Stop taking runs; queued ones are dropped, running ones finish (they cannot be interrupted)."""
+        """Stop: queued runs are dropped and running ones end after the batches they have in flight —
+        so stopping the service never waits for whole eval runs (their answers stay in the cache)."""
+        self._stopping.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _tick(self, run: PendingRun) -> Any:
         def tick(n: int) -> None:
             with self._lock:
                 run.done += n
+            if self._stopping.is_set():  # the engine's callback is the one place a run can be stopped
+                raise ServiceStopped("the service stopped before the run ended; post it again (answers so far "
+                                     "are cached)")
         return tick
 
     def _run(self, run: PendingRun, prepared: PreparedEval) -> None:

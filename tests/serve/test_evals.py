@@ -203,3 +203,28 @@ def test_eval_routes_need_the_token(authed: TestClient, tmp_path: Path) -> None:
     assert authed.get("/v1/evals", headers=headers).json() == []
     assert authed.get("/evals", follow_redirects=False).headers["location"] == "/login"
     assert authed.get("/evals/ev-nosuch", follow_redirects=False).status_code == 303
+
+
+def test_stopping_the_service_ends_a_running_eval_after_its_batch_in_flight(tmp_path: Path) -> None:
+    from ftrouter.serve.app import create_app
+    from ftrouter.serve.settings import ServeSettings
+
+    gate = threading.Event()
+
+    def gated(messages: list[dict[str, Any]]) -> str:
+        gate.wait(20)
+        return "x"
+
+    app = create_app(ServeSettings(poll=False))
+    with LoopbackOpenAI(answer=gated) as server:
+        with TestClient(app) as client:
+            run_id, _ = start(client, {"data": str(eval_file(tmp_path, 6)), "models": [f"openai:m@{server.base_url}"],
+                                       "concurrency": 1})
+            while server.state.requests == 0:  # the first request is in flight, held by the gate
+                time.sleep(0.01)
+        gate.set()  # the client's lifespan has ended: the service is stopping
+        deadline = time.monotonic() + 20
+        while (run := app.state.evals.get(run_id)).state != "failed" and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert run.error is not None and run.error.code == "service_stopped"
+    assert server.state.requests < 6  # the rest of the run was not sent
