@@ -78,10 +78,18 @@ def _job_page(request: Request, job: str, error: str | None = None, status: int 
     events = registry.events(record.id)
     chart = loss_chart_svg(loss_series(events))  # our own markup; every text in it is escaped by charts.py
     return render("job.html", status, record=record, events=events, chart=Markup(chart) if chart else "",
+                  evals=_evals_of(record.id),
                   progress=facts.progress_text(record), estimate=facts.estimate_text(record),
                   actual=facts.actual_text(record), days_left=facts.days_left(record),
                   checkpoints=facts.checkpoints(record, events), actions=ACTIONS, error=error,
                   form_secret=request.app.state.form_secret, refresh_s=None if record.terminal else REFRESH_S)
+
+
+def _evals_of(job_id: str) -> list[dict[str, Any]]:
+    """Stored eval runs that evaluated this job's tuned model (``--model ftr-...``), newest first."""
+    from ftrouter.eval.store import list_runs
+
+    return [run for run in list_runs() if any(m["model"] == job_id for m in run["summary"]["models"])]
 
 
 @pages.post("/jobs/{job}/{action}")

@@ -228,3 +228,18 @@ def test_stopping_the_service_ends_a_running_eval_after_its_batch_in_flight(tmp_
             time.sleep(0.01)
     assert run.error is not None and run.error.code == "service_stopped"
     assert server.state.requests < 6  # the rest of the run was not sent
+
+
+def test_a_jobs_page_links_the_eval_runs_of_its_model(client: TestClient, train_file: Path) -> None:
+    from servehelp import submit
+
+    from ftrouter.eval.store import save_run
+
+    job_id = str(submit(client, train_file)["id"])
+    assert 'id="no-job-evals"' in client.get(f"/jobs/{job_id}").text
+    other = save_run({"data": "e.jsonl", "examples": 3, "models": [{"model": "openai:m"}], "comparisons": []},
+                     {"metrics": []}, [])
+    mine = save_run({"data": "e.jsonl", "examples": 3, "models": [{"model": "openai:m"}, {"model": job_id}],
+                     "comparisons": []}, {"metrics": []}, [])
+    page = client.get(f"/jobs/{job_id}").text
+    assert f'<a href="/evals/{mine}">' in page and other not in page
