@@ -41,7 +41,7 @@ class BodyTooLarge(Exception):
 
 
 _BY_CODE = {"run_not_found": 404,  # an unknown eval run is a UsageError to the CLI (exit 2), 404 here
-            "service_stopped": 503}
+            "service_stopped": 503, "internal_error": 500}
 
 
 def status_for(exc: e.FtrouterError) -> int:

@@ -243,3 +243,20 @@ def test_a_jobs_page_links_the_eval_runs_of_its_model(client: TestClient, train_
                      "comparisons": []}, {"metrics": []}, [])
     page = client.get(f"/jobs/{job_id}").text
     assert f'<a href="/evals/{mine}">' in page and other not in page
+
+
+def test_a_bug_in_a_background_run_is_a_500_without_traceback(client: TestClient, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from ftrouter.eval import session
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(session, "run_prepared", broken)
+    run_id, location = start(client, {"data": str(eval_file(tmp_path, 2)), "models": ["openai:m@http://127.0.0.1:9/v1"]})
+    deadline = time.monotonic() + 20
+    while (response := client.get(location)).status_code == 202 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert response.status_code == 500
+    assert response.json()["error"] == {"code": "internal_error", "message": "internal error: RuntimeError",
+                                        "run": run_id, "state": "failed"}
