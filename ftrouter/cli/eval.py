@@ -6,7 +6,6 @@ sacrebleu) and the provider SDKs are imported only when a run starts.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,16 +14,10 @@ from typing import Any
 
 import typer
 
-from ftrouter.errors import PluginMissing, UsageError
+from ftrouter.errors import UsageError
 
 FORMAT_HELP = "table | md | html | json | csv"
 FILE_WIDTH = 160  # a table written to a file is not squeezed into 80 columns
-
-
-def _need_extra() -> None:
-    for module in ("numpy", "scipy", "sklearn"):
-        if importlib.util.find_spec(module) is None:
-            raise PluginMissing(f"ftrouter eval needs {module!r}, which is not installed: pip install 'ftrouter[eval]'")
 
 
 def _check_format(fmt: str | None, as_json: bool) -> str:
@@ -99,77 +92,18 @@ def eval_command(
 ) -> None:
     """Measure models on your eval set: metrics with 95% intervals, paired comparisons, a stored run."""
     fmt = _check_format(fmt, as_json)
-    if concurrency is not None and concurrency < 1:
-        raise UsageError(f"--concurrency must be at least 1, got {concurrency}", code="bad_option")
     if out is not None:
         from ftrouter.data.atomic import check_output_path
 
         check_output_path(out)
-    _need_extra()
-    from ftrouter.eval.metrics import JUDGE, check_names
+    from ftrouter.eval.session import need_extra, prepare, run_prepared
 
-    asked = list(metrics or [])
-    check_names(asked)
-    if JUDGE in asked and judge is None:
-        raise UsageError("--metric judge needs --judge SPEC (the model that grades)", code="bad_option")
-    from ftrouter.eval.dataset import read_examples
-    from ftrouter.eval.run import choose_metrics
-
-    examples = read_examples(data, limit)
-    chosen = choose_metrics(examples, asked)
-    if judge is not None and JUDGE not in chosen:
-        chosen.append(JUDGE)
-    record, rows = _run(data, examples, models, chosen, concurrency, judge)
+    need_extra()
+    prepared = prepare(data, models, metrics, limit=limit, concurrency=concurrency, judge=judge)
+    with _progress(len(prepared.examples) * len(prepared.models)) as tick:
+        record, rows = run_prepared(prepared, tick)
     typer.echo(f"stored as {record['id']} (ftrouter evals show {record['id']})", err=True)
     _emit(record, iter(rows), fmt, out)
-
-
-def run_and_store(data: Path, models: list[str]) -> dict[str, Any]:
-    """``ftrouter eval --data DATA --model M ...`` with the default metrics, for another command (``migrate
-    --wait``): the stored run's record (its ``id``, ``summary`` and ``details``)."""
-    _need_extra()
-    from ftrouter.eval.dataset import read_examples
-    from ftrouter.eval.run import choose_metrics
-
-    examples = read_examples(data)
-    record, _ = _run(data, examples, models, choose_metrics(examples, None), None, None)
-    return record
-
-
-def _run(data: Path, examples: list[Any], models: list[str], metrics: list[str], concurrency: int | None,
-         judge_spec: str | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    from ftrouter.eval import store
-    from ftrouter.eval.answerer import GenerationSettings
-    from ftrouter.eval.cache import AnswerCache
-    from ftrouter.eval.engine import ModelRun
-    from ftrouter.eval.judge import JUDGE_SETTINGS, make_judge, make_preference
-    from ftrouter.eval.run import evaluate
-    from ftrouter.eval.specs import make_answerer, spec_for
-    from ftrouter.eval.summary import details, example_rows, summary
-    from ftrouter.http import RetryPolicy
-
-    specs = [spec_for(raw) for raw in models]
-    if len({s.raw for s in specs}) != len(specs):
-        raise UsageError("--model: the same model is given twice", code="bad_option")
-    answerers = [(spec, make_answerer(spec)) for spec in specs]  # credentials are checked before any call
-    cache = AnswerCache()
-    judge_fn = preference = None
-    if judge_spec is not None:
-        judge_answerer = make_answerer(spec_for(judge_spec))
-        judge_run = ModelRun(judge_answerer, f"judge {judge_spec}", concurrency or judge_answerer.default_concurrency,
-                             JUDGE_SETTINGS, RetryPolicy())
-        judge_fn = make_judge(judge_run, cache)
-        preference = make_preference(judge_run, cache) if len(specs) > 1 else None
-    try:
-        with _progress(len(examples) * len(specs)) as tick:
-            result = evaluate(data, examples, answerers, metrics=metrics, concurrency=concurrency,
-                              settings=GenerationSettings(), cache=cache, judge=judge_fn, preference=preference,
-                              tick=tick)
-    finally:
-        cache.close()
-    rows = list(example_rows(result))
-    run_id = store.save_run(summary(result), details(result), rows)
-    return store.load_run(run_id), rows
 
 
 def evals_command(
@@ -179,14 +113,13 @@ def evals_command(
     """Past eval runs, newest first (`ftrouter evals show RUN` for one)."""
     if ctx.invoked_subcommand is not None:
         return
-    from ftrouter.eval.store import list_runs
+    from ftrouter.eval.store import list_runs, listing
 
     runs = list_runs()
     if as_json:
         import json
 
-        listing = [{"id": r["id"], "created_at": r["created_at"], **r["summary"]} for r in runs]
-        typer.echo(json.dumps(listing, indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(listing(runs), indent=2, ensure_ascii=False))
         return
     from rich.console import Console
     from rich.table import Table

@@ -31,11 +31,12 @@ def new_run_id() -> str:
     return f"{RUN_PREFIX}{stamp}-{''.join(secrets.choice(_ALPHABET) for _ in range(4))}"
 
 
-def save_run(summary: dict[str, Any], details: dict[str, Any], rows: Iterable[dict[str, Any]]) -> str:
-    """Store a run; returns its id."""
+def save_run(summary: dict[str, Any], details: dict[str, Any], rows: Iterable[dict[str, Any]],
+             run_id: str | None = None) -> str:
+    """Store a run; returns its id (``run_id`` when given: the service names a run before it ends)."""
     root = evals_dir()
     root.mkdir(parents=True, exist_ok=True)
-    run_id = new_run_id()
+    run_id = run_id or new_run_id()
     tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=root))
     try:
         record = {"id": run_id, "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -68,6 +69,11 @@ def iter_rows(run: str) -> Iterator[dict[str, Any]]:
     with (_run_dir(run) / "examples.jsonl").open(encoding="utf-8") as f:
         for line in f:
             yield json.loads(line)
+
+
+def listing(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``ftrouter evals --json``: each run's id and time with its summary."""
+    return [{"id": r["id"], "created_at": r["created_at"], **r["summary"]} for r in runs]
 
 
 def list_runs() -> list[dict[str, Any]]:

@@ -1,7 +1,7 @@
 """``migrate --wait``: once the new job has trained, compare it with the old fine-tune on the held-out file.
 
 The comparison is ``ftrouter eval --data HELD_OUT --model openai:OLD --model NEW_JOB`` run through the
-eval engine (``ftrouter.cli.eval.run_and_store``: the answer cache, concurrency, retries, a stored run).
+eval engine (``ftrouter.eval.session.run_and_store``: the answer cache, concurrency, retries, a stored run).
 The old fine-tune may be out of reach by then: no OpenAI key here, a revoked key, or a model already
 shut down. That is said in a note, and the new job is still evaluated (alone, or next to an old model
 that answered nothing), so the run records what the replacement does on the held-out file.
@@ -52,7 +52,7 @@ def _reachable(old: str) -> str | None:
 
 def compare_after_migration(held_out: Path, old: str, new_job: str) -> MigrationEval:
     """Evaluate ``old`` and ``new_job`` on ``held_out`` (``new_job`` alone when ``old`` is out of reach)."""
-    from ftrouter.cli.eval import run_and_store
+    from ftrouter.eval.session import run_and_store
 
     notes: list[str] = []
     why = _reachable(old)

@@ -11,8 +11,9 @@ from fastapi import FastAPI
 
 from ftrouter import __version__
 from ftrouter.jobs.service import JobService
-from ftrouter.serve import api, dashboard, errors
+from ftrouter.serve import api, dashboard, errors, eval_routes
 from ftrouter.serve.auth import new_form_secret
+from ftrouter.serve.evals import EvalRunner
 from ftrouter.serve.limits import BodyLimit, HostCheck
 from ftrouter.serve.poller import Poller
 from ftrouter.serve.schemas import SubmitRequest
@@ -31,6 +32,7 @@ def create_app(settings: ServeSettings | None = None, service: JobService | None
     service = service or JobService()
     if poller is None and settings.poll:
         poller = Poller(service)
+    evals = EvalRunner(settings.eval_workers, settings.max_pending_evals)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -41,6 +43,7 @@ def create_app(settings: ServeSettings | None = None, service: JobService | None
         finally:
             if poller is not None:
                 poller.stop()
+            evals.shutdown()
 
     # No /docs or /redoc: FastAPI serves them with scripts from a CDN, and these machines are offline.
     app = FastAPI(title="ftrouter", version=__version__, description=DESCRIPTION, lifespan=lifespan,
@@ -48,10 +51,12 @@ def create_app(settings: ServeSettings | None = None, service: JobService | None
     app.state.settings = settings
     app.state.service = service
     app.state.poller = poller
+    app.state.evals = evals
     app.state.form_secret = new_form_secret()
     errors.install(app)
     app.include_router(api.public)
     app.include_router(api.api)
+    app.include_router(eval_routes.router)
     app.include_router(dashboard.pages)
     app.add_middleware(BodyLimit, max_json_bytes=settings.max_json_bytes,
                        max_upload_bytes=settings.max_upload_bytes)
@@ -62,7 +67,8 @@ def create_app(settings: ServeSettings | None = None, service: JobService | None
 
 
 def _document_submit_body(app: FastAPI) -> None:
-    """POST /v1/jobs reads JSON or multipart itself; put its JSON schema into the generated OpenAPI."""
+    """POST /v1/jobs and /v1/evals read JSON or multipart themselves; put their JSON schemas into the
+    generated OpenAPI."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -72,6 +78,7 @@ def _document_submit_body(app: FastAPI) -> None:
             body = SubmitRequest.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(body.pop("$defs", {}))
             components["SubmitRequest"] = body
+            components.update(eval_routes.openapi_components())
             app.openapi_schema = schema
         return app.openapi_schema
 

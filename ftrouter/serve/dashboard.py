@@ -78,10 +78,18 @@ def _job_page(request: Request, job: str, error: str | None = None, status: int 
     events = registry.events(record.id)
     chart = loss_chart_svg(loss_series(events))  # our own markup; every text in it is escaped by charts.py
     return render("job.html", status, record=record, events=events, chart=Markup(chart) if chart else "",
+                  evals=_evals_of(record.id),
                   progress=facts.progress_text(record), estimate=facts.estimate_text(record),
                   actual=facts.actual_text(record), days_left=facts.days_left(record),
                   checkpoints=facts.checkpoints(record, events), actions=ACTIONS, error=error,
                   form_secret=request.app.state.form_secret, refresh_s=None if record.terminal else REFRESH_S)
+
+
+def _evals_of(job_id: str) -> list[dict[str, Any]]:
+    """Stored eval runs that evaluated this job's tuned model (``--model ftr-...``), newest first."""
+    from ftrouter.eval.store import list_runs
+
+    return [run for run in list_runs() if any(m["model"] == job_id for m in run["summary"]["models"])]
 
 
 @pages.post("/jobs/{job}/{action}")
@@ -122,6 +130,42 @@ def compare_page(request: Request, data: str | None = None, monthly_requests: in
     except FtrouterError as exc:
         return render("compare.html", status_for(exc), error=str(exc), **form)
     return HTMLResponse(comparison_html(comparison), headers={"Cache-Control": "no-store"})
+
+
+@pages.get("/evals", response_class=HTMLResponse)
+def evals_page(request: Request) -> Response:
+    if (redirect := _login_redirect(request)) is not None:
+        return redirect
+    from ftrouter.eval.store import list_runs
+
+    pending = request.app.state.evals.pending()
+    runs = [{"id": r["id"], "created_at": r["created_at"], "summary": r["summary"],
+             "headline": (r["details"]["metrics"] or [None])[0]} for r in list_runs()]
+    active = any(p.state != "failed" for p in pending)
+    return render("evals.html", runs=runs, pending=pending, refresh_s=REFRESH_S if active else None)
+
+
+@pages.get("/evals/{run}", response_class=HTMLResponse)
+def eval_page(request: Request, run: str) -> Response:
+    """The eval's own side-by-side HTML report, as ``evals show RUN --format html`` writes it, served with
+    a policy that lets only its filter script run (see ``ftrouter.serve.evals.report_csp``)."""
+    if (redirect := _login_redirect(request)) is not None:
+        return redirect
+    from ftrouter.eval.render import render_html
+    from ftrouter.eval.store import iter_rows, load_run
+    from ftrouter.serve.evals import report_headers
+
+    pending = request.app.state.evals.get(run)
+    if pending is not None:
+        refresh = REFRESH_S if pending.state != "failed" else None
+        error = str(pending.error) if pending.error is not None else None
+        status = status_for(pending.error) if pending.error is not None else 200
+        return render("eval_pending.html", status, run=pending, refresh_s=refresh, error=error)
+    try:
+        record = load_run(run)
+    except FtrouterError as exc:
+        return render("base.html", status_for(exc), error=exc.message)
+    return HTMLResponse(render_html(record, iter_rows(record["id"])), headers=report_headers())
 
 
 @pages.get("/login", response_class=HTMLResponse)

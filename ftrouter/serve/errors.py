@@ -40,7 +40,13 @@ class BodyTooLarge(Exception):
         self.limit = limit
 
 
+_BY_CODE = {"run_not_found": 404,  # an unknown eval run is a UsageError to the CLI (exit 2), 404 here
+            "service_stopped": 503, "internal_error": 500}
+
+
 def status_for(exc: e.FtrouterError) -> int:
+    if exc.code in _BY_CODE:
+        return _BY_CODE[exc.code]
     for kind, status in _STATUS:
         if isinstance(exc, kind):
             return status

@@ -18,10 +18,11 @@ if TYPE_CHECKING:
     from ftrouter.advise import Advice
     from ftrouter.cost.compare import Comparison
     from ftrouter.cost.report import EstimateReport
+    from ftrouter.eval.session import PreparedEval
     from ftrouter.jobs.models import JobSpec, PreparedJob
     from ftrouter.jobs.record import JobRecord
     from ftrouter.jobs.service import JobService
-    from ftrouter.serve.schemas import CompareRequest, EstimateRequest
+    from ftrouter.serve.schemas import CompareRequest, EstimateRequest, EvalRequest
 
 PROFILE_NAME = Path("request.json")  # how a profile sent in a request body is named in error messages
 
@@ -88,6 +89,17 @@ def submit(service: JobService, spec: JobSpec, *, dry_run: bool) -> PreparedJob 
     if dry_run:
         return service.plan(spec)
     return service.submit(spec)
+
+
+def prepare_eval(request: EvalRequest) -> PreparedEval:
+    """``ftrouter eval``'s checks, through the same function: options, the eval file (FILE:LINE errors),
+    model specs and their credentials — everything that can fail before a model is asked."""
+    from ftrouter.eval.session import need_extra, prepare
+
+    data = existing_file(request.data, "data")
+    need_extra()
+    return prepare(data, request.models, request.metrics, limit=request.limit, concurrency=request.concurrency,
+                   judge=request.judge)
 
 
 # -- uploaded files --------------------------------------------------------------------------------

@@ -48,6 +48,31 @@ class SubmitRequest(JobSpec):
     dry_run: bool = False
 
 
+class EvalRequest(_Body):
+    """``ftrouter eval``'s options (``--data``, ``--model``..., ``--metric``..., ``--limit``, ``--concurrency``,
+    ``--judge``); ``data`` may be left out of a multipart request that uploads it."""
+
+    data: str = Field(description="Eval set (JSONL): a path on the server, or upload it (multipart field data).")
+    models: list[str] = Field(min_length=1, description="Model specs, as --model: openai:MODEL[@BASE_URL], "
+                                                        "vertex:MODEL, hf:PATH[+ADAPTER_DIR], or a job id ftr-...")
+    metrics: list[str] | None = Field(None, description="As --metric; default: picked from the references.")
+    limit: int | None = Field(None, ge=1, description="Evaluate only the first N examples.")
+    concurrency: int | None = Field(None, ge=1, description="Requests in flight per model.")
+    judge: str | None = Field(None, description="A model spec that grades answers (the judge metric).")
+
+
+class EvalStarted(_Body):
+    """The answer to ``POST /v1/evals`` (202) and to ``GET /v1/evals/{id}`` while the run is unfinished."""
+
+    id: str
+    state: Literal["queued", "running", "failed"]
+    created_at: str
+    data: str
+    models: list[str]
+    progress: dict[str, int] = Field(description="answers received (done) out of examples x models (total)")
+    error: dict[str, str] | None = None
+
+
 class Health(_Body):
     status: Literal["ok"] = "ok"
     version: str

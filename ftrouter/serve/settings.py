@@ -20,6 +20,8 @@ class ServeSettings:
     poll: bool = True  # run the background poller (tests turn it off and drive it by hand)
     sse_interval_s: float = 1.0  # how often an event stream re-reads the registry (reads only; no backend call)
     allowed_hosts: tuple[str, ...] = field(default=())  # Host headers accepted; () accepts any
+    eval_workers: int = 2  # eval runs answered at once (each already sends its own concurrent requests)
+    max_pending_evals: int = 16  # runs queued or running; more are refused with 429
 
     @classmethod
     def from_env(cls, **overrides: object) -> ServeSettings:

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 JOBS_TESTS = Path(__file__).resolve().parent.parent / "jobs"
-if str(JOBS_TESTS) not in sys.path:
-    sys.path.insert(0, str(JOBS_TESTS))
+EVAL_TESTS = Path(__file__).resolve().parent.parent / "eval"  # the loopback OpenAI-compatible fake
+for folder in (JOBS_TESTS, EVAL_TESTS):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
 from fake_backend import FakeBackend  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402

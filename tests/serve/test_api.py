@@ -236,11 +236,14 @@ def test_estimate_and_compare_equal_the_cli_json(client: TestClient, capsys: pyt
 def test_openapi_documents_the_routes_and_the_submit_body(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     for path in ("/v1/health", "/v1/advise", "/v1/estimate", "/v1/compare", "/v1/jobs", "/v1/jobs/{job}",
-                 "/v1/jobs/{job}/cancel", "/v1/jobs/{job}/pause", "/v1/jobs/{job}/resume", "/v1/jobs/{job}/events"):
+                 "/v1/jobs/{job}/cancel", "/v1/jobs/{job}/pause", "/v1/jobs/{job}/resume", "/v1/jobs/{job}/events",
+                 "/v1/evals", "/v1/evals/{run}"):
         assert path in schema["paths"], path
     assert "SubmitRequest" in schema["components"]["schemas"]
     assert "Hyperparameters" in schema["components"]["schemas"]
-    assert not any(p.startswith("/v1/evals") for p in schema["paths"])
+    assert "EvalRequest" in schema["components"]["schemas"]
+    assert schema["paths"]["/v1/evals"]["post"]["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/EvalRequest"}
 
 
 def test_help_does_not_import_the_web_stack() -> None:

@@ -94,3 +94,39 @@ def test_browser_sees_the_job_and_its_loss_chart(server: str, service: JobServic
     assert chart is not None, detail[:2000]
     assert chart.group(0).count("<polyline") == 2  # training and validation loss
     assert 'id="events"' in detail
+
+
+def _console(url: str, profile: Path) -> tuple[str, str]:
+    """The DOM and Chromium's log, where the console reports scripts a Content-Security-Policy refused."""
+    assert CHROMIUM is not None
+    proc = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+         "--enable-logging=stderr", "--v=0", f"--user-data-dir={profile}", "--dump-dom", url],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout, proc.stderr
+
+
+def test_browser_runs_the_eval_reports_filter_script_and_nothing_injected(
+        server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from clirun import run_cli
+    from loopback_openai import LoopbackOpenAI
+
+    data = tmp_path / "eval.jsonl"
+    data.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"q{i}"},
+                                                     {"role": "assistant", "content": f"a{i}"}]}) + "\n"
+                            for i in range(2)))
+    hostile = "<script>document.title='pwned'</script>"
+    with LoopbackOpenAI(answer=lambda messages: hostile) as fake:
+        code, _, err = run_cli(capsys, "eval", "--data", str(data), "--model", f"openai:m@{fake.base_url}")
+    assert code == 0, err
+    run_id = err.split("stored as ")[1].split()[0]
+
+    listing = _dom(server + "/evals", tmp_path / "profile")
+    link = re.search(r'<a href="(/evals/[^"]+)">' + re.escape(run_id) + "</a>", listing)
+    assert link is not None, listing[:2000]
+    report, log = _console(server + link.group(1), tmp_path / "profile")
+    assert 'id="disagree"' in report and "pwned" not in report.split("<body>")[0]  # the title is untouched
+    assert "Content Security Policy" not in log, log[-2000:]  # the report's own script was allowed to run
