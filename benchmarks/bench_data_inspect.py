@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import subprocess
 import sys
@@ -132,7 +133,9 @@ def measure(path: Path, label: str) -> tuple[float, bool, float]:
           f"peak RSS {rss:.0f} MB  ({int(examples):,} examples, p95 {int(p95):,}, {int(dups)} duplicates)")
     same = int(ref) == int(ours)
     print(f"[{label}] speed-up       : {ratio:.2f}x  (target >= 3x); token totals "
-          f"{'identical' if same else 'DIFFER'}")
+          f"{'identical' if same else 'DIFFER'}; CPU ratio {ref_cpu / cpu:.2f}x")
+    # the wall-time ratio counts on the second core being free for the forked workers: say how busy it was
+    print(f"[{label}] load average   : {' '.join(f'{v:.2f}' for v in os.getloadavg())} on {os.cpu_count()} cores")
     return ratio, same, rss
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ftrouter.data.canonical import Example, Problem
-from ftrouter.data.identity import example_key
+from ftrouter.data.identity import session_key
 from ftrouter.data.problems import ONCE_PER_FILE, ProblemSink, make_problem
 from ftrouter.data.progress import Progress
 from ftrouter.data.reader import FileScan, Record
@@ -196,7 +196,7 @@ class Inspector:
         self.kinds[example.kind] += 1
 
     def _dedupe(self, example: Example, line: int) -> None:
-        key = example_key(example)
+        key = session_key(example)  # the workers are forks of this process: their keys compare equal
         first = self.first_line_of.setdefault(key, line)
         if first != line:
             self.duplicates += 1

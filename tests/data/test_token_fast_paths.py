@@ -13,7 +13,9 @@ from ftrouter.data.tokens import WORD_SPLIT_ENCODINGS, TiktokenCounter, length_c
 # punctuation, CJK, marks, emoji, special-token text, Unicode spaces, newlines, tabs
 PIECES = ["the", "The", "THE", "HTTPServer", "don't", "WE'LL", "o'clock", "123", "12345", "3.14", "(see", "end.",
           "?!", "...", "--", "a/b", "你好", "ça", "naïve", "e\u0301", "🙂", "<|endoftext|>", "x", "Y", "'s", "'",
-          "\u00a0", "\u3000", "\n", "\t", "\r\n", " ", "  ", "\u2028", "\x1c", "a\nb", "\u200b", "ſ"]
+          "\u00a0", "\u3000", "\n", "\t", "\r\n", " ", "  ", "\u2028", "\x1c", "a\nb", "\u200b", "ſ",
+          # ASCII controls: whitespace (\\s) or not, which the ASCII check of the word path tells apart
+          "\x0b", "\x0c", "\r", "\x00", "\x01", "\x1f", "\x7f", "a\x0bb", "end.\x0c"]
 texts = st.lists(st.sampled_from(PIECES) | st.text(max_size=6), max_size=40).map(" ".join)
 
 
@@ -33,6 +35,28 @@ def test_word_path_is_taken_for_prose_and_not_for_multiline(encoding: str) -> No
     assert counter._words_tokens("Please check the brake cable, then the chain.") is not None
     assert counter._words_tokens("line one\nline two and three") is None
     assert counter._words_tokens("double  space here now") is None
+    # ASCII text is checked for the other ASCII whitespace without isprintable(): a control character
+    # that is not whitespace stays on the word path, a vertical tab or form feed does not
+    assert counter._words_tokens("a bell\x07 here") is not None
+    assert counter._words_tokens("vertical\x0btab here") is None
+    assert counter._words_tokens("form\x0cfeed here") is None
+    assert counter._words_tokens(" leading") is None and counter._words_tokens("trailing ") is None
+    assert counter._words_tokens("") is None
+
+
+@pytest.mark.parametrize("encoding", sorted(WORD_SPLIT_ENCODINGS))
+def test_word_path_is_exact_for_every_ascii_character(encoding: str) -> None:
+    """Every ASCII character, next to the spaces the word path splits at, in several contexts."""
+    tiktoken_encoding = get_encoding(encoding)
+    counter = TiktokenCounter(encoding)
+    contexts = ["a", "A", "1", "'", "'s", ".", "é", "你"]
+    for ch in map(chr, range(128)):
+        for left in contexts:
+            for right in contexts:
+                for text in (f"{left}{ch} {right}", f"{left} {ch}{right}", f"{left}{ch} {ch} {right}",
+                             f"{ch} {right}{ch}", f"{left}{ch}{ch} 12 {ch}s"):
+                    n = counter._words_tokens(text)
+                    assert n is None or n == len(tiktoken_encoding.encode_ordinary(text)), repr(text)
 
 
 @given(text=st.text(max_size=50))
