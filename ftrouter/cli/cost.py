@@ -207,16 +207,16 @@ def compare(
     catalog = _load_catalog(catalogs)
     quality = None
     if eval_run is not None:  # read before the token count: a wrong run id fails at once
-        from ftrouter.eval.measured import quality_lines
+        from ftrouter.eval.measured import quality_lines, quality_rows
 
-        quality = quality_lines(eval_run)
+        quality = quality_lines(eval_run), quality_rows(eval_run)
     with data_progress("counting tokens", data) as progress:
         comparison = compare_for_file(data, catalog=catalog, workload=work, backend=backend, gpu=gpu,
                                       prompt_model=prompt_model or DEFAULT_PROMPT_MODEL, assumptions=assumptions,
                                       progress=progress)
     comparison.notes[:0] = notes
     if quality is not None:
-        comparison.quality_title, comparison.quality = quality
+        (comparison.quality_title, comparison.quality), comparison.quality_rows = quality
     if output is not None:
         _write(comparison_text(comparison, fmt), output, data)
         typer.echo(f"wrote {fmt} report to {output}", err=True)

@@ -86,6 +86,8 @@ def eval_command(
                                            "(default: the provider's, 8 for OpenAI)."),
     judge: str | None = typer.Option(None, "--judge", help="A model spec that grades answers against the "
                                      "reference with a rubric (the judge metric)."),
+    engine: str = typer.Option("auto", "--engine", help="How hf: models generate: auto | transformers | vllm "
+                               "(auto: vLLM when it is installed and a CUDA GPU is there, else transformers)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     fmt: str | None = typer.Option(None, "--format", help=f"Report format: {FORMAT_HELP} (default table)."),
     out: Path | None = typer.Option(None, "-o", "--output", help="Write the report here instead of stdout."),
@@ -99,7 +101,8 @@ def eval_command(
     from ftrouter.eval.session import need_extra, prepare, run_prepared
 
     need_extra()
-    prepared = prepare(data, models, metrics, limit=limit, concurrency=concurrency, judge=judge)
+    prepared = prepare(data, models, metrics, limit=limit, concurrency=concurrency, judge=judge,
+                       engine=engine)
     with _progress(len(prepared.examples) * len(prepared.models)) as tick:
         record, rows = run_prepared(prepared, tick)
     typer.echo(f"stored as {record['id']} (ftrouter evals show {record['id']})", err=True)

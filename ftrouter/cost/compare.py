@@ -50,6 +50,7 @@ class Comparison(BaseModel):
     chart: Chart
     quality: list[str] = Field(default_factory=list)  # from a stored eval run (`compare --eval RUN`)
     quality_title: str | None = None
+    quality_rows: list[dict[str, Any]] = Field(default_factory=list)  # the same as values, for the CSV
 
 
 def _shutdown_caveats(options: list[InferenceOption], work: Workload, today: date) -> dict[str, str]:

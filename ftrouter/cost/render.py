@@ -254,9 +254,14 @@ def comparison_html(c: Comparison) -> str:
             f"<style>{HTML_STYLE}</style></head><body>\n" + "\n".join(sections) + "\n</body></html>\n")
 
 
+# measured quality (``compare --eval RUN``): rows of section "quality" (a model; ``name`` is its spec) and
+# "quality_comparison" (``name`` against ``baseline``), in columns of their own at the end so that the
+# cost columns keep their places
+QUALITY_COLUMNS = ["eval_run", "examples", "metric", "score", "ci95_low", "ci95_high", "errors", "latency_p50_ms",
+                   "eval_cost_usd", "baseline", "delta", "p_value", "test"]
 CSV_COLUMNS = ["section", "backend", "name", "model", "method", "epochs", "billed_tokens", "training_usd", "hours",
                "gpu", "fits", "per_query_usd", "monthly_usd", "break_even_monthly_requests", "horizon_months",
-               "prices_as_of", "note"]
+               "prices_as_of", "note", *QUALITY_COLUMNS]
 
 
 def _csv_rows(c: Comparison) -> list[dict[str, Any]]:
@@ -276,6 +281,8 @@ def _csv_rows(c: Comparison) -> list[dict[str, Any]]:
                      "break_even_monthly_requests": be.monthly_requests if be else None,
                      "horizon_months": be.horizon_months if be else None, "prices_as_of": o.prices_as_of,
                      "note": be.note if be else ""})
+    rows += [{"section": "quality" if q["kind"] == "model" else "quality_comparison", "name": q["model"],
+              **{k: q.get(k) for k in QUALITY_COLUMNS}} for q in c.quality_rows]
     rows += [{"section": "price", "name": p.item, "prices_as_of": p.as_of, "note": p.source} for p in c.prices]
     return rows
 

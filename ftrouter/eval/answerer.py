@@ -32,6 +32,10 @@ class Answer:
     latency_ms: float | None = None  # the engine fills it in for batches of one when the adapter does not
 
 
+# how ``hf:`` models generate (``--engine``): auto = vLLM when it is installed and a CUDA GPU is there
+ENGINES = ("auto", "transformers", "vllm")
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A parsed ``--model`` value. ``raw`` is what the user typed (the key in reports and ``--json``)."""

@@ -61,3 +61,25 @@ def quality_lines(run: str) -> tuple[str, list[str]]:
             lines.append(f"{c['b']} vs {c['a']}: {_fmt(c['delta'], '{:+.3f}')} (p {_fmt(c['p_value'], '{:.3g}')}, "
                          f"{c['test']}){'' if significant else ', not significant'}")
     return f"Measured quality (eval {record['id']}, {summary['examples']} examples)", lines
+
+
+def quality_rows(run: str) -> list[dict[str, Any]]:
+    """The same facts as ``quality_lines`` as values, for machine-readable reports (``compare --format csv``):
+    one row per model (``kind`` "model") and per paired comparison on the headline metric ("comparison")."""
+    record = load_run(run)
+    summary, metrics = record["summary"], record["details"].get("metrics") or []
+    headline = metrics[0] if metrics else None
+    rows: list[dict[str, Any]] = []
+    for m in summary["models"]:
+        lo, hi = (m["ci95"].get(headline) or [None, None]) if headline else (None, None)
+        rows.append({"kind": "model", "eval_run": record["id"], "examples": summary["examples"], "model": m["model"],
+                     "metric": headline, "score": m["metrics"].get(headline) if headline else None,
+                     "ci95_low": lo, "ci95_high": hi, "errors": m["errors"],
+                     "latency_p50_ms": m["latency_ms"]["p50"], "eval_cost_usd": m["cost_usd"]})
+    for c in summary["comparisons"]:
+        if c["metric"] == headline:
+            lo, hi = c.get("ci95") or [None, None]
+            rows.append({"kind": "comparison", "eval_run": record["id"], "examples": summary["examples"],
+                         "model": c["b"], "baseline": c["a"], "metric": headline, "delta": c["delta"],
+                         "ci95_low": lo, "ci95_high": hi, "p_value": c["p_value"], "test": c["test"]})
+    return rows

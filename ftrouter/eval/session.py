@@ -9,12 +9,12 @@ answers, scores, compares and stores.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ftrouter.errors import PluginMissing, UsageError
-from ftrouter.eval.answerer import Answerer, ModelSpec
+from ftrouter.eval.answerer import ENGINES, Answerer, ModelSpec
 from ftrouter.eval.dataset import EvalExample
 
 
@@ -39,13 +39,17 @@ def need_extra() -> None:
 
 
 def prepare(data: Path, models: list[str], metrics: list[str] | None = None, *, limit: int | None = None,
-            concurrency: int | None = None, judge: str | None = None) -> PreparedEval:
-    """Validate the options, read the eval file and make the answerers (credentials are checked here)."""
+            concurrency: int | None = None, judge: str | None = None, engine: str = "auto") -> PreparedEval:
+    """Validate the options, read the eval file and make the answerers (credentials are checked here).
+
+    ``engine`` picks how local (``hf:``) models generate; it means nothing to remote ones."""
     from ftrouter.eval.dataset import read_examples
     from ftrouter.eval.metrics import JUDGE, check_names
     from ftrouter.eval.run import choose_metrics
-    from ftrouter.eval.specs import make_answerer, spec_for
+    from ftrouter.eval.specs import LOCAL_PREFIX, make_answerer, spec_for
 
+    if engine not in ENGINES:
+        raise UsageError(f"--engine: {engine!r} is not one of {', '.join(ENGINES)}", code="bad_option")
     if concurrency is not None and concurrency < 1:
         raise UsageError(f"--concurrency must be at least 1, got {concurrency}", code="bad_option")
     asked = list(metrics or [])
@@ -56,12 +60,24 @@ def prepare(data: Path, models: list[str], metrics: list[str] | None = None, *, 
     chosen = choose_metrics(examples, asked)
     if judge is not None and JUDGE not in chosen:
         chosen.append(JUDGE)
-    specs = [spec_for(raw) for raw in models]
+    specs = [_with_engine(spec_for(raw), engine) for raw in models]
+    if engine != "auto" and not any(s.provider == LOCAL_PREFIX for s in specs):
+        raise UsageError(f"--engine {engine} applies to local models (hf:PATH or a local job), and none is given",
+                         code="bad_option")
     if len({s.raw for s in specs}) != len(specs):
         raise UsageError("--model: the same model is given twice", code="bad_option")
     answerers = [(spec, make_answerer(spec)) for spec in specs]
     judge_answerer = make_answerer(spec_for(judge)) if judge is not None else None
     return PreparedEval(data, examples, answerers, chosen, concurrency, judge, judge_answerer)
+
+
+def _with_engine(spec: ModelSpec, engine: str) -> ModelSpec:
+    """The spec with ``--engine`` in its options when it is a local model (the plugin reads it)."""
+    from ftrouter.eval.specs import LOCAL_PREFIX
+
+    if spec.provider != LOCAL_PREFIX:
+        return spec
+    return replace(spec, options={**spec.options, "engine": engine})
 
 
 def run_prepared(prepared: PreparedEval, tick: Callable[[int], None] | None = None,

@@ -63,3 +63,32 @@ def test_compare_shows_measured_quality(capsys: pytest.CaptureFixture[str], tmp_
     assert code == 0 and f"## Measured quality (eval {run}, 120 examples)" in md.read_text()
     code, _, err = run_cli(capsys, "compare", "--data", str(chat), "--eval", "ev-nosuch")
     assert code == 2 and "no eval run" in err
+
+
+def test_compare_csv_carries_measured_quality(capsys: pytest.CaptureFixture[str]) -> None:
+    import csv
+    import io
+
+    chat = Path(__file__).resolve().parents[2] / "configs" / "examples" / "chat.jsonl"
+    comparison = {"a": "openai:gpt-4.1-mini", "b": "ftr-abc123", "metric": "json_fields", "delta": 0.31,
+                  "ci95": [0.2, 0.4], "p_value": 0.0004, "test": "paired_bootstrap"}
+    other = {**comparison, "metric": "exact"}  # not the headline: left out, as in the other formats
+    run = stored({"openai:gpt-4.1-mini": (0.62, False), "ftr-abc,123": (0.75, True)},
+                 comparisons=[comparison, other])
+    code, out, err = run_cli(capsys, "compare", "--data", str(chat), "--eval", run, "--format", "csv")
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))  # one table, one header: every row has every column
+    assert {r["section"] for r in rows} >= {"training", "inference", "price", "quality", "quality_comparison"}
+    quality = [r for r in rows if r["section"].startswith("quality")]
+    assert [(r["section"], r["name"], r["metric"], r["score"], r["ci95_low"], r["ci95_high"], r["errors"],
+             r["latency_p50_ms"], r["eval_cost_usd"], r["eval_run"], r["examples"]) for r in quality[:2]] == [
+        ("quality", "openai:gpt-4.1-mini", "json_fields", "0.62", "0.52", "0.62", "0", "210.0", "0.0123", run, "120"),
+        ("quality", "ftr-abc,123", "json_fields", "0.75", "0.65", "0.75", "0", "210.0", "0.0123", run,
+         "120")]
+    assert [(r["name"], r["baseline"], r["metric"], r["delta"], r["ci95_low"], r["ci95_high"], r["p_value"],
+             r["test"]) for r in quality[2:]] == [
+        ("ftr-abc123", "openai:gpt-4.1-mini", "json_fields", "0.31", "0.2", "0.4", "0.0004", "paired_bootstrap")]
+    training = next(r for r in rows if r["section"] == "training")
+    assert training["score"] == "" and training["backend"]  # the cost rows keep their columns
+    code, out, _ = run_cli(capsys, "compare", "--data", str(chat), "--format", "csv")
+    assert code == 0 and "quality" not in {r["section"] for r in csv.DictReader(io.StringIO(out))}

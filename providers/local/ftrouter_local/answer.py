@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ftrouter.errors import BackendError, UsageError
-from ftrouter.eval.answerer import Answer, GenerationSettings, ModelSpec
+from ftrouter.eval.answerer import Answer, Answerer, GenerationSettings, ModelSpec
 
 BATCH_SIZE = 8
 _WEIGHT_FILES = ("*.safetensors", "*.bin", "config.json", "adapter_config.json", "generation_config.json")
@@ -43,18 +43,23 @@ def _folder(value: str | None, what: str) -> Path | None:
     return path.resolve()
 
 
+def locate(model: str, adapter: str | None) -> tuple[str, Path | None, str]:
+    """(the model as from_pretrained takes it, the adapter folder, the cache identity) for ``hf:`` specs."""
+    adapter_dir = _folder(adapter, "adapter")
+    local = Path(model).expanduser()
+    model_ref = str(local.resolve()) if local.is_dir() else model  # else a name from_pretrained knows
+    where = f"{model_ref}+{adapter_dir}" if adapter_dir else model_ref
+    return model_ref, adapter_dir, f"hf:{where}#{fingerprint(local if local.is_dir() else None, adapter_dir)}"
+
+
 class LocalAnswerer:
     default_concurrency = 1  # one batch at a time: the batch is the parallelism
     price_model: str | None = None
 
     def __init__(self, model: str, adapter: str | None = None, *, batch_size: int = BATCH_SIZE,
                  device: str | None = None) -> None:
-        self.adapter_dir = _folder(adapter, "adapter")
-        local = Path(model).expanduser()
-        self.model_ref = str(local.resolve()) if local.is_dir() else model  # else a name from_pretrained knows
+        self.model_ref, self.adapter_dir, self.identity = locate(model, adapter)
         self.batch_size = batch_size
-        where = f"{self.model_ref}+{self.adapter_dir}" if self.adapter_dir else self.model_ref
-        self.identity = f"hf:{where}#{fingerprint(local if local.is_dir() else None, self.adapter_dir)}"
         self._device = device
         self._model: Any = None
         self._tokenizer: Any = None
@@ -132,5 +137,10 @@ class LocalAnswerer:
         return answers
 
 
-def make_answerer(spec: ModelSpec) -> LocalAnswerer:
+def make_answerer(spec: ModelSpec) -> Answerer:
+    """transformers, or vLLM when ``spec.options["engine"]`` asks for it (``auto``: when it is usable)."""
+    from ftrouter_local.vllm_answer import VllmAnswerer, pick_engine
+
+    if pick_engine(spec.options.get("engine", "auto")) == "vllm":
+        return VllmAnswerer(spec.model, spec.adapter)
     return LocalAnswerer(spec.model, spec.adapter)
