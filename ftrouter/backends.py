@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
-from ftrouter.errors import PluginMissing, UnknownName
+from ftrouter.errors import NotSupported, PluginMissing, UnknownName
 from ftrouter.jobs.models import (
     Capabilities,
     JobEvent,
@@ -64,6 +64,14 @@ class Backend(ABC):
 
     @abstractmethod
     def cancel(self, ref: RemoteRef) -> JobStatus: ...
+
+    def pause(self, ref: RemoteRef) -> JobStatus:
+        """Pause a running job; backends whose ``capabilities().can_pause`` is True override this."""
+        raise NotSupported(f"the {self.name} backend cannot pause jobs")
+
+    def resume(self, ref: RemoteRef) -> JobStatus:
+        """Resume a paused (or, for some backends, ended) job; overridden where ``can_resume``."""
+        raise NotSupported(f"the {self.name} backend cannot resume jobs")
 
     def find_by_local_id(self, local_id: str) -> RemoteRef | None:
         """Find a remote job created for ``local_id`` (crash reconciliation). Backends that can tag

@@ -22,6 +22,7 @@ from ftrouter.cost.inference import (
 )
 from ftrouter.cost.shapes import resolve_shape
 from ftrouter.cost.types import PriceDate, TrainingEstimate
+from ftrouter.profiles import profile_for
 
 DEFAULT_PROMPT_MODEL = "gpt-4.1-2025-04-14"  # a strong base model prompted with few-shot examples
 CHART_POINTS_PER_DECADE = 8
@@ -65,7 +66,7 @@ def _shutdown_caveats(options: list[InferenceOption], work: Workload, today: dat
 def _managed_options(estimates: list[TrainingEstimate], work: Workload, catalog: Catalog) -> list[InferenceOption]:
     out = []
     for est in estimates:
-        if est.backend not in ("openai", "vertex") or est.cost_usd is None:
+        if not profile_for(est.backend).managed or est.cost_usd is None:
             continue
         option = fine_tuned_option(catalog.get_model(est.model), est.cost_usd, work, catalog, est.backend)
         option.notes.extend(est.assumptions.get("problems", []))

@@ -17,9 +17,10 @@ from pydantic import BaseModel
 from ftrouter.catalog import Catalog, base_model_name
 from ftrouter.cost.compare import DEFAULT_PROMPT_MODEL, Comparison, build_comparison, price_dates
 from ftrouter.cost.inference import Workload
-from ftrouter.cost.training import BACKENDS, estimate_training
+from ftrouter.cost.training import estimate_training
 from ftrouter.cost.types import PriceDate, TrainingEstimate, parse_assumptions
 from ftrouter.errors import DataError, UnknownName
+from ftrouter.profiles import installed_profiles, profile_for
 
 if TYPE_CHECKING:
     from ftrouter.data.progress import Progress
@@ -104,14 +105,16 @@ def count_tokens(path: str | Path, backends: list[str], model: str | None, catal
     by_backend: dict[str, list[int]] = {}
     counted: dict[str, str] = {}
     report = None
-    tiktoken_pass = any(b in ("openai", "local") for b in backends)
+    tiktoken = [b for b in backends if profile_for(b).token_counter != "gemini"]
+    tiktoken_pass = bool(tiktoken)
     size = file_size(path) if progress is not None else 0
     if tiktoken_pass:
         report = _inspect(path, openai_model, catalog, shifted(progress, 0, size if "vertex" in backends else 0))
         how = report.tokenizer.get("encoding") or report.tokenizer.get("method") or "tiktoken"
-        for b in (b for b in backends if b in ("openai", "local")):
+        for b in tiktoken:
             by_backend[b] = list(report.example_tokens)
-            counted[b] = f"{how} (exact)" if b == "openai" else f"{how} (proxy for the open model's tokenizer)"
+            exact = profile_for(b).token_counter == "tiktoken"
+            counted[b] = f"{how} (exact)" if exact else f"{how} (proxy for the open model's tokenizer)"
     if "vertex" in backends:
         gemini = _inspect(path, model if model_backend == "vertex" else DEFAULT_VERTEX_COUNT_MODEL, catalog,
                           shifted(progress, size if tiktoken_pass else 0, 0))
@@ -134,18 +137,19 @@ def _gemini_band() -> float | None:
 
 
 def resolve_backends(backend: str, model: str | None, catalog: Catalog) -> list[str]:
-    if backend not in (*BACKENDS, "all"):
-        raise UnknownName("backend", backend, [*BACKENDS, "all"])
+    names = [p.name for p in installed_profiles()]
+    if backend not in (*names, "all"):
+        raise UnknownName("backend", backend, [*names, "all"])
     if model is not None:
         owner = backend_of_model(model, catalog)
         if backend not in ("all", owner):
             raise UnknownName(f"{backend} model", model, _backend_model_names(backend, catalog))
         return [owner]
-    return list(BACKENDS) if backend == "all" else [backend]
+    return names if backend == "all" else [backend]
 
 
 def _backend_model_names(backend: str, catalog: Catalog) -> list[str]:
-    if backend == "local":
+    if not profile_for(backend).managed:
         return list(catalog.open_models.rows)
     return [m.name for m in catalog.models.rows.values() if m.backend == backend]
 

@@ -17,8 +17,7 @@ from ftrouter.catalog import Catalog, ModelEntry, default_catalog
 from ftrouter.cost.local import plan_local
 from ftrouter.cost.types import Assumptions, TrainingEstimate, parse_assumptions
 from ftrouter.errors import CatalogError, DataError, UnknownName, UsageError
-
-BACKENDS = ("openai", "vertex", "local")
+from ftrouter.profiles import profile_for
 
 # OpenAI's auto rule (cookbook constants)
 TARGET_EPOCHS = 3
@@ -168,8 +167,32 @@ def estimate_training(
         return _openai(example_tokens, model, epochs, method, cat, opts)
     if backend == "vertex":
         return _vertex(example_tokens, model, epochs, method, cat, opts)
-    if backend == "local":
+    profile = profile_for(backend)  # UnknownName for a backend no installed plugin registers
+    if not profile.managed:
         return plan_local(example_tokens, model=model, epochs=epochs or opts.local_epochs, method=method,
                           adapter=adapter, gpu=gpu, opts=opts, catalog=cat, measured=measured)
-    raise UnknownName("backend", backend, list(BACKENDS))
+    return _managed(backend, example_tokens, model, epochs or profile.default_epochs or 1, method, cat, opts,
+                    {"epochs_rule": "given" if epochs else (profile.epochs_rule or "assumed")})
+
+
+def _managed(backend: str, example_tokens: Sequence[int], model: str | None, epochs: int, method: str,
+             catalog: Catalog, opts: Assumptions, extra: dict[str, Any]) -> list[TrainingEstimate]:
+    """A managed backend priced from its plugin's catalog rows. A row without a published training price
+    still gives the billed tokens (its ``note`` says where the price comes from: often the provider's
+    own estimate endpoint, which ``submit --dry-run`` asks when credentials are present)."""
+    out = []
+    for entry in managed_models(backend, model, catalog):
+        if entry.training_usd_per_1m is not None:
+            out.append(_managed_estimate(backend, entry, example_tokens, epochs, method, catalog, opts, extra))
+            continue
+        limit = entry.training_token_limit
+        problems = _availability_problems(entry, method, len(example_tokens), opts.today or date.today())
+        out.append(TrainingEstimate(
+            backend=backend, model=entry.name, method=method, epochs=epochs,
+            billed_tokens=billed_tokens(example_tokens, epochs, limit), cost_usd=None, hours=None, gpu=None,
+            fits=not problems, prices_as_of=entry.as_of,
+            assumptions={"examples": len(example_tokens), "training_token_limit": limit,
+                         "price": entry.note or "no published training price", "price_source": entry.source,
+                         **extra, **({"problems": problems} if problems else {})}))
+    return out
 

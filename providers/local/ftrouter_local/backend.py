@@ -29,7 +29,6 @@ from ftrouter.jobs.models import (
     RemoteRef,
     utcnow,
 )
-from ftrouter.methods import BACKEND_METHODS
 from ftrouter_local.config import TrainConfig
 from ftrouter_local.jobfiles import JobFiles, WorkerStatus, write_atomic
 from ftrouter_local.launcher import (
@@ -41,6 +40,7 @@ from ftrouter_local.launcher import (
     worker_command,
 )
 from ftrouter_local.preparation import prepare_job
+from ftrouter_local.profile import PROFILE
 
 RESUMABLE = frozenset({JobState.CANCELLED, JobState.FAILED})
 
@@ -55,7 +55,7 @@ class LocalBackend(Backend):
         self.jobs_root = jobs_root
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(methods=list(BACKEND_METHODS["local"]), adapters=["lora", "qlora", "full"], base_models=[],
+        return Capabilities(methods=list(PROFILE.methods), adapters=["lora", "qlora", "full"], base_models=[],
                             needs_credentials=False, can_pause=False, can_resume=True)
 
     # -- where jobs live --------------------------------------------------------------------------

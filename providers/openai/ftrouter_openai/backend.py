@@ -20,11 +20,11 @@ from ftrouter.catalog import find_model, models
 from ftrouter.errors import BadResponse, DataError, FtrouterError, ProviderUnavailable, UsageError
 from ftrouter.http import RetryPolicy, call_with_retries, create_once
 from ftrouter.jobs.models import Capabilities, JobEvent, JobSpec, JobStatus, PreparedJob, RemoteRef
-from ftrouter.methods import BACKEND_METHODS
 from ftrouter.redact import register_secret
 from ftrouter_openai import prepare as preparing
 from ftrouter_openai.client import UPLOAD_TIMEOUT_S, api_key, make_client
 from ftrouter_openai.errors import translate
+from ftrouter_openai.profile import PROFILE
 from ftrouter_openai.requests import LOCAL_ID_KEY, create_body
 from ftrouter_openai.states import HAS_TRAINING_DATA, job_status, to_event
 
@@ -77,7 +77,7 @@ class OpenAIBackend(Backend):
 
     def capabilities(self) -> Capabilities:
         base = sorted(name for name, row in models().items() if row.backend == "openai")
-        return Capabilities(methods=list(BACKEND_METHODS["openai"]), adapters=["managed"], base_models=base,
+        return Capabilities(methods=list(PROFILE.methods), adapters=["managed"], base_models=base,
                             needs_credentials=True, can_pause=True, can_resume=True)
 
     def prepare(self, spec: JobSpec, local_id: str) -> PreparedJob:

@@ -13,11 +13,11 @@ from ftrouter.backends import Backend
 from ftrouter.http import RetryPolicy
 from ftrouter.jobs.models import Capabilities, JobEvent, JobSpec, JobStatus, PreparedJob, RemoteRef
 from ftrouter.jobs.paths import job_dir
-from ftrouter.methods import BACKEND_METHODS
 from ftrouter_vertex.client import VertexClient
 from ftrouter_vertex.errors import MissingBucket
 from ftrouter_vertex.jobview import events_after, parse_job, to_events, to_status
 from ftrouter_vertex.prepare import build_request, prepare_job, vertex_models
+from ftrouter_vertex.profile import PROFILE
 from ftrouter_vertex.request import LABEL_KEY, label_filter, label_value
 from ftrouter_vertex.settings import VertexSettings, resolve_settings
 
@@ -98,7 +98,7 @@ class VertexBackend(Backend):
     # -- the contract -----------------------------------------------------------------------------
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(methods=list(BACKEND_METHODS["vertex"]), adapters=["managed", "lora"],
+        return Capabilities(methods=list(PROFILE.methods), adapters=["managed", "lora"],
                             base_models=vertex_models(), needs_credentials=True)
 
     def prepare(self, spec: JobSpec, local_id: str) -> PreparedJob:

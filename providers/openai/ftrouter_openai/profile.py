@@ -1,0 +1,13 @@
+"""What the core knows about the OpenAI backend (``ftrouter.profiles``). Light: no SDK import."""
+
+from ftrouter.profiles import BackendProfile
+
+PROFILE = BackendProfile(
+    name="openai",
+    methods=("sft", "dpo"),
+    token_counter="tiktoken",  # the model's own encoding: exact counts
+    credentials=("OPENAI_API_KEY",),
+    model_family="openai",
+    service_deadline=True,  # self-serve fine-tuning winds down (catalog: training_available_until, shutdown_date)
+    install_hint="pip install -e providers/openai",
+)
