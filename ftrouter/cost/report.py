@@ -66,13 +66,13 @@ def backend_of_model(model: str, catalog: Catalog) -> str:
 def _counter(model: str | None, catalog: Catalog) -> Any:
     """The data engine's token counter for ``model``, from THIS catalog (``--catalog`` rows included: the
     data engine alone only knows the shipped catalog and ``FTROUTER_CATALOG``)."""
-    from ftrouter.data.tokens import GeminiEstimator, TiktokenCounter, counter_for_model
+    from ftrouter.data.tokens import TiktokenCounter, counter_for_model
 
     entry = catalog.models.find(base_model_name(model)) if model else None
     if model is None or entry is None:
         return counter_for_model(model)
-    if entry.backend == "vertex":
-        return GeminiEstimator(limit=entry.training_token_limit, model=model)
+    if profile_for(entry.backend).token_counter != "tiktoken":
+        return counter_for_model(model)  # the Gemini estimate, or o200k_base standing in for an open model
     from ftrouter.data.encodings import DEFAULT_ENCODING, encoding_name_for_model
 
     encoding = entry.encoding or encoding_name_for_model(model) or DEFAULT_ENCODING
