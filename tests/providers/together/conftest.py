@@ -1,0 +1,53 @@
+"""Fixtures for the Together adapter tests: the plugin registered as `make setup` installs it, an
+in-memory fake Together behind an injected transport, a test key that must never leak, no sleeping."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+import register  # noqa: E402
+
+register.ensure_registered()
+
+from fake_together import FakeTogether  # noqa: E402
+
+TEST_KEY = "tg-fake.ftr.Hk7Qm2.Zp4W"
+DATA = HERE.parent / "openai" / "data"  # OpenAI-format chat and preference JSONL: Together takes them unchanged
+
+
+@pytest.fixture(autouse=True)
+def _no_together_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TOGETHER_API_KEY", "TOGETHER_BASE_URL", "WANDB_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def no_sleep() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def fake() -> FakeTogether:
+    return FakeTogether()
+
+
+@pytest.fixture
+def backend(fake: FakeTogether, no_sleep: list[float]) -> Callable[..., Any]:
+    from ftrouter_together import TogetherBackend
+
+    from ftrouter.http import RetryPolicy
+
+    def build(attempts: int = 5, key: str = TEST_KEY) -> Any:
+        return TogetherBackend(api_key=key, transport=fake.transport(),
+                               retry=RetryPolicy(attempts=attempts, sleep=no_sleep.append))
+
+    return build
