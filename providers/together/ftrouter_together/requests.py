@@ -68,7 +68,10 @@ def training_method(spec: JobSpec) -> dict[str, Any]:
     if spec.method == "dpo":
         beta = spec.hyperparameters.beta
         return {"method": "dpo", **({"dpo_beta": beta} if beta is not None else {})}
-    return {"method": "sft", "train_on_inputs": "auto"}
+    # The spec's TrainingMethodSFT requires train_on_inputs and types it boolean (its "auto" default fails
+    # the schema's own `type`); false masks the prompts, which is what "auto" does for conversations, the
+    # only shape ftrouter uploads. --option train_on_inputs=true trains on them too.
+    return {"method": "sft", "train_on_inputs": options(spec).get("train_on_inputs", False)}
 
 
 def training_type(spec: JobSpec) -> dict[str, Any] | None:
@@ -116,7 +119,7 @@ def create_body(spec: JobSpec, local_id: str, training_file: str, validation_fil
     kind = training_type(spec)
     if kind is not None:
         body["training_type"] = kind
-    body.update(options(spec))
+    body.update({k: v for k, v in options(spec).items() if k != "train_on_inputs"})  # that one is in the method
     if wandb_key and "wandb_project_name" in body:
         body["wandb_api_key"] = wandb_key
     return body

@@ -107,7 +107,7 @@ class FakeTogether:
                "training_file": body["training_file"], "suffix": body.get("suffix", ""),
                "model_output_name": f"acme/{body['model'].split('/')[-1]}-{body.get('suffix', '')}",
                "n_epochs": body.get("n_epochs", 1), "n_checkpoints": body.get("n_checkpoints", 1),
-               "training_method": body.get("training_method", {"method": "sft", "train_on_inputs": "auto"}),
+               "training_method": body.get("training_method", {"method": "sft", "train_on_inputs": False}),
                "training_type": body.get("training_type", {"type": "Lora", "lora_r": 8, "lora_alpha": 16}),
                "events": [event("job_pending", "Fine tune request created", 0)], "token_count": 0}
         if "validation_file" in body:

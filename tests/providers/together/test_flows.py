@@ -36,7 +36,7 @@ def test_submit_uploads_asks_the_price_and_creates_with_the_local_id(fake: FakeT
     assert estimate["n_epochs"] == 3 and estimate["n_evals"] == 1 and estimate["validation_file"]
     assert create == {"training_file": "file-0001-ftr", "validation_file": "file-0002-ftr", "model": MODEL,
                       "n_epochs": 3, "learning_rate": 2e-5, "batch_size": 8, "random_seed": 7,
-                      "suffix": "support-ftr-tg001", "training_method": {"method": "sft", "train_on_inputs": "auto"},
+                      "suffix": "support-ftr-tg001", "training_method": {"method": "sft", "train_on_inputs": False},
                       "n_checkpoints": 2, "n_evals": 1}
     assert ref.remote_id in fake.jobs and ref.extra["estimate"]["estimated_total_price"] == 2.5
     assert ref.extra["estimate_source"] == "POST /fine-tunes/estimate-price"
