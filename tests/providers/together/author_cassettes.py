@@ -13,6 +13,7 @@ once a key and network are at hand (the header comment then goes).
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -48,12 +49,12 @@ def main() -> None:
         path = CASSETTES / f"{name}.yaml"
         path.unlink(missing_ok=True)
         fake = FakeTogether()
-        moves = {"run": fake.run, "complete": fake.complete,
-                 "error": lambda job: fake.error_out(job, "Training data has too few tokens for the batch size")}
+        moves = {"run": fake.run, "complete": fake.complete, "error": partial(
+            fake.error_out, message="Training data has too few tokens for the batch size")}
         backend = TogetherBackend(api_key="tg-authoring", transport=fake.transport(),
                                   base_url="https://api.together.ai/v1", retry=RetryPolicy(attempts=1))
         with recorder.use_cassette(str(path), serializer="yaml"):
-            flow(backend, lambda job, move: moves[move](job))
+            flow(backend, lambda job, move, moves=moves: moves[move](job))
         path.write_text(HEADER + path.read_text(encoding="utf-8"), encoding="utf-8")
         print(f"wrote {path}")
 

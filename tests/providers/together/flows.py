@@ -47,7 +47,8 @@ def cancel_a_job(backend: Any, advance: Advance) -> dict[str, Any]:
 
 def find_a_job_by_its_local_id(backend: Any, advance: Advance) -> dict[str, Any]:
     ref = backend.submit(prepared(local_id="ftr-tgfind"))
-    return {"ref": ref, "found": backend.find_by_local_id("ftr-tgfind"), "missing": backend.find_by_local_id("ftr-none")}
+    found = backend.find_by_local_id("ftr-tgfind")
+    return {"ref": ref, "found": found, "missing": backend.find_by_local_id("ftr-none")}
 
 
 FLOWS: dict[str, Callable[[Any, Advance], dict[str, Any]]] = {f.__name__: f for f in (

@@ -13,9 +13,9 @@ from conftest import TEST_KEY
 from flows import FLOWS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "openai"))
-import vcr_support  # noqa: E402  (the OpenAI tests' scrubbing and body matcher: one cassette dialect)
+import vcr_support
 
-from ftrouter.jobs.models import JobState  # noqa: E402
+from ftrouter.jobs.models import JobState
 
 CASSETTES = Path(__file__).resolve().parents[3] / "cassettes" / "together"
 
