@@ -21,5 +21,6 @@ def ensure_registered() -> None:
     info = site / "ftrouter_together-0.1.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ftrouter-together\nVersion: 0.1.0\n")
-    (info / "entry_points.txt").write_text('[ftrouter.backends]\ntogether = ftrouter_together:TogetherBackend\n')
+    (info / "entry_points.txt").write_text('[ftrouter.backends]\ntogether = ftrouter_together:TogetherBackend\n\n'
+                                      '[ftrouter.answerers]\ntogether = ftrouter_together.answer:make_answerer\n')
     sys.path.append(str(site))
