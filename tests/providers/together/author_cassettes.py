@@ -3,10 +3,10 @@
 Run: ``PYTHONPATH=... .venv/bin/python tests/providers/together/author_cassettes.py``.
 
 The machines this project is built on cannot reach api.together.ai, so these cassettes were not
-recorded: each flow in ``flows.py`` runs the real adapter against ``fake_together.py`` (responses
+recorded: each flow in ``together_flows.py`` runs the real adapter against ``fake_together.py`` (responses
 written from Together's published OpenAPI spec, togethercomputer/openapi of 2026-04-28, vendored in
 tests/schemas/together-openapi.subset.json) while vcrpy writes what was sent and answered;
-``test_cassette_schema.py`` validates every body against the spec. Replace them with real recordings
+``test_together_cassette_schema.py`` validates every body against the spec. Replace them with real recordings
 once a key and network are at hand (the header comment then goes).
 """
 
@@ -19,21 +19,21 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "openai")]
 
-import register  # noqa: E402
+import together_register  # noqa: E402
 
-register.ensure_registered()
+together_register.ensure_registered()
 
 import vcr  # noqa: E402
 import vcr_support  # noqa: E402  (tests/providers/openai: the same scrubbing, matching and YAML form)
 from fake_together import FakeTogether  # noqa: E402
-from flows import FLOWS  # noqa: E402
+from together_flows import FLOWS  # noqa: E402
 
 CASSETTES = HERE.parents[2] / "cassettes" / "together"
 HEADER = """\
 # AUTHORED, NOT RECORDED. Written by tests/providers/together/author_cassettes.py: the real adapter ran
 # against an in-memory fake whose answers follow Together's published OpenAPI spec (togethercomputer/openapi,
 # 2026-04-28; tests/schemas/together-openapi.subset.json), because the machines this project was built on
-# cannot reach api.together.ai. Every body validates against the spec (test_cassette_schema.py).
+# cannot reach api.together.ai. Every body validates against the spec (test_together_cassette_schema.py).
 """
 
 

@@ -14,14 +14,12 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-import register  # noqa: E402
+import together_register  # noqa: E402
 
-register.ensure_registered()
+together_register.ensure_registered()
 
 from fake_together import FakeTogether  # noqa: E402
-
-TEST_KEY = "tg-fake.ftr.Hk7Qm2.Zp4W"
-DATA = HERE.parent / "openai" / "data"  # OpenAI-format chat and preference JSONL: Together takes them unchanged
+from together_shared import TEST_KEY  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,7 @@
 """An in-memory Together fine-tuning API behind ``httpx.MockTransport``: the adapter runs unchanged
 against it. Every body it returns is shaped by Together's published OpenAPI spec (FileResponse,
 FinetuneResponse[Truncated], FineTuneEvent, FineTuneCheckpoint, the estimate and metrics objects;
-``test_cassette_schema.py`` validates them through the cassettes written from it). Faults are queued
+``test_together_cassette_schema.py`` validates them through the cassettes written from it). Faults are queued
 per request: an HTTP error, an httpx exception, or ``Lost`` (the create takes effect, then the answer is lost).
 """
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from test_flows import prepared
+from test_together_flows import prepared
 
 from ftrouter.jobs.models import Hyperparameters, JobState
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import DATA
 from fake_together import FakeTogether
+from together_shared import DATA
 
 from ftrouter.errors import Conflict, NotSupported, QuotaError
 from ftrouter.jobs.models import Hyperparameters, JobSpec, JobState, PreparedJob, RemoteRef

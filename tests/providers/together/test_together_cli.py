@@ -7,7 +7,7 @@ import json
 
 import pytest
 from clirun import run_cli
-from conftest import DATA
+from together_shared import DATA
 
 MODEL = "openai/gpt-oss-20b"
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import TEST_KEY
 from fake_together import FakeTogether, Lost, error
-from test_flows import prepared
+from test_together_flows import prepared
+from together_shared import TEST_KEY
 
 from ftrouter.errors import AuthError, ProviderUnavailable, RateLimited, SubmitUnconfirmed
 

@@ -7,7 +7,7 @@ import json
 
 import httpx2
 import pytest
-from conftest import TEST_KEY
+from together_shared import TEST_KEY
 
 from ftrouter.errors import AuthError
 from ftrouter.eval.answerer import GenerationSettings

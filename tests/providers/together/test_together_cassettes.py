@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TEST_KEY
-from flows import FLOWS
+from together_flows import FLOWS
+from together_shared import TEST_KEY
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "openai"))
 import vcr_support
