@@ -7,6 +7,7 @@ documented estimate for Gemini, and the OpenAI counts as the proxy for open mode
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -158,6 +159,7 @@ def estimate_for_file(
     path: str | Path, *, catalog: Catalog, backend: str = "all", model: str | None = None,
     epochs: int | None = None, method: str = "sft", adapter: str | None = None, gpu: str | None = None,
     assumptions: dict[str, Any] | None = None, progress: Progress | None = None,
+    measured: Sequence[Any] | None = None,
 ) -> EstimateReport:
     """Count the file's tokens and estimate training on each backend (the ``estimate`` command).
     ``progress``: see ``count_tokens``."""
@@ -171,7 +173,8 @@ def estimate_for_file(
     for b in backends:
         estimates += estimate_training(b, example_tokens=counts.by_backend[b], model=model, epochs=epochs,
                                        method=method, adapter=adapter if b == "local" else None,
-                                       gpu=gpu if b == "local" else None, assumptions=extra, catalog=catalog)
+                                       gpu=gpu if b == "local" else None, assumptions=extra, catalog=catalog,
+                                       measured=measured)
     prices = price_dates([], estimates, catalog)
     return EstimateReport(data=counts.summary(), backends=estimates,
                           prices_as_of=min((p.as_of for p in prices), default=None), prices=prices)
@@ -180,11 +183,11 @@ def estimate_for_file(
 def compare_for_file(
     path: str | Path, *, catalog: Catalog, workload: Workload, backend: str = "all", gpu: str | None = None,
     prompt_model: str = DEFAULT_PROMPT_MODEL, assumptions: dict[str, Any] | None = None,
-    today: date | None = None, progress: Progress | None = None,
+    today: date | None = None, progress: Progress | None = None, measured: Sequence[Any] | None = None,
 ) -> Comparison:
     """Training on every backend, then inference and break-even against prompting (``compare``)."""
     report = estimate_for_file(path, catalog=catalog, backend=backend, gpu=gpu, assumptions=assumptions,
-                               progress=progress)
+                               progress=progress, measured=measured)
     when = today or parse_assumptions(assumptions).today or date.today()
     return build_comparison(report.backends, workload, catalog=catalog, today=when, prompt_model=prompt_model,
                             data=report.data)

@@ -150,8 +150,8 @@ def estimate_training(
 
     ``example_tokens`` are per-example token counts (for Vertex: Gemini estimates). ``adapter`` and
     ``gpu`` apply to the local backend (``adapter`` None = LoRA, or QLoRA when LoRA does not fit).
-    ``measured``: finished local runs (``MeasuredRun``) whose tokens/s replaces the MFU prior; None
-    reads them from the job registry when there is one.
+    ``measured``: finished local runs (``MeasuredRun``) whose tokens/s replaces the MFU prior
+    (the caller reads them, e.g. ``ftrouter.cost.calibration.registry_runs()``; None: the prior alone).
     """
     if not example_tokens:
         raise DataError("no examples to estimate", code="no_examples")

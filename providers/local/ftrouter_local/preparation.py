@@ -128,11 +128,12 @@ def prepare_job(spec: JobSpec, local_id: str, files: JobFiles) -> PreparedJob:
 def _estimate(config: TrainConfig, example_tokens: list[int]) -> tuple[dict[str, Any], str | None]:
     """The cost engine's local estimate; a model it does not know is a warning, never a failure."""
     from ftrouter.cost import estimate_training
+    from ftrouter.cost.calibration import registry_runs
 
     try:
         estimates = estimate_training("local", example_tokens=example_tokens, model=config.model,
                                       epochs=max(1, math.ceil(config.epochs)), adapter=config.adapter,
-                                      method=config.method)
+                                      method=config.method, measured=registry_runs())
     except FtrouterError as exc:
         return {}, exc.message
     return (estimates[0].model_dump(mode="json"), None) if estimates else ({}, "the cost engine returned nothing")
