@@ -133,6 +133,9 @@ def build_comparison(
             hosted = _self_hosted(est, work, catalog, notes)
             if hosted is not None:
                 options.append(hosted)
+        elif est.cost_usd is None:  # a managed row without a published price (its catalog note says where)
+            notes.append(f"fine-tuning {est.model} ({est.backend}): not priced offline "
+                         f"({est.assumptions.get('price')}); {est.billed_tokens:,} billed tokens")
     for option in options[1:]:
         if option.kind in ("fine-tuned", "self-hosted"):
             option.break_even = break_even(option, baseline, work, today)

@@ -50,3 +50,10 @@ def test_estimate_for_all_backends_includes_together(capsys: pytest.CaptureFixtu
     together = [r for r in rows if r["backend"] == "together"]
     assert together and together[0]["model"] == "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
     assert together[0]["billed_tokens"] > 0
+
+
+def test_compare_says_together_is_not_priced_offline(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(capsys, "compare", "--data", str(DATA / "chat_train.jsonl"), "--json")
+    assert code == 0, err
+    notes = json.loads(out)["notes"]
+    assert any("(together): not priced offline" in note and "estimate-price" in note for note in notes), notes
