@@ -47,6 +47,8 @@ class BackendProfile:
     model_family: str = "open"  # what advise's ``model_family`` preference matches ("openai", "gemini", "open")
     default_epochs: int | None = None  # the epochs a managed estimate assumes when none are given
     epochs_rule: str | None = None  # how the provider picks epochs when none are given, in words
+    # a provider rule the cost engine implements for epochs left unset ("openai": the cookbook's auto rule)
+    auto_epochs: Literal["openai"] | None = None
     service_deadline: bool = False  # its fine-tuned models have a published shutdown (``jobs`` shows days left)
     install_hint: str = ""
 

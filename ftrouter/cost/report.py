@@ -57,8 +57,8 @@ def backend_of_model(model: str, catalog: Catalog) -> str:
     entry = catalog.models.find(model) or catalog.models.find(model.split(":")[1] if model.startswith("ft:") else "")
     if entry is not None:
         return entry.backend
-    if catalog.open_models.find(model) is not None:
-        return "local"
+    if catalog.open_models.find(model) is not None:  # trained by the backend that plans GPUs (unmanaged)
+        return next(p.name for p in installed_profiles() if not p.managed)
     names = [*catalog.models.rows, *catalog.open_models.rows,
              *(a for m in catalog.open_models.rows.values() for a in m.aliases)]
     raise UnknownName("model", model, names)
@@ -102,7 +102,9 @@ def count_tokens(path: str | Path, backends: list[str], model: str | None, catal
     from ftrouter.data.progress import file_size, shifted
 
     model_backend = backend_of_model(model, catalog) if model else None
-    openai_model = model if model_backend == "openai" else None
+    # the model's own encoding when its backend counts exactly (tiktoken), else o200k_base
+    openai_model = model if model_backend and profile_for(model_backend).token_counter == "tiktoken" else None
+    gemini_backends = [b for b in backends if profile_for(b).token_counter == "gemini"]
     by_backend: dict[str, list[int]] = {}
     counted: dict[str, str] = {}
     report = None
@@ -110,19 +112,20 @@ def count_tokens(path: str | Path, backends: list[str], model: str | None, catal
     tiktoken_pass = bool(tiktoken)
     size = file_size(path) if progress is not None else 0
     if tiktoken_pass:
-        report = _inspect(path, openai_model, catalog, shifted(progress, 0, size if "vertex" in backends else 0))
+        report = _inspect(path, openai_model, catalog, shifted(progress, 0, size if gemini_backends else 0))
         how = report.tokenizer.get("encoding") or report.tokenizer.get("method") or "tiktoken"
         for b in tiktoken:
             by_backend[b] = list(report.example_tokens)
             exact = profile_for(b).token_counter == "tiktoken"
             counted[b] = f"{how} (exact)" if exact else f"{how} (proxy for the open model's tokenizer)"
-    if "vertex" in backends:
-        gemini = _inspect(path, model if model_backend == "vertex" else DEFAULT_VERTEX_COUNT_MODEL, catalog,
+    if gemini_backends:
+        gemini = _inspect(path, model if model_backend in gemini_backends else DEFAULT_VERTEX_COUNT_MODEL, catalog,
                           shifted(progress, size if tiktoken_pass else 0, 0))
-        by_backend["vertex"] = list(gemini.example_tokens)
         band = gemini.tokenizer.get("error_band")
         rule = gemini.tokenizer.get("rule", "estimate")
-        counted["vertex"] = f"{rule} (estimate, ±{band:.0%})" if band else f"{rule} (estimate)"
+        for b in gemini_backends:
+            by_backend[b] = list(gemini.example_tokens)
+            counted[b] = f"{rule} (estimate, ±{band:.0%})" if band else f"{rule} (estimate)"
         report = report or gemini
     assert report is not None
     return TokenCounts(path=str(report.path), format=report.format, examples=report.examples,
@@ -167,13 +170,15 @@ def estimate_for_file(
     parse_assumptions(assumptions)  # fail on a typo before reading a large file
     counts = count_tokens(path, backends, model, catalog, progress=progress)
     extra = dict(assumptions or {})
-    if "vertex" in backends and "token_error_band" not in extra and _gemini_band() is not None:
+    gemini = any(profile_for(b).token_counter == "gemini" for b in backends)
+    if gemini and "token_error_band" not in extra and _gemini_band() is not None:
         extra["token_error_band"] = _gemini_band()
     estimates: list[TrainingEstimate] = []
     for b in backends:
+        gpus = not profile_for(b).managed  # --adapter and --gpu apply to the backend that plans GPUs
         estimates += estimate_training(b, example_tokens=counts.by_backend[b], model=model, epochs=epochs,
-                                       method=method, adapter=adapter if b == "local" else None,
-                                       gpu=gpu if b == "local" else None, assumptions=extra, catalog=catalog,
+                                       method=method, adapter=adapter if gpus else None,
+                                       gpu=gpu if gpus else None, assumptions=extra, catalog=catalog,
                                        measured=measured)
     prices = price_dates([], estimates, catalog)
     return EstimateReport(data=counts.summary(), backends=estimates,

@@ -108,24 +108,24 @@ def _managed_estimate(
     )
 
 
-def _openai(example_tokens: Sequence[int], model: str | None, epochs: int | None, method: str,
+def _openai(backend: str, example_tokens: Sequence[int], model: str | None, epochs: int | None, method: str,
             catalog: Catalog, opts: Assumptions) -> list[TrainingEstimate]:
     n_epochs = epochs or openai_default_epochs(len(example_tokens))
     extra = {"epochs_rule": "given" if epochs else "openai auto (target 3; examples x epochs in 100..25,000)"}
-    return [_managed_estimate("openai", entry, example_tokens, n_epochs, method, catalog, opts, extra)
-            for entry in managed_models("openai", model, catalog)]
+    return [_managed_estimate(backend, entry, example_tokens, n_epochs, method, catalog, opts, extra)
+            for entry in managed_models(backend, model, catalog)]
 
 
-def _vertex(example_tokens: Sequence[int], model: str | None, epochs: int | None, method: str,
+def _vertex(backend: str, example_tokens: Sequence[int], model: str | None, epochs: int | None, method: str,
             catalog: Catalog, opts: Assumptions) -> list[TrainingEstimate]:
     band = opts.token_error_band if opts.token_error_band is not None else DEFAULT_GEMINI_ERROR_BAND
     n_epochs = epochs or opts.vertex_epochs
     out = []
-    for entry in managed_models("vertex", model, catalog):
+    for entry in managed_models(backend, model, catalog):
         extra = {"epochs_rule": "given" if epochs else f"assumed {n_epochs} (Vertex picks its own default)",
                  "token_estimate": "Gemini token estimate (no public offline tokenizer)",
                  "token_error_band": band}
-        est = _managed_estimate("vertex", entry, example_tokens, n_epochs, method, catalog, opts, extra)
+        est = _managed_estimate(backend, entry, example_tokens, n_epochs, method, catalog, opts, extra)
         if est.cost_usd is not None:
             est.assumptions["cost_range_usd"] = [round(est.cost_usd * (1 - band), 4),
                                                  round(est.cost_usd * (1 + band), 4)]
@@ -163,14 +163,14 @@ def estimate_training(
         raise UsageError(f"unknown method {method!r} (sft or dpo)")
     cat = catalog or default_catalog()
     opts = parse_assumptions(assumptions)
-    if backend == "openai":
-        return _openai(example_tokens, model, epochs, method, cat, opts)
-    if backend == "vertex":
-        return _vertex(example_tokens, model, epochs, method, cat, opts)
     profile = profile_for(backend)  # UnknownName for a backend no installed plugin registers
     if not profile.managed:
         return plan_local(example_tokens, model=model, epochs=epochs or opts.local_epochs, method=method,
                           adapter=adapter, gpu=gpu, opts=opts, catalog=cat, measured=measured)
+    if profile.auto_epochs == "openai":
+        return _openai(backend, example_tokens, model, epochs, method, cat, opts)
+    if profile.token_counter == "gemini":  # Gemini token estimates: the cost is a range
+        return _vertex(backend, example_tokens, model, epochs, method, cat, opts)
     return _managed(backend, example_tokens, model, epochs or profile.default_epochs or 1, method, cat, opts,
                     {"epochs_rule": "given" if epochs else (profile.epochs_rule or "assumed")})
 
