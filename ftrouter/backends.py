@@ -19,7 +19,6 @@ from typing import Any, ClassVar
 
 from ftrouter.errors import NotSupported, PluginMissing, UnknownName
 from ftrouter.jobs.models import (
-    Capabilities,
     JobEvent,
     JobSpec,
     JobStatus,
@@ -46,9 +45,6 @@ class Backend(ABC):
     confirms_creates: ClassVar[bool] = False
 
     @abstractmethod
-    def capabilities(self) -> Capabilities: ...
-
-    @abstractmethod
     def prepare(self, spec: JobSpec, local_id: str) -> PreparedJob:
         """Validate and convert the data for this backend, estimate cost, plan the requests."""
 
@@ -66,11 +62,11 @@ class Backend(ABC):
     def cancel(self, ref: RemoteRef) -> JobStatus: ...
 
     def pause(self, ref: RemoteRef) -> JobStatus:
-        """Pause a running job; backends whose ``capabilities().can_pause`` is True override this."""
+        """Pause a running job; backends whose provider can pause override this."""
         raise NotSupported(f"the {self.name} backend cannot pause jobs")
 
     def resume(self, ref: RemoteRef) -> JobStatus:
-        """Resume a paused (or, for some backends, ended) job; overridden where ``can_resume``."""
+        """Resume a paused (or, for some backends, ended) job; overridden where the provider can."""
         raise NotSupported(f"the {self.name} backend cannot resume jobs")
 
     def find_by_local_id(self, local_id: str) -> RemoteRef | None:

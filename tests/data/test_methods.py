@@ -63,13 +63,11 @@ def test_validate_and_submit_agree(backend: str, model: str, method: str, kind: 
     assert "Traceback" not in v_err + s_err
 
 
-def test_capabilities_come_from_the_profile() -> None:
-    from ftrouter.backends import load_backend_class
-
+def test_the_profile_is_what_method_refusal_judges() -> None:
     for profile in installed_profiles():
-        cls = load_backend_class(profile.name)
-        caps = cls.capabilities(cls.__new__(cls))  # capabilities() reads no instance state
-        assert tuple(caps.methods) == profile.methods
+        for method in ("sft", "dpo"):
+            refused = method_refusal(profile.name, method) is not None
+            assert refused == (method not in profile.methods), (profile.name, method)
 
 
 def test_validate_infers_the_method_from_the_data(datasets: dict[str, Path],

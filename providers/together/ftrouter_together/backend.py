@@ -17,14 +17,12 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from ftrouter.backends import Backend
-from ftrouter.catalog import models
 from ftrouter.errors import BadResponse, FtrouterError, QuotaError, UsageError
 from ftrouter.http import RetryPolicy, call_with_retries, create_once
-from ftrouter.jobs.models import Capabilities, JobEvent, JobSpec, JobStatus, PreparedJob, RemoteRef
+from ftrouter.jobs.models import JobEvent, JobSpec, JobStatus, PreparedJob, RemoteRef
 from ftrouter.redact import register_secret
 from ftrouter_together import prepare as preparing
 from ftrouter_together.client import UPLOAD_TIMEOUT, api_key, json_of, make_client, translate
-from ftrouter_together.profile import PROFILE
 from ftrouter_together.requests import create_body, estimate_body, wandb_key
 from ftrouter_together.states import HAS_TRAINING_DATA, event_id, job_status, to_event
 
@@ -77,11 +75,6 @@ class TogetherBackend(Backend):
         return self._call(what, lambda: json_of(client.post(path, json=body), what))
 
     # -- the contract ----------------------------------------------------------------------------
-
-    def capabilities(self) -> Capabilities:
-        base = sorted(name for name, row in models().items() if row.backend == self.name)
-        return Capabilities(methods=list(PROFILE.methods), adapters=["lora", "full"], base_models=base,
-                            needs_credentials=True)
 
     def prepare(self, spec: JobSpec, local_id: str) -> PreparedJob:
         return preparing.prepare(spec, local_id)
