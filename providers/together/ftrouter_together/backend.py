@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from ftrouter.backends import Backend
-from ftrouter.errors import BadResponse, FtrouterError, QuotaError, UsageError
+from ftrouter.errors import BadResponse, FtrouterError, NotFound, QuotaError, UsageError
 from ftrouter.http import RetryPolicy, call_with_retries, create_once
 from ftrouter.jobs.models import JobEvent, JobSpec, JobStatus, PreparedJob, RemoteRef
 from ftrouter.redact import register_secret
 from ftrouter_together import prepare as preparing
 from ftrouter_together.client import UPLOAD_TIMEOUT, api_key, json_of, make_client, translate
+from ftrouter_together.limits import check_limits
 from ftrouter_together.requests import create_body, estimate_body, wandb_key
 from ftrouter_together.states import HAS_TRAINING_DATA, event_id, job_status, to_event
 
@@ -82,6 +83,7 @@ class TogetherBackend(Backend):
     def submit(self, prepared: PreparedJob) -> RemoteRef:
         if "train" not in prepared.files:
             raise UsageError("the prepared job has no training file", code="not_prepared")
+        check_limits(self.model_limits(prepared.spec.model), prepared.spec)  # before anything is uploaded
         uploaded = {role: self._upload(Path(path)) for role, path in prepared.files.items() if role in ("train", "val")}
         estimate = self._estimate(prepared.spec, uploaded["train"], uploaded.get("val"))
         key = wandb_key()
@@ -94,6 +96,16 @@ class TogetherBackend(Backend):
         if "val" in uploaded:
             extra["validation_file"] = uploaded["val"]
         return RemoteRef(backend=self.name, remote_id=remote_id, local_id=prepared.local_id, extra=extra)
+
+    def model_limits(self, model: str) -> dict[str, Any]:
+        """Together's fine-tuning limits for ``model``; a model it does not fine-tune is a usage error."""
+        client, what = self.client, f"reading Together's limits for {model}"
+        try:
+            return self._call(what, lambda: json_of(client.get("fine-tunes/models/limits",
+                                                                params={"model_name": model}), what))
+        except NotFound:
+            raise UsageError(f"Together does not fine-tune {model} (GET /fine-tunes/models/limits answered 404)",
+                             code="model_not_tunable") from None
 
     def status(self, ref: RemoteRef) -> JobStatus:
         """One refresh: the job object carries its events; checkpoints and metrics once training began."""

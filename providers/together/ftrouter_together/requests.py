@@ -132,7 +132,9 @@ def wandb_key() -> str | None:
 def planned_requests(spec: JobSpec, local_id: str, files: dict[str, str], sizes: dict[str, int],
                      url: str) -> list[PlannedRequest]:
     """What ``submit`` will send, in order (``--dry-run`` prints these; no key is needed or shown)."""
-    plan = []
+    plan = [PlannedRequest(method="GET", url=f"{url}/fine-tunes/models/limits?model_name={spec.model}",
+                           note="check epochs, learning rate, batch size and LoRA rank against Together's limits "
+                                "for the model, before anything is uploaded")]
     for role in ("train", "val"):
         if role in files:
             name = os.path.basename(files[role])

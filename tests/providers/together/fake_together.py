@@ -43,6 +43,7 @@ class FakeTogether:
     requests: list[httpx.Request] = field(default_factory=list)
     faults: list[tuple[str, str, list[Any]]] = field(default_factory=list)
     allowed_to_proceed: bool = True
+    tunable: tuple[str, ...] = ("openai/gpt-oss-20b", "openai/gpt-oss-120b")
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -77,6 +78,8 @@ class FakeTogether:
     def route(self, request: httpx.Request, path: str) -> httpx.Response:
         if request.method == "POST" and path == "/files/upload":
             return self._upload(request)
+        if request.method == "GET" and path == "/fine-tunes/models/limits":
+            return self._limits(request.url.params.get("model_name", ""))
         if request.method == "POST" and path == "/fine-tunes/estimate-price":
             return httpx.Response(200, json={
                 "estimated_total_price": 2.5, "allowed_to_proceed": self.allowed_to_proceed, "user_limit": 100.0,
@@ -91,6 +94,17 @@ class FakeTogether:
         if match:
             return error(404, f"Fine-tune job {match.group(1)} not found", "not_found")
         return error(404, f"no route {request.method} {path}")
+
+    def _limits(self, model: str) -> httpx.Response:
+        if model not in self.tunable:
+            return httpx.Response(404, json={"message": f"model {model} is not available for fine-tuning"})
+        return httpx.Response(200, json={
+            "model_name": model, "max_num_epochs": 20, "max_num_evals": 100, "max_learning_rate": 1.0,
+            "min_learning_rate": 1e-08, "supports_vision": False, "supports_tools": True, "supports_reasoning": True,
+            "merge_output_lora": False,
+            "full_training": {"max_batch_size": 16, "max_batch_size_dpo": 8, "min_batch_size": 8},
+            "lora_training": {"max_batch_size": 16, "max_batch_size_dpo": 8, "min_batch_size": 8, "max_rank": 64,
+                              "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]}})
 
     def _upload(self, request: httpx.Request) -> httpx.Response:
         name = re.search(rb'name="file_name"\r\n\r\n([^\r\n]*)', request.content)

@@ -18,7 +18,8 @@ def test_dry_run_needs_no_key_and_shows_the_requests(capsys: pytest.CaptureFixtu
     assert code == 0, err
     plan = json.loads(out)
     urls = [(r["method"], r["url"]) for r in plan["requests"]]
-    assert urls == [("POST", "https://api.together.ai/v1/files/upload"),
+    assert urls == [("GET", f"https://api.together.ai/v1/fine-tunes/models/limits?model_name={MODEL}"),
+                    ("POST", "https://api.together.ai/v1/files/upload"),
                     ("POST", "https://api.together.ai/v1/fine-tunes/estimate-price"),
                     ("POST", "https://api.together.ai/v1/fine-tunes")]
     assert plan["estimate"]["billed_tokens"] > 0 and plan["estimate"]["cost_usd"] is None

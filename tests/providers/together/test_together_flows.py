@@ -123,3 +123,24 @@ def test_pause_is_not_supported(backend: Callable[..., Any]) -> None:
     for action in (backend().pause, backend().resume):
         with pytest.raises(NotSupported, match="together backend cannot"):
             action(ref)  # refused before anything is sent
+
+
+def test_limits_are_checked_before_anything_is_uploaded(fake: FakeTogether, backend: Callable[..., Any]) -> None:
+    from ftrouter.errors import UsageError
+
+    job = prepared(method="dpo", hyperparameters=Hyperparameters(epochs=30, batch_size=16, lora_r=128))
+    with pytest.raises(UsageError) as info:
+        backend().submit(job)
+    message = str(info.value)
+    assert "--epochs 30: Together trains openai/gpt-oss-20b for at most 20" in message
+    assert "--batch-size 16: Together accepts 8 to 8" in message and "largest LoRA rank" in message
+    assert info.value.code == "over_limit" and fake.calls("POST", "/files/upload") == 0
+
+
+def test_a_model_together_does_not_tune_is_refused(fake: FakeTogether, backend: Callable[..., Any]) -> None:
+    from ftrouter.errors import UsageError
+
+    fake.tunable = ()
+    with pytest.raises(UsageError, match="Together does not fine-tune openai/gpt-oss-20b") as info:
+        backend().submit(prepared())
+    assert info.value.code == "model_not_tunable" and not fake.files
