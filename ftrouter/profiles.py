@@ -98,6 +98,14 @@ def profile_for(name: str) -> BackendProfile:
     return profile
 
 
+def plans_gpus(name: str) -> bool:
+    """Whether ``name`` is estimated by the local GPU planner (its profile is not ``managed``)."""
+    try:
+        return not profile_for(name).managed
+    except (UnknownName, PluginMissing):
+        return False
+
+
 def installed_profiles() -> list[BackendProfile]:
     """The profiles of the backends whose package is installed (a missing plugin is skipped)."""
     out = []
