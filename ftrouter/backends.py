@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
-from ftrouter.errors import PluginMissing, UnknownName
+from ftrouter.errors import NotSupported, PluginMissing, UnknownName
 from ftrouter.jobs.models import (
-    Capabilities,
     JobEvent,
     JobSpec,
     JobStatus,
@@ -46,9 +45,6 @@ class Backend(ABC):
     confirms_creates: ClassVar[bool] = False
 
     @abstractmethod
-    def capabilities(self) -> Capabilities: ...
-
-    @abstractmethod
     def prepare(self, spec: JobSpec, local_id: str) -> PreparedJob:
         """Validate and convert the data for this backend, estimate cost, plan the requests."""
 
@@ -64,6 +60,14 @@ class Backend(ABC):
 
     @abstractmethod
     def cancel(self, ref: RemoteRef) -> JobStatus: ...
+
+    def pause(self, ref: RemoteRef) -> JobStatus:
+        """Pause a running job; backends whose provider can pause override this."""
+        raise NotSupported(f"the {self.name} backend cannot pause jobs")
+
+    def resume(self, ref: RemoteRef) -> JobStatus:
+        """Resume a paused (or, for some backends, ended) job; overridden where the provider can."""
+        raise NotSupported(f"the {self.name} backend cannot resume jobs")
 
     def find_by_local_id(self, local_id: str) -> RemoteRef | None:
         """Find a remote job created for ``local_id`` (crash reconciliation). Backends that can tag

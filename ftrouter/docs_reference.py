@@ -137,6 +137,8 @@ def catalog_page() -> str:
            "| model | backend | methods | training | tuned input | tuned output | new jobs until | shuts down | "
            "as of | source |\n|---|---|---|---|---|---|---|---|---|---|\n"]
     for m in catalog.models.rows.values():
+        if not catalog.models.where(m.name).startswith("catalog/"):
+            continue  # a backend plugin's rows: its own page documents them (the page must not depend on plugins)
         out.append(f"| `{m.name}` | {m.backend} | {', '.join(m.methods)} | {_money(m.training_usd_per_1m)} | "
                    f"{_money(m.ft_input_usd_per_1m)} | {_money(m.ft_output_usd_per_1m)} | "
                    f"{m.training_available_until or ''} | {m.shutdown_date or ''} | {m.as_of} | "

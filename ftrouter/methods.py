@@ -1,4 +1,4 @@
-"""Which training methods each built-in backend accepts, and what data each method trains on.
+"""Which training methods a backend accepts (its profile says), and what data each method trains on.
 
 The one place that ``data validate --backend X [--method M]`` and ``submit --backend X --method M``
 (each backend's ``prepare``) consult, so that they cannot disagree about what a backend takes. A
@@ -15,11 +15,16 @@ from typing import Literal
 
 Method = Literal["sft", "dpo"]  # as ftrouter.jobs.models.Method (not imported: the data engine stays light)
 
-BACKEND_METHODS: dict[str, tuple[Method, ...]] = {
-    "openai": ("sft", "dpo"),
-    "vertex": ("sft",),  # Gemini supervised tuning; Vertex preference tuning is not wired in
-    "local": ("sft", "dpo"),  # TRL's SFTTrainer and DPOTrainer
-}
+
+def backend_methods(backend: str) -> tuple[Method, ...] | None:
+    """The methods ``backend``'s profile lists; None when no installed plugin has a profile for it."""
+    from ftrouter.errors import PluginMissing, UnknownName
+    from ftrouter.profiles import profile_for
+
+    try:
+        return profile_for(backend).methods
+    except (UnknownName, PluginMissing):
+        return None
 
 # the Example.kind each method trains on, and how to say it
 METHOD_DATA: dict[str, str] = {"sft": "sft", "dpo": "dpo"}
@@ -30,8 +35,8 @@ DATA_WORDS: dict[str, str] = {"sft": "conversations (supervised examples)",
 def method_refusal(backend: str, method: str, *, model: str | None = None,
                    model_methods: Sequence[str] | None = None) -> str | None:
     """Why ``backend`` (with ``model``, whose catalog row lists ``model_methods``) cannot train with
-    ``method``, or None when it can. Backends outside the table (plugins) are not judged here."""
-    accepted = BACKEND_METHODS.get(backend)
+    ``method``, or None when it can. A backend without a profile is not judged here."""
+    accepted = backend_methods(backend)
     if accepted is not None and method not in accepted:
         return f"the {backend} backend trains with --method {' or '.join(accepted)} only, not {method!r}"
     if model_methods is not None and method not in model_methods:

@@ -17,7 +17,7 @@ from ftrouter.advise.counterfactuals import find_counterfactuals
 from ftrouter.advise.engine import Decision, Environment, ProviderWindow, decide, outcome_facts
 from ftrouter.advise.hardware import DEFAULT_SEQ_LEN, MemoryOracle
 from ftrouter.advise.profile import TaskProfile
-from ftrouter.advise.rules import BACKENDS, RuleKind, RuleSet, default_rules, load_rules
+from ftrouter.advise.rules import RuleKind, RuleSet, advise_backends, default_rules, load_rules
 from ftrouter.advise.scoring import Candidate, Fired, confidence, confidence_label, fire
 from ftrouter.advise.signals import DataSignals
 from ftrouter.catalog import load_catalog
@@ -54,7 +54,7 @@ def provider_windows(catalog_files: tuple[Path, ...] = ()) -> dict[str, Provider
 
     models = load_catalog("models.yaml", ModelEntry, catalog_files)
     windows = {}
-    for backend in ("openai", "vertex"):
+    for backend in sorted({m.backend for m in models.values()}):  # every backend with catalog rows
         rows = [m for m in models.values() if m.backend == backend]
         dates = [m.training_available_until for m in rows]
         until = None if not dates or any(d is None for d in dates) else max(d for d in dates if d is not None)
@@ -131,7 +131,7 @@ def _costs(env: Environment, decision: Decision) -> list[dict[str, Any]] | None:
         return None
     size = decision.facts["model_size_b"]
     out = []
-    for backend in BACKENDS:
+    for backend in advise_backends():
         method = (decision.local_method or "lora") if backend == "local" else "managed"
         cost = env.costs.cost(backend, method, size)
         if cost is not None:

@@ -75,6 +75,7 @@ class CostOracle:
 
     def _estimate(self, backend: str, method: str, model_size_b: float) -> BackendCost | None:
         from ftrouter.cost import estimate_training
+        from ftrouter.cost.calibration import registry_runs
 
         options: dict[str, Any] = {"today": self.today, "max_gpus": self.max_gpus}
         catalog = self.catalog()  # a malformed override file is the user's error to see (exit 2)
@@ -82,7 +83,7 @@ class CostOracle:
             if backend == "local":
                 estimates = estimate_training("local", example_tokens=self.example_tokens,
                                               model=closest_open_model(model_size_b, catalog), adapter=method,
-                                              assumptions=options, catalog=catalog)
+                                              assumptions=options, catalog=catalog, measured=registry_runs())
             else:
                 estimates = estimate_training(backend, example_tokens=self.example_tokens,
                                               assumptions={"today": self.today}, catalog=catalog)

@@ -14,7 +14,7 @@ from ftrouter.advise.costing import CostOracle
 from ftrouter.advise.facts import data_facts, months_between, profile_facts
 from ftrouter.advise.hardware import MemoryOracle, MethodFit
 from ftrouter.advise.profile import TaskProfile
-from ftrouter.advise.rules import APPROACHES, BACKENDS, METHODS, Approach, RuleSet
+from ftrouter.advise.rules import APPROACHES, METHODS, Approach, RuleSet, advise_backends
 from ftrouter.advise.scoring import (
     GATE_PENALTY,
     Candidate,
@@ -28,9 +28,9 @@ from ftrouter.advise.scoring import (
     standing,
 )
 from ftrouter.advise.signals import DataSignals
+from ftrouter.profiles import profile_for
 
 FINETUNE_APPROACHES: frozenset[str] = frozenset({"finetune", "rag+finetune"})
-BACKEND_FAMILY = {"openai": "openai", "vertex": "gemini", "local": "open"}
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ def _backend_view(env: Environment, facts: dict[str, Any], backend: str, local_m
         **facts,
         "backend": backend,
         "backend_managed": backend != "local",
-        "backend_family": BACKEND_FAMILY[backend],
+        "backend_family": profile_for(backend).model_family,
         "backend_training_months_left": training_left,
         "backend_shutdown_months_left": serving_left,
         "service_outlives_training": None if training_left is None else service > training_left,
@@ -172,8 +172,9 @@ def _backend_view(env: Environment, facts: dict[str, Any], backend: str, local_m
 
 def _backend_candidates(env: Environment, facts: dict[str, Any], local_method: str | None) -> list[Candidate]:
     rules = env.rules.of_kind("backend")
-    candidates = [score_candidate(b, rules, _backend_view(env, facts, b, local_method)) for b in BACKENDS]
-    return order_candidates(candidates, BACKENDS)
+    backends = advise_backends()
+    candidates = [score_candidate(b, rules, _backend_view(env, facts, b, local_method)) for b in backends]
+    return order_candidates(candidates, backends)
 
 
 def prompting_floor(ranking: tuple[Approach, ...], standings: dict[Approach, float]) -> tuple[Approach, ...]:

@@ -32,8 +32,17 @@ Approach = Literal["prompting", "rag", "finetune", "rag+finetune"]
 APPROACHES: tuple[Approach, ...] = ("prompting", "rag", "finetune", "rag+finetune")
 LocalMethod = Literal["full", "lora", "qlora"]
 METHODS: tuple[LocalMethod, ...] = ("lora", "qlora", "full")  # tie order: the usual choice first
-BackendName = Literal["openai", "vertex", "local"]
+BackendName = str  # a backend with a profile (ftrouter.profiles)
 BACKENDS: tuple[BackendName, ...] = ("local", "vertex", "openai")  # tie order: owned weights first
+
+
+def advise_backends() -> tuple[BackendName, ...]:
+    """The backends advice ranks: the built-in ones in tie order, then every installed plugin's."""
+    from ftrouter.profiles import installed_profiles
+
+    return (*BACKENDS, *(p.name for p in installed_profiles() if p.name not in BACKENDS))
+
+
 RuleKind = Literal["approach", "method", "backend", "step", "warning", "alternative"]
 
 RULES_FILE = "decision_rules.yaml"

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ftrouter import safeyaml
 from ftrouter.errors import CatalogError, UnknownName
 
-BackendName = Literal["openai", "vertex", "local"]
+BackendName = str  # a backend with a profile (ftrouter.profiles); plugins add their own rows and names
 
 
 class CatalogRow(BaseModel):
@@ -189,6 +189,13 @@ def override_paths() -> list[Path]:
     return [Path(p) for p in value.split(os.pathsep) if p]
 
 
+def _plugin_files() -> tuple[Path, ...]:
+    """Catalog rows that backend plugins ship (their models and prices), applied before user overrides."""
+    from ftrouter.profiles import plugin_catalog_files
+
+    return plugin_catalog_files()
+
+
 def _where(origin: str, lines: list[int], index: int) -> str:
     return f"{origin}:{lines[index]}" if index < len(lines) else origin
 
@@ -205,7 +212,7 @@ def _load_with_origins(
     by_name = {row.name: row for row in rows}
     origins = {row.name: _where(shipped_origin, lines, i) for i, row in enumerate(rows)}
     key = filename.rsplit(".", 1)[0]
-    for path in (*override_paths(), *extra_files):
+    for path in (*_plugin_files(), *override_paths(), *extra_files):
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:

@@ -95,6 +95,7 @@ def estimate(
 ) -> None:
     """Training cost, time and feasibility of a dataset on each backend."""
     from ftrouter.cli.progress import data_progress
+    from ftrouter.cost.calibration import registry_runs
     from ftrouter.cost.report import estimate_for_file
 
     assumptions = {**_parse_sets(sets), **_flags(seq_len=seq_len, micro_batch=micro_batch, mfu=mfu,
@@ -103,7 +104,7 @@ def estimate(
     with data_progress("counting tokens", data) as progress:
         report = estimate_for_file(data, catalog=catalog, backend=backend, model=model, epochs=epochs,
                                    method=method, adapter=adapter, gpu=gpu, assumptions=assumptions,
-                                   progress=progress)
+                                   progress=progress, measured=registry_runs())
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
         return
@@ -189,6 +190,7 @@ def compare(
 ) -> None:
     """Compare training, inference and break-even across prompting, RAG, fine-tuning and self-hosting."""
     from ftrouter.cli.progress import data_progress
+    from ftrouter.cost.calibration import registry_runs
     from ftrouter.cost.compare import DEFAULT_PROMPT_MODEL
     from ftrouter.cost.render import FORMATS, comparison_text, print_comparison
     from ftrouter.cost.report import compare_for_file
@@ -213,7 +215,7 @@ def compare(
     with data_progress("counting tokens", data) as progress:
         comparison = compare_for_file(data, catalog=catalog, workload=work, backend=backend, gpu=gpu,
                                       prompt_model=prompt_model or DEFAULT_PROMPT_MODEL, assumptions=assumptions,
-                                      progress=progress)
+                                      progress=progress, measured=registry_runs())
     comparison.notes[:0] = notes
     if quality is not None:
         (comparison.quality_title, comparison.quality), comparison.quality_rows = quality

@@ -22,6 +22,7 @@ from ftrouter.cost.inference import (
 )
 from ftrouter.cost.shapes import resolve_shape
 from ftrouter.cost.types import PriceDate, TrainingEstimate
+from ftrouter.profiles import plans_gpus, profile_for
 
 DEFAULT_PROMPT_MODEL = "gpt-4.1-2025-04-14"  # a strong base model prompted with few-shot examples
 CHART_POINTS_PER_DECADE = 8
@@ -66,7 +67,7 @@ def _shutdown_caveats(options: list[InferenceOption], work: Workload, today: dat
 def _managed_options(estimates: list[TrainingEstimate], work: Workload, catalog: Catalog) -> list[InferenceOption]:
     out = []
     for est in estimates:
-        if est.backend not in ("openai", "vertex") or est.cost_usd is None:
+        if not profile_for(est.backend).managed or est.cost_usd is None:
             continue
         option = fine_tuned_option(catalog.get_model(est.model), est.cost_usd, work, catalog, est.backend)
         option.notes.extend(est.assumptions.get("problems", []))
@@ -93,13 +94,13 @@ def _self_hosted(est: TrainingEstimate, work: Workload, catalog: Catalog, notes:
 def price_dates(models: list[str], estimates: list[TrainingEstimate], catalog: Catalog) -> list[PriceDate]:
     """The dated source of every price behind ``models`` (managed) and the local estimates' GPU prices."""
     seen: dict[str, PriceDate] = {}
-    for name in [*models, *(e.model for e in estimates if e.backend != "local")]:
+    for name in [*models, *(e.model for e in estimates if not plans_gpus(e.backend))]:
         entry = catalog.models.find(name)
         if entry is not None:
             seen[entry.name] = PriceDate(item=entry.name, as_of=entry.as_of, source=entry.source,
                                          secondary=entry.secondary)
     for est in estimates:
-        if est.backend != "local" or not est.gpu or not est.prices_as_of:
+        if not plans_gpus(est.backend) or not est.gpu or not est.prices_as_of:
             continue
         gpu = catalog.gpus.get(est.gpu)
         usd = est.assumptions.get("gpu_usd_per_hour")
@@ -129,10 +130,13 @@ def build_comparison(
     notes: list[str] = []
     options = [baseline, rag_option(base, work, catalog), *_managed_options(estimates, work, catalog)]
     for est in estimates:
-        if est.backend == "local":
+        if plans_gpus(est.backend):
             hosted = _self_hosted(est, work, catalog, notes)
             if hosted is not None:
                 options.append(hosted)
+        elif est.cost_usd is None:  # a managed row without a published price (its catalog note says where)
+            notes.append(f"fine-tuning {est.model} ({est.backend}): not priced offline "
+                         f"({est.assumptions.get('price')}); {est.billed_tokens:,} billed tokens")
     for option in options[1:]:
         if option.kind in ("fine-tuned", "self-hosted"):
             option.break_even = break_even(option, baseline, work, today)

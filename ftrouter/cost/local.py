@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ftrouter.catalog import Catalog, GpuEntry, GpuPrice, OpenModelEntry
-from ftrouter.cost.calibration import MeasuredRun, measured_tokens_per_second, registry_runs
+from ftrouter.cost.calibration import MeasuredRun, measured_tokens_per_second
 from ftrouter.cost.compute import throughput
 from ftrouter.cost.memory import GpuFit, TrainMethod, estimate_memory, fit_on_gpu, smallest_fitting_gpu
 from ftrouter.cost.shapes import ModelShape, shape_from_entry
@@ -158,6 +158,6 @@ def plan_local(
     """Local estimates for ``model`` or the catalog's small/medium/large defaults."""
     entries = [catalog.open_models.get(model)] if model else default_local_models(catalog)
     gpu_entry = catalog.gpus.get(gpu) if gpu else None
-    runs = list(measured) if measured is not None else registry_runs()
+    runs = list(measured or [])  # the caller reads them (calibration.registry_runs): estimating stays pure
     return [_local_one(e, example_tokens, epochs=epochs, method=method, adapter=adapter, gpu=gpu_entry, opts=opts,
                        catalog=catalog, runs=runs) for e in entries]

@@ -17,6 +17,7 @@ from ftrouter.cost.compare import Comparison
 from ftrouter.cost.inference import InferenceOption
 from ftrouter.cost.report import EstimateReport
 from ftrouter.cost.types import PriceDate, TrainingEstimate
+from ftrouter.profiles import plans_gpus
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -101,7 +102,7 @@ def option_row(option: InferenceOption, monthly_requests: int, months: float) ->
 def assumption_lines(estimates: list[TrainingEstimate]) -> list[str]:
     lines = []
     for e in estimates:
-        keys = LOCAL_KEYS if e.backend == "local" else MANAGED_KEYS
+        keys = LOCAL_KEYS if plans_gpus(e.backend) else MANAGED_KEYS
         shown = ", ".join(f"{k}={e.assumptions[k]}" for k in keys if e.assumptions.get(k) is not None)
         lines.append(f"{e.backend} {e.model}: {shown}")
     return lines

@@ -7,6 +7,7 @@ documented estimate for Gemini, and the OpenAI counts as the proxy for open mode
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -17,9 +18,10 @@ from pydantic import BaseModel
 from ftrouter.catalog import Catalog, base_model_name
 from ftrouter.cost.compare import DEFAULT_PROMPT_MODEL, Comparison, build_comparison, price_dates
 from ftrouter.cost.inference import Workload
-from ftrouter.cost.training import BACKENDS, estimate_training
+from ftrouter.cost.training import estimate_training
 from ftrouter.cost.types import PriceDate, TrainingEstimate, parse_assumptions
 from ftrouter.errors import DataError, UnknownName
+from ftrouter.profiles import installed_profiles, profile_for
 
 if TYPE_CHECKING:
     from ftrouter.data.progress import Progress
@@ -55,8 +57,8 @@ def backend_of_model(model: str, catalog: Catalog) -> str:
     entry = catalog.models.find(model) or catalog.models.find(model.split(":")[1] if model.startswith("ft:") else "")
     if entry is not None:
         return entry.backend
-    if catalog.open_models.find(model) is not None:
-        return "local"
+    if catalog.open_models.find(model) is not None:  # trained by the backend that plans GPUs (unmanaged)
+        return next(p.name for p in installed_profiles() if not p.managed)
     names = [*catalog.models.rows, *catalog.open_models.rows,
              *(a for m in catalog.open_models.rows.values() for a in m.aliases)]
     raise UnknownName("model", model, names)
@@ -65,13 +67,13 @@ def backend_of_model(model: str, catalog: Catalog) -> str:
 def _counter(model: str | None, catalog: Catalog) -> Any:
     """The data engine's token counter for ``model``, from THIS catalog (``--catalog`` rows included: the
     data engine alone only knows the shipped catalog and ``FTROUTER_CATALOG``)."""
-    from ftrouter.data.tokens import GeminiEstimator, TiktokenCounter, counter_for_model
+    from ftrouter.data.tokens import TiktokenCounter, counter_for_model
 
     entry = catalog.models.find(base_model_name(model)) if model else None
     if model is None or entry is None:
         return counter_for_model(model)
-    if entry.backend == "vertex":
-        return GeminiEstimator(limit=entry.training_token_limit, model=model)
+    if profile_for(entry.backend).token_counter != "tiktoken":
+        return counter_for_model(model)  # the Gemini estimate, or o200k_base standing in for an open model
     from ftrouter.data.encodings import DEFAULT_ENCODING, encoding_name_for_model
 
     encoding = entry.encoding or encoding_name_for_model(model) or DEFAULT_ENCODING
@@ -100,25 +102,30 @@ def count_tokens(path: str | Path, backends: list[str], model: str | None, catal
     from ftrouter.data.progress import file_size, shifted
 
     model_backend = backend_of_model(model, catalog) if model else None
-    openai_model = model if model_backend == "openai" else None
+    # the model's own encoding when its backend counts exactly (tiktoken), else o200k_base
+    openai_model = model if model_backend and profile_for(model_backend).token_counter == "tiktoken" else None
+    gemini_backends = [b for b in backends if profile_for(b).token_counter == "gemini"]
     by_backend: dict[str, list[int]] = {}
     counted: dict[str, str] = {}
     report = None
-    tiktoken_pass = any(b in ("openai", "local") for b in backends)
+    tiktoken = [b for b in backends if profile_for(b).token_counter != "gemini"]
+    tiktoken_pass = bool(tiktoken)
     size = file_size(path) if progress is not None else 0
     if tiktoken_pass:
-        report = _inspect(path, openai_model, catalog, shifted(progress, 0, size if "vertex" in backends else 0))
+        report = _inspect(path, openai_model, catalog, shifted(progress, 0, size if gemini_backends else 0))
         how = report.tokenizer.get("encoding") or report.tokenizer.get("method") or "tiktoken"
-        for b in (b for b in backends if b in ("openai", "local")):
+        for b in tiktoken:
             by_backend[b] = list(report.example_tokens)
-            counted[b] = f"{how} (exact)" if b == "openai" else f"{how} (proxy for the open model's tokenizer)"
-    if "vertex" in backends:
-        gemini = _inspect(path, model if model_backend == "vertex" else DEFAULT_VERTEX_COUNT_MODEL, catalog,
+            exact = profile_for(b).token_counter == "tiktoken"
+            counted[b] = f"{how} (exact)" if exact else f"{how} (proxy for the open model's tokenizer)"
+    if gemini_backends:
+        gemini = _inspect(path, model if model_backend in gemini_backends else DEFAULT_VERTEX_COUNT_MODEL, catalog,
                           shifted(progress, size if tiktoken_pass else 0, 0))
-        by_backend["vertex"] = list(gemini.example_tokens)
         band = gemini.tokenizer.get("error_band")
         rule = gemini.tokenizer.get("rule", "estimate")
-        counted["vertex"] = f"{rule} (estimate, ±{band:.0%})" if band else f"{rule} (estimate)"
+        for b in gemini_backends:
+            by_backend[b] = list(gemini.example_tokens)
+            counted[b] = f"{rule} (estimate, ±{band:.0%})" if band else f"{rule} (estimate)"
         report = report or gemini
     assert report is not None
     return TokenCounts(path=str(report.path), format=report.format, examples=report.examples,
@@ -134,18 +141,19 @@ def _gemini_band() -> float | None:
 
 
 def resolve_backends(backend: str, model: str | None, catalog: Catalog) -> list[str]:
-    if backend not in (*BACKENDS, "all"):
-        raise UnknownName("backend", backend, [*BACKENDS, "all"])
+    names = [p.name for p in installed_profiles()]
+    if backend not in (*names, "all"):
+        raise UnknownName("backend", backend, [*names, "all"])
     if model is not None:
         owner = backend_of_model(model, catalog)
         if backend not in ("all", owner):
             raise UnknownName(f"{backend} model", model, _backend_model_names(backend, catalog))
         return [owner]
-    return list(BACKENDS) if backend == "all" else [backend]
+    return names if backend == "all" else [backend]
 
 
 def _backend_model_names(backend: str, catalog: Catalog) -> list[str]:
-    if backend == "local":
+    if not profile_for(backend).managed:
         return list(catalog.open_models.rows)
     return [m.name for m in catalog.models.rows.values() if m.backend == backend]
 
@@ -154,6 +162,7 @@ def estimate_for_file(
     path: str | Path, *, catalog: Catalog, backend: str = "all", model: str | None = None,
     epochs: int | None = None, method: str = "sft", adapter: str | None = None, gpu: str | None = None,
     assumptions: dict[str, Any] | None = None, progress: Progress | None = None,
+    measured: Sequence[Any] | None = None,
 ) -> EstimateReport:
     """Count the file's tokens and estimate training on each backend (the ``estimate`` command).
     ``progress``: see ``count_tokens``."""
@@ -161,13 +170,16 @@ def estimate_for_file(
     parse_assumptions(assumptions)  # fail on a typo before reading a large file
     counts = count_tokens(path, backends, model, catalog, progress=progress)
     extra = dict(assumptions or {})
-    if "vertex" in backends and "token_error_band" not in extra and _gemini_band() is not None:
+    gemini = any(profile_for(b).token_counter == "gemini" for b in backends)
+    if gemini and "token_error_band" not in extra and _gemini_band() is not None:
         extra["token_error_band"] = _gemini_band()
     estimates: list[TrainingEstimate] = []
     for b in backends:
+        gpus = not profile_for(b).managed  # --adapter and --gpu apply to the backend that plans GPUs
         estimates += estimate_training(b, example_tokens=counts.by_backend[b], model=model, epochs=epochs,
-                                       method=method, adapter=adapter if b == "local" else None,
-                                       gpu=gpu if b == "local" else None, assumptions=extra, catalog=catalog)
+                                       method=method, adapter=adapter if gpus else None,
+                                       gpu=gpu if gpus else None, assumptions=extra, catalog=catalog,
+                                       measured=measured)
     prices = price_dates([], estimates, catalog)
     return EstimateReport(data=counts.summary(), backends=estimates,
                           prices_as_of=min((p.as_of for p in prices), default=None), prices=prices)
@@ -176,11 +188,11 @@ def estimate_for_file(
 def compare_for_file(
     path: str | Path, *, catalog: Catalog, workload: Workload, backend: str = "all", gpu: str | None = None,
     prompt_model: str = DEFAULT_PROMPT_MODEL, assumptions: dict[str, Any] | None = None,
-    today: date | None = None, progress: Progress | None = None,
+    today: date | None = None, progress: Progress | None = None, measured: Sequence[Any] | None = None,
 ) -> Comparison:
     """Training on every backend, then inference and break-even against prompting (``compare``)."""
     report = estimate_for_file(path, catalog=catalog, backend=backend, gpu=gpu, assumptions=assumptions,
-                               progress=progress)
+                               progress=progress, measured=measured)
     when = today or parse_assumptions(assumptions).today or date.today()
     return build_comparison(report.backends, workload, catalog=catalog, today=when, prompt_model=prompt_model,
                             data=report.data)

@@ -17,8 +17,7 @@ from ftrouter.catalog import Catalog, ModelEntry, default_catalog
 from ftrouter.cost.local import plan_local
 from ftrouter.cost.types import Assumptions, TrainingEstimate, parse_assumptions
 from ftrouter.errors import CatalogError, DataError, UnknownName, UsageError
-
-BACKENDS = ("openai", "vertex", "local")
+from ftrouter.profiles import profile_for
 
 # OpenAI's auto rule (cookbook constants)
 TARGET_EPOCHS = 3
@@ -109,24 +108,24 @@ def _managed_estimate(
     )
 
 
-def _openai(example_tokens: Sequence[int], model: str | None, epochs: int | None, method: str,
+def _openai(backend: str, example_tokens: Sequence[int], model: str | None, epochs: int | None, method: str,
             catalog: Catalog, opts: Assumptions) -> list[TrainingEstimate]:
     n_epochs = epochs or openai_default_epochs(len(example_tokens))
     extra = {"epochs_rule": "given" if epochs else "openai auto (target 3; examples x epochs in 100..25,000)"}
-    return [_managed_estimate("openai", entry, example_tokens, n_epochs, method, catalog, opts, extra)
-            for entry in managed_models("openai", model, catalog)]
+    return [_managed_estimate(backend, entry, example_tokens, n_epochs, method, catalog, opts, extra)
+            for entry in managed_models(backend, model, catalog)]
 
 
-def _vertex(example_tokens: Sequence[int], model: str | None, epochs: int | None, method: str,
+def _vertex(backend: str, example_tokens: Sequence[int], model: str | None, epochs: int | None, method: str,
             catalog: Catalog, opts: Assumptions) -> list[TrainingEstimate]:
     band = opts.token_error_band if opts.token_error_band is not None else DEFAULT_GEMINI_ERROR_BAND
     n_epochs = epochs or opts.vertex_epochs
     out = []
-    for entry in managed_models("vertex", model, catalog):
+    for entry in managed_models(backend, model, catalog):
         extra = {"epochs_rule": "given" if epochs else f"assumed {n_epochs} (Vertex picks its own default)",
                  "token_estimate": "Gemini token estimate (no public offline tokenizer)",
                  "token_error_band": band}
-        est = _managed_estimate("vertex", entry, example_tokens, n_epochs, method, catalog, opts, extra)
+        est = _managed_estimate(backend, entry, example_tokens, n_epochs, method, catalog, opts, extra)
         if est.cost_usd is not None:
             est.assumptions["cost_range_usd"] = [round(est.cost_usd * (1 - band), 4),
                                                  round(est.cost_usd * (1 + band), 4)]
@@ -151,8 +150,8 @@ def estimate_training(
 
     ``example_tokens`` are per-example token counts (for Vertex: Gemini estimates). ``adapter`` and
     ``gpu`` apply to the local backend (``adapter`` None = LoRA, or QLoRA when LoRA does not fit).
-    ``measured``: finished local runs (``MeasuredRun``) whose tokens/s replaces the MFU prior; None
-    reads them from the job registry when there is one.
+    ``measured``: finished local runs (``MeasuredRun``) whose tokens/s replaces the MFU prior
+    (the caller reads them, e.g. ``ftrouter.cost.calibration.registry_runs()``; None: the prior alone).
     """
     if not example_tokens:
         raise DataError("no examples to estimate", code="no_examples")
@@ -164,12 +163,36 @@ def estimate_training(
         raise UsageError(f"unknown method {method!r} (sft or dpo)")
     cat = catalog or default_catalog()
     opts = parse_assumptions(assumptions)
-    if backend == "openai":
-        return _openai(example_tokens, model, epochs, method, cat, opts)
-    if backend == "vertex":
-        return _vertex(example_tokens, model, epochs, method, cat, opts)
-    if backend == "local":
+    profile = profile_for(backend)  # UnknownName for a backend no installed plugin registers
+    if not profile.managed:
         return plan_local(example_tokens, model=model, epochs=epochs or opts.local_epochs, method=method,
                           adapter=adapter, gpu=gpu, opts=opts, catalog=cat, measured=measured)
-    raise UnknownName("backend", backend, list(BACKENDS))
+    if profile.auto_epochs == "openai":
+        return _openai(backend, example_tokens, model, epochs, method, cat, opts)
+    if profile.token_counter == "gemini":  # Gemini token estimates: the cost is a range
+        return _vertex(backend, example_tokens, model, epochs, method, cat, opts)
+    return _managed(backend, example_tokens, model, epochs or profile.default_epochs or 1, method, cat, opts,
+                    {"epochs_rule": "given" if epochs else (profile.epochs_rule or "assumed")})
+
+
+def _managed(backend: str, example_tokens: Sequence[int], model: str | None, epochs: int, method: str,
+             catalog: Catalog, opts: Assumptions, extra: dict[str, Any]) -> list[TrainingEstimate]:
+    """A managed backend priced from its plugin's catalog rows. A row without a published training price
+    still gives the billed tokens (its ``note`` says where the price comes from: often the provider's
+    own estimate endpoint, which ``submit --dry-run`` asks when credentials are present)."""
+    out = []
+    for entry in managed_models(backend, model, catalog):
+        if entry.training_usd_per_1m is not None:
+            out.append(_managed_estimate(backend, entry, example_tokens, epochs, method, catalog, opts, extra))
+            continue
+        limit = entry.training_token_limit
+        problems = _availability_problems(entry, method, len(example_tokens), opts.today or date.today())
+        out.append(TrainingEstimate(
+            backend=backend, model=entry.name, method=method, epochs=epochs,
+            billed_tokens=billed_tokens(example_tokens, epochs, limit), cost_usd=None, hours=None, gpu=None,
+            fits=not problems, prices_as_of=entry.as_of,
+            assumptions={"examples": len(example_tokens), "training_token_limit": limit,
+                         "price": entry.note or "no published training price", "price_source": entry.source,
+                         **extra, **({"problems": problems} if problems else {})}))
+    return out
 

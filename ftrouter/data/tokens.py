@@ -270,12 +270,25 @@ def counter_for_model(model: str | None) -> TokenCounter:
     from ftrouter.catalog import find_model, models
 
     entry = find_model(model)
-    if (entry is not None and entry.backend == "vertex") or model.startswith("gemini"):
+    how = _token_counter(entry.backend) if entry is not None else None  # the backend's profile says
+    if how == "gemini" or (entry is None and model.startswith("gemini")):
         return GeminiEstimator(limit=entry.training_token_limit if entry else None, model=model)
+    if how == "tiktoken-proxy":  # an open model: o200k_base stands in for its tokenizer
+        return TiktokenCounter(DEFAULT_ENCODING, limit=entry.training_token_limit if entry else None, model=model)
     encoding = encoding_name_for_model(model)
     if encoding is None:
         raise UnknownName("model", model, list(models()))
     return TiktokenCounter(encoding, limit=entry.training_token_limit if entry else None, model=model)
+
+
+def _token_counter(backend: str) -> str | None:
+    from ftrouter.errors import PluginMissing
+    from ftrouter.profiles import profile_for
+
+    try:
+        return profile_for(backend).token_counter
+    except (UnknownName, PluginMissing):
+        return None
 
 
 @cache

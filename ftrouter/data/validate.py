@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ftrouter.data.canonical import Example, Problem, Severity
+from ftrouter.data.canonical import Example, Problem
 from ftrouter.data.inspect import DatasetReport, ExampleCheck, run_inspection
 from ftrouter.data.leakage import LeakCheck
 from ftrouter.data.problems import ProblemSink, group_repeated_warnings, make_problem, render_collapsed, repeat_note
@@ -29,16 +29,9 @@ from ftrouter.data.reader import FileScan
 from ftrouter.data.tokens import TiktokenCounter, TokenCounter, counter_for_model
 from ftrouter.errors import UnknownName, UsageError, ValidationFailed
 from ftrouter.methods import METHOD_DATA, data_refusal, method_for_data, method_refusal
+from ftrouter.profiles import profile_for
 
-BACKENDS = ("openai", "vertex", "local")
 MAX_PLAN_WARNINGS = 10  # distinct warnings a job plan lists (``data validate`` lists them all)
-
-# severities a backend raises above the reader's defaults
-SEVERITY: dict[str, dict[str, Severity]] = {
-    "openai": {},
-    "vertex": {"too_long": "error", "last_not_assistant": "error"},
-    "local": {},
-}
 
 
 @dataclass
@@ -161,7 +154,7 @@ def _managed_rules(backend: str, model: str | None) -> _Rules:
         raise UsageError(f"model {entry.name!r} is a {entry.backend} model, not {backend}", code="wrong_backend")
     counter = counter_for_model(entry.name)
     counter.limit = entry.training_token_limit
-    check = check_gemini if backend == "vertex" else None
+    check = check_gemini if profile_for(backend).data_check == "gemini" else None
     return _Rules(counter, check, entry.min_examples, entry.max_validation_examples, model=entry.name,
                   model_methods=tuple(entry.methods))
 
@@ -174,13 +167,11 @@ def _local_rules(model: str | None) -> _Rules:
 
 
 def rules_for(backend: str, model: str | None) -> _Rules:
-    if backend not in BACKENDS:
-        raise UnknownName("backend", backend, BACKENDS)
-    return _local_rules(model) if backend == "local" else _managed_rules(backend, model)
+    return _managed_rules(backend, model) if profile_for(backend).managed else _local_rules(model)
 
 
 def _with_severity(problems: list[Problem], backend: str) -> list[Problem]:
-    table = SEVERITY[backend]
+    table = profile_for(backend).severities  # severities the backend raises above the reader's defaults
     return [replace(p, severity=table[p.code]) if p.code in table else p for p in problems]
 
 

@@ -77,15 +77,6 @@ class JobSpec(_Model):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
-class Capabilities(_Model):
-    methods: list[Method]
-    adapters: list[Adapter | Literal["managed"]]
-    base_models: list[str] = Field(default_factory=list)
-    needs_credentials: bool = True
-    can_pause: bool = False
-    can_resume: bool = False
-
-
 class PlannedRequest(_Model):
     """A request a backend would send, shown by ``submit --dry-run`` (secrets never included)."""
 

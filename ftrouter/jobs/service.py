@@ -32,7 +32,6 @@ from ftrouter.errors import (
     DataError,
     FtrouterError,
     InvalidRequest,
-    NotSupported,
     ProviderUnavailable,
     QuotaError,
     RateLimited,
@@ -262,10 +261,8 @@ class JobService:
     def _optional_action(self, job: str, action: str) -> JobRecord:
         record = self._reached_backend(job, action)
         backend = self.backend(record.backend)
-        method = getattr(backend, action, None)
-        if method is None:
-            raise NotSupported(f"the {record.backend} backend cannot {action} jobs")
-        status = method(record.ref())
+        # Backend.pause / resume raise NotSupported unless the backend overrides them
+        status = backend.pause(record.ref()) if action == "pause" else backend.resume(record.ref())
         # the state after the action; a resumed job may leave its ended state (the backend says so)
         return self.registry.record_status(record.id, _redacted_status(status), observed_at=utcnow(),
                                            reopen=action == "resume")

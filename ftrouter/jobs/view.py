@@ -196,7 +196,7 @@ def jobs_table(records: list[JobRecord]) -> Table:
     for column in ("model", "progress", "result / error"):
         table.add_column(column, overflow="fold")
     table.add_column("created", no_wrap=True)
-    deadline_column = any(record.backend == "openai" for record in records)
+    deadline_column = any(_has_deadline(record.backend) for record in records)
     if deadline_column:
         table.add_column("days left", no_wrap=True)  # until the OpenAI fine-tune shuts down
     for record in records:
@@ -216,6 +216,17 @@ def jobs_table(records: list[JobRecord]) -> Table:
             cells.append(_days_left_text(record))
         table.add_row(*cells)
     return table
+
+
+def _has_deadline(backend: str) -> bool:
+    """Whether ``backend``'s fine-tuned models have a published shutdown (its profile says)."""
+    from ftrouter.errors import PluginMissing, UnknownName
+    from ftrouter.profiles import profile_for
+
+    try:
+        return profile_for(backend).service_deadline
+    except (UnknownName, PluginMissing):
+        return False
 
 
 def _days_left_text(record: JobRecord) -> Text:

@@ -53,6 +53,7 @@ def test_registry_finished_local_jobs_calibrate_the_estimate(ftrouter_home: Path
     finished("ftr-cccccc", "openai", JobState.SUCCEEDED, {"tokens_per_second": 1.0, "gpu": "H100-SXM-80GB"})
     runs = registry_runs()
     assert [(r.gpu, r.tokens_per_second, r.method) for r in runs] == [("H100-SXM-80GB", 6000.0, "lora")]
-    [est] = estimate_training("local", example_tokens=[1000] * 600, model="llama-3.1-8b", gpu="h100")
+    [est] = estimate_training("local", example_tokens=[1000] * 600, model="llama-3.1-8b", gpu="h100",
+                              measured=runs)  # the caller reads the registry; the estimator stays pure
     assert est.assumptions["throughput_source"] == "measured (1 run)"
     assert est.hours == pytest.approx(600 * 1000 * 3 / 6000 / 3600)

@@ -10,7 +10,8 @@ import pytest
 from clirun import run_cli
 
 from ftrouter.catalog import get_model
-from ftrouter.methods import BACKEND_METHODS, data_refusal, method_refusal
+from ftrouter.methods import data_refusal, method_refusal
+from ftrouter.profiles import installed_profiles
 
 # (backend, model): OpenAI with and without DPO, Gemini, a local hub id (prepare only warns about it)
 TARGETS = [("openai", "gpt-4.1-mini-2025-04-14"), ("openai", "gpt-3.5-turbo-0125"), ("vertex", "gemini-2.5-flash"),
@@ -62,13 +63,11 @@ def test_validate_and_submit_agree(backend: str, model: str, method: str, kind: 
     assert "Traceback" not in v_err + s_err
 
 
-def test_capabilities_come_from_the_same_table() -> None:
-    from ftrouter.backends import load_backend_class
-
-    for backend, methods in BACKEND_METHODS.items():
-        cls = load_backend_class(backend)
-        caps = cls.capabilities(cls.__new__(cls))  # capabilities() reads no instance state
-        assert tuple(caps.methods) == methods
+def test_the_profile_is_what_method_refusal_judges() -> None:
+    for profile in installed_profiles():
+        for method in ("sft", "dpo"):
+            refused = method_refusal(profile.name, method) is not None
+            assert refused == (method not in profile.methods), (profile.name, method)
 
 
 def test_validate_infers_the_method_from_the_data(datasets: dict[str, Path],

@@ -21,7 +21,6 @@ from typing import Any
 from ftrouter.backends import Backend
 from ftrouter.errors import DataError, InvalidRequest, ProviderUnavailable
 from ftrouter.jobs.models import (
-    Capabilities,
     JobError,
     JobEvent,
     JobResult,
@@ -50,9 +49,6 @@ class FakeBackend(Backend):
     name = "fake"
     calls: list[str] = []  # noqa: RUF012 - class-level call log for assertions
     lookup_down = False  # find_by_local_id fails (tests set it)
-
-    def capabilities(self) -> Capabilities:
-        return Capabilities(methods=["sft"], adapters=["managed"], needs_credentials=False, can_resume=True)
 
     def prepare(self, spec: JobSpec, local_id: str) -> PreparedJob:
         lines = Path(spec.data).read_text(encoding="utf-8").splitlines()

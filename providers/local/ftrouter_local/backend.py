@@ -17,7 +17,6 @@ from typing import Any, ClassVar
 from ftrouter.backends import Backend
 from ftrouter.errors import BackendError, NotFound, UsageError
 from ftrouter.jobs.models import (
-    Capabilities,
     JobError,
     JobEvent,
     JobResult,
@@ -29,7 +28,6 @@ from ftrouter.jobs.models import (
     RemoteRef,
     utcnow,
 )
-from ftrouter.methods import BACKEND_METHODS
 from ftrouter_local.config import TrainConfig
 from ftrouter_local.jobfiles import JobFiles, WorkerStatus, write_atomic
 from ftrouter_local.launcher import (
@@ -53,10 +51,6 @@ class LocalBackend(Backend):
     def __init__(self, *, cancel_wait_s: float = 15.0, jobs_root: Path | None = None, **_: Any) -> None:
         self.cancel_wait_s = cancel_wait_s  # how long cancel() waits for the checkpoint before returning
         self.jobs_root = jobs_root
-
-    def capabilities(self) -> Capabilities:
-        return Capabilities(methods=list(BACKEND_METHODS["local"]), adapters=["lora", "qlora", "full"], base_models=[],
-                            needs_credentials=False, can_pause=False, can_resume=True)
 
     # -- where jobs live --------------------------------------------------------------------------
 

@@ -204,6 +204,7 @@ def prepare_job(spec: JobSpec, local_id: str, files: JobFiles) -> PreparedJob:
 def _estimate(config: TrainConfig, example_tokens: list[int]) -> tuple[dict[str, Any], str | None]:
     """The cost engine's local estimate; a model it does not know is a warning, never a failure."""
     from ftrouter.cost import estimate_training
+    from ftrouter.cost.calibration import registry_runs
     from ftrouter.training import resolve_precision
 
     # the run's own training length and precision (the trainer's rule for its dtype), not the estimator's
@@ -215,7 +216,7 @@ def _estimate(config: TrainConfig, example_tokens: list[int]) -> tuple[dict[str,
                        "activation_checkpointing": config.activation_checkpointing}
         estimates = estimate_training("local", example_tokens=example_tokens, model=config.model,
                                       epochs=max(1, math.ceil(config.epochs)), adapter=config.adapter,
-                                      method=config.method, assumptions=assumptions)
+                                      method=config.method, assumptions=assumptions, measured=registry_runs())
     except FtrouterError as exc:
         return {}, exc.message
     return (estimates[0].model_dump(mode="json"), None) if estimates else ({}, "the cost engine returned nothing")

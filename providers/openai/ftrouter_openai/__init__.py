@@ -5,6 +5,20 @@ The ``openai`` SDK is imported only when a remote call is made, so ``submit --dr
 a key nor the SDK's import time.
 """
 
-from ftrouter_openai.backend import OpenAIBackend
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ftrouter_openai.backend import OpenAIBackend
 
 __all__ = ["OpenAIBackend"]
+
+
+def __getattr__(name: str) -> Any:
+    """``OpenAIBackend`` loads on first access, so reading the profile (``ftrouter_openai.profile``) is cheap."""
+    if name == "OpenAIBackend":
+        from ftrouter_openai.backend import OpenAIBackend
+
+        return OpenAIBackend
+    raise AttributeError(f"module 'ftrouter_openai' has no attribute {name!r}")

@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from ftrouter.backends import Backend
-from ftrouter.catalog import find_model, models
+from ftrouter.catalog import find_model
 from ftrouter.errors import BadResponse, DataError, FtrouterError, ProviderUnavailable, UsageError
 from ftrouter.http import RetryPolicy, call_with_retries, create_once
-from ftrouter.jobs.models import Capabilities, JobEvent, JobSpec, JobStatus, PreparedJob, RemoteRef
-from ftrouter.methods import BACKEND_METHODS
+from ftrouter.jobs.models import JobEvent, JobSpec, JobStatus, PreparedJob, RemoteRef
 from ftrouter.redact import register_secret
 from ftrouter_openai import prepare as preparing
 from ftrouter_openai.client import UPLOAD_TIMEOUT_S, api_key, make_client
@@ -74,11 +73,6 @@ class OpenAIBackend(Backend):
         return call_with_retries(fn, self.retry, what=what, translate=self._translate(what))
 
     # -- the contract ----------------------------------------------------------------------------
-
-    def capabilities(self) -> Capabilities:
-        base = sorted(name for name, row in models().items() if row.backend == "openai")
-        return Capabilities(methods=list(BACKEND_METHODS["openai"]), adapters=["managed"], base_models=base,
-                            needs_credentials=True, can_pause=True, can_resume=True)
 
     def prepare(self, spec: JobSpec, local_id: str) -> PreparedJob:
         return preparing.prepare(spec, local_id)

@@ -11,13 +11,12 @@ from typing import Any, ClassVar
 
 from ftrouter.backends import Backend
 from ftrouter.http import RetryPolicy
-from ftrouter.jobs.models import Capabilities, JobEvent, JobSpec, JobStatus, PreparedJob, RemoteRef
+from ftrouter.jobs.models import JobEvent, JobSpec, JobStatus, PreparedJob, RemoteRef
 from ftrouter.jobs.paths import job_dir
-from ftrouter.methods import BACKEND_METHODS
 from ftrouter_vertex.client import VertexClient
 from ftrouter_vertex.errors import MissingBucket
 from ftrouter_vertex.jobview import events_after, parse_job, to_events, to_status
-from ftrouter_vertex.prepare import build_request, prepare_job, vertex_models
+from ftrouter_vertex.prepare import build_request, prepare_job
 from ftrouter_vertex.request import LABEL_KEY, label_filter, label_value
 from ftrouter_vertex.settings import VertexSettings, resolve_settings
 
@@ -96,10 +95,6 @@ class VertexBackend(Backend):
         return RemoteRef(backend="vertex", remote_id=view.job_id, local_id=local_id, extra=extra)
 
     # -- the contract -----------------------------------------------------------------------------
-
-    def capabilities(self) -> Capabilities:
-        return Capabilities(methods=list(BACKEND_METHODS["vertex"]), adapters=["managed", "lora"],
-                            base_models=vertex_models(), needs_credentials=True)
 
     def prepare(self, spec: JobSpec, local_id: str) -> PreparedJob:
         return prepare_job(spec, local_id, self.settings(spec.options))

@@ -29,8 +29,12 @@ def test_the_plugin_is_found_by_its_entry_point() -> None:
     from ftrouter_openai import OpenAIBackend
 
     assert "openai" in backend_names() and load_backend_class("openai") is OpenAIBackend
-    capabilities = OpenAIBackend().capabilities()
-    assert capabilities.methods == ["sft", "dpo"] and MODEL in capabilities.base_models and capabilities.can_pause
+    from ftrouter.backends import Backend
+    from ftrouter.catalog import models
+    from ftrouter.profiles import profile_for
+
+    assert profile_for("openai").methods == ("sft", "dpo") and models()[MODEL].backend == "openai"
+    assert OpenAIBackend.pause is not Backend.pause and OpenAIBackend.resume is not Backend.resume
 
 
 @pytest.mark.slow

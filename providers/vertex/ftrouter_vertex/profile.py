@@ -1,0 +1,15 @@
+"""What the core knows about the Vertex AI backend (``ftrouter.profiles``). Light: no Google import."""
+
+from ftrouter.profiles import BackendProfile
+
+PROFILE = BackendProfile(
+    name="vertex",
+    methods=("sft",),  # Gemini supervised tuning; Vertex preference tuning is not wired in
+    token_counter="gemini",  # no public offline tokenizer: the data engine's estimate, with its band
+    # Vertex rejects these outright, where OpenAI truncates or skips
+    severities={"too_long": "error", "last_not_assistant": "error"},
+    data_check="gemini",
+    credentials=("GOOGLE_APPLICATION_CREDENTIALS",),  # or gcloud's application-default credentials
+    model_family="gemini",
+    install_hint="pip install -e providers/vertex",
+)
