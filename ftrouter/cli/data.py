@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 data_app = typer.Typer(help="Inspect, validate, convert and split training data (JSONL).", no_args_is_help=True)
 
-FORMAT_HELP = "Input format: auto, openai, dpo, prompt-completion, alpaca, sharegpt, gemini."
+FORMAT_HELP = ("Input format: auto, openai, dpo, prompt-completion, alpaca, sharegpt, gemini; labelled data: "
+               "classification, multi-label, pairs, token-classification, embedding.")
 MODEL_HELP = ("OpenAI model (exact counts), Gemini model (estimate), or a local model folder (its tokenizer). "
               "Default: o200k_base, no per-example limit.")
 JSON_HELP = "Print machine-readable JSON instead of a table."
@@ -89,11 +90,19 @@ def inspect(
     fmt: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
     model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    val: Path | None = typer.Option(None, "--val", help="Labelled data: a validation file (labels it shows that "
+                                    "training does not)."),
 ) -> None:
     """Format, counts, token distribution, duplicates and problems of a data file. Exit 1 on errors."""
     from ftrouter.cli.progress import data_progress
     from ftrouter.data.inspect import inspect_file
+    from ftrouter.data.labelled import labelled_format
 
+    if labelled_format(file, fmt) is not None:
+        from ftrouter.cli.labelled import inspect_labelled_command
+
+        inspect_labelled_command(file, fmt=fmt, model=model, val=val, as_json=as_json)
+        return
     with data_progress("inspecting", file) as progress:
         report = inspect_file(file, fmt=fmt, model=model, progress=progress)
     if as_json:
