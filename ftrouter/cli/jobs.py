@@ -187,6 +187,8 @@ def submit(
     seed: int | None = typer.Option(None, "--seed", help="Training seed."),
     gpus: int | None = typer.Option(None, "--gpus", min=1, help="GPUs to train on (local; same as --option gpus=N)."),
     recipe: str | None = typer.Option(None, "--recipe", help="Training recipe name or file (local; --option recipe=)."),
+    task: str | None = typer.Option(None, "--task", help="Local: sft (default), classification, multi-label, "
+                                    "pair-classification or token-classification (--option task=)."),
     option: list[str] = typer.Option([], "--option", help="Backend-specific KEY=VALUE (repeatable)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate, convert, estimate, show requests; send nothing."),
     wait: bool = typer.Option(False, "--wait", help="Watch the job until it ends (exit code reflects the result)."),
@@ -200,7 +202,8 @@ def submit(
         raise UsageError("no such file", path=val, code="file_not_found")
     spec = build_spec(
         {"backend": backend, "model": model, "data": str(data), "val": str(val) if val else None, "method": method,
-         "adapter": adapter, "suffix": suffix, "seed": seed, "options": _options(option, gpus=gpus, recipe=recipe)},
+         "adapter": adapter, "suffix": suffix, "seed": seed,
+         "options": _options(option, gpus=gpus, recipe=recipe, task=task)},
         {"epochs": epochs, "learning_rate_multiplier": lr_multiplier, "learning_rate": learning_rate,
          "batch_size": batch_size, "beta": beta, "lora_r": lora_r, "lora_alpha": lora_alpha,
          "max_length": max_length, "max_steps": max_steps})

@@ -24,21 +24,21 @@ KEYWORDS = {
     "weather": ["rain", "storm", "sunny", "snow"],
     "finance": ["stock", "bank", "loan", "invoice"],
 }
-_FILLER = ["the", "a", "today", "we", "saw", "about", "news", "report", "people", "said", "there", "was",
+FILLER = ["the", "a", "today", "we", "saw", "about", "news", "report", "people", "said", "there", "was",
            "again", "very", "this", "morning", "new", "big", "small", "city"]
 _PEOPLE = [("ada", "lovelace"), ("alan", "turing"), ("grace", "hopper"), ("linus", "pauling")]
 _PLACES = ["paris", "london", "berlin", "madrid", "rome"]
 
 
 def synthetic_classification(count: int, seed: int = 0, *, imbalance: bool = False) -> list[dict[str, Any]]:
-    """``{"text", "label"}`` rows: filler words around one keyword of the label (``imbalance``: sports x4)."""
+    """``{"text", "label"}`` rows: three filler words around one keyword of the label (``imbalance``: sports x4)."""
     rng = random.Random(seed)
     labels = list(KEYWORDS)
     weights = [4, 1, 1] if imbalance else [1, 1, 1]
     rows = []
     for _ in range(count):
         label = rng.choices(labels, weights)[0]
-        words = rng.sample(_FILLER, 5)
+        words = rng.sample(FILLER, 3)
         words.insert(rng.randint(0, len(words)), rng.choice(KEYWORDS[label]))
         rows.append({"text": " ".join(words), "label": label})
     return rows
@@ -49,7 +49,7 @@ def synthetic_entities(count: int, seed: int = 0) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     rows = []
     for _ in range(count):
-        tokens = rng.sample(_FILLER, 4)
+        tokens = rng.sample(FILLER, 4)
         tags = ["O"] * len(tokens)
         at = rng.randint(0, len(tokens))
         tokens[at:at] = list(rng.choice(_PEOPLE))
@@ -63,7 +63,7 @@ def synthetic_entities(count: int, seed: int = 0) -> list[dict[str, Any]]:
 
 
 def _vocabulary_text() -> list[str]:
-    words = _FILLER + [w for ws in KEYWORDS.values() for w in ws] + [w for p in _PEOPLE for w in p] + _PLACES
+    words = FILLER + [w for ws in KEYWORDS.values() for w in ws] + [w for p in _PEOPLE for w in p] + _PLACES
     return [" ".join(words), *words]
 
 
@@ -93,8 +93,8 @@ def build_tiny_encoder(out_dir: str | Path, *, seed: int = 0) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tokenizer = build_tokenizer()
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=128, pad_token_id=tokenizer.pad_token_id)
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=128, max_position_embeddings=128, pad_token_id=tokenizer.pad_token_id)
     torch.manual_seed(seed)
     AutoModel.from_config(config).save_pretrained(out)
     tokenizer.save_pretrained(out)
