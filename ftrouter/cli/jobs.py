@@ -188,7 +188,7 @@ def submit(
     gpus: int | None = typer.Option(None, "--gpus", min=1, help="GPUs to train on (local; same as --option gpus=N)."),
     recipe: str | None = typer.Option(None, "--recipe", help="Training recipe name or file (local; --option recipe=)."),
     task: str | None = typer.Option(None, "--task", help="Local: sft (default), classification, multi-label, "
-                                    "pair-classification or token-classification (--option task=)."),
+                                    "pair-classification, token-classification or embedding (--option task=)."),
     option: list[str] = typer.Option([], "--option", help="Backend-specific KEY=VALUE (repeatable)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate, convert, estimate, show requests; send nothing."),
     wait: bool = typer.Option(False, "--wait", help="Watch the job until it ends (exit code reflects the result)."),

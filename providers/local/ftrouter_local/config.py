@@ -34,7 +34,8 @@ class TrainConfig(BaseModel):
 
     model: str = Field(min_length=1, description="local folder or hub id of the base model")
     # what is trained: sft (a causal LM on chat data) or an encoder with a head on labelled data
-    task: Literal["sft", "classification", "multi-label", "token-classification", "pair-classification"] = "sft"
+    task: Literal["sft", "classification", "multi-label", "token-classification", "pair-classification",
+                  "embedding"] = "sft"
     class_weights: Literal["auto", "on", "off"] = "auto"  # labelled tasks: auto = on past an imbalance ratio of 3
     adapter: Literal["lora", "qlora", "full"] = "lora"
     epochs: float = Field(default=3.0, gt=0)

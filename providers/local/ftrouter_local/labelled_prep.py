@@ -79,19 +79,41 @@ def _write_records(path: str, fmt: str, target: Path) -> int:
     return len(rows)
 
 
+def _check_negatives(path: str) -> None:
+    """Every example has a negative (triplet loss) or none has (in-batch negatives): not a mix."""
+    first: tuple[int, bool] | None = None
+    for record in scan_labelled(path, "embedding"):
+        if record.example is None:
+            continue
+        has = len(record.example.texts) == 3
+        if first is None:
+            first = (record.line, has)
+        elif has != first[1]:
+            which = "has" if has else "has no"
+            raise DataError(f"this example {which} 'negative' but the one at line {first[0]} "
+                            f"{'does' if first[1] else 'does not'}: give every example a negative or none",
+                            path=path, line=record.line, code="mixed_negatives")
+
+
 def _inspect(spec: JobSpec, config: TrainConfig, fmt: str) -> Any:
     from ftrouter.data.labelled_inspect import inspect_labelled
 
     folder = config.model if Path(config.model).expanduser().is_dir() else None
     result = inspect_labelled(spec.data, fmt=fmt, model=folder, val=spec.val)
     _raise_first_error(result)
-    if fmt != "token-classification" and len(result.train.labels) < 2:
+    if fmt == "embedding":
+        _check_negatives(spec.data)
+        if spec.val:
+            _check_negatives(spec.val)
+    elif fmt != "token-classification" and len(result.train.labels) < 2:
         raise DataError(f"{len(result.train.labels)} distinct label(s) in the training file: a classifier "
                         "needs at least 2", path=spec.data, code="too_few_labels")
     return result
 
 
 def prepare_labelled_job(spec: JobSpec, local_id: str, files: JobFiles, config: TrainConfig) -> PreparedJob:
+    if config.task == "embedding" and config.adapter != "full":
+        raise UsageError("--task embedding fine-tunes the whole encoder: pass --adapter full", code="not_supported")
     if config.adapter == "qlora":
         raise UsageError(f"--task {config.task} trains small encoders: use --adapter lora or full, not qlora",
                          code="not_supported")
@@ -105,7 +127,7 @@ def prepare_labelled_job(spec: JobSpec, local_id: str, files: JobFiles, config: 
     train = result.train
     val_labels = dict(result.val.labels) if result.val else {}
     names = label_order(dict(train.labels), val_labels, fmt)
-    weighted = _use_weights(config, train.imbalance_ratio)
+    weighted = fmt != "embedding" and _use_weights(config, train.imbalance_ratio)
     warnings += [f"label {label!r} is in the validation file only: the model cannot learn it"
                  for label in result.only_in_val]
     if train.warnings or (result.val and result.val.warnings):

@@ -62,6 +62,27 @@ def synthetic_entities(count: int, seed: int = 0) -> list[dict[str, Any]]:
     return rows
 
 
+def synthetic_retrieval(count: int, seed: int = 0, *, negatives: bool = False) -> list[dict[str, Any]]:
+    """``{"anchor", "positive"[, "negative"]}`` rows: a short query and a longer text that share a keyword
+    (the negative: a text about another keyword)."""
+    rng = random.Random(seed)
+    keywords = [w for ws in KEYWORDS.values() for w in ws]
+
+    def text(keyword: str) -> str:
+        words = rng.sample(FILLER, 3)
+        words.insert(rng.randint(0, 3), keyword)
+        return " ".join(words)
+
+    rows = []
+    for i in range(count):
+        keyword = keywords[i % len(keywords)] if count <= len(keywords) else rng.choice(keywords)
+        row = {"anchor": f"about {keyword}", "positive": text(keyword)}
+        if negatives:
+            row["negative"] = text(rng.choice([k for k in keywords if k != keyword]))
+        rows.append(row)
+    return rows
+
+
 def _vocabulary_text() -> list[str]:
     words = FILLER + [w for ws in KEYWORDS.values() for w in ws] + [w for p in _PEOPLE for w in p] + _PLACES
     return [" ".join(words), *words]
