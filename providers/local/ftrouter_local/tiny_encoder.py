@@ -1,10 +1,11 @@
 """A tiny BERT-style encoder and small labelled datasets, built on the spot with no hub access.
 
-The encoder counterpart of ``ftrouter_local.tiny``: a real BERT architecture (about 60k parameters) with
-a WordPiece tokenizer trained on the synthetic texts, saved with ``save_pretrained`` so it loads like any
-local model folder (``AutoModelForSequenceClassification`` / ``AutoModelForTokenClassification`` add
-their heads at training time). The datasets are learnable from words alone: a keyword decides the class;
-names and cities are the entities.
+The encoder counterpart of ``ftrouter_local.tiny``: a real BERT architecture (hidden size 64, 2 layers,
+about 90k parameters) with a WordPiece tokenizer over the synthetic texts' words, saved with
+``save_pretrained`` so it loads like any local model folder (``AutoModelForSequenceClassification`` /
+``AutoModelForTokenClassification`` add their heads at training time; sentence-transformers adds mean
+pooling). The datasets are learnable from words alone: a keyword decides the class; names and cities are
+the entities; a query and a text share a keyword.
 
     python -m ftrouter_local.tiny_encoder OUT_DIR [--data FILE] [--task classification|token-classification]
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import string
 from pathlib import Path
 from typing import Any
 
@@ -83,22 +85,25 @@ def synthetic_retrieval(count: int, seed: int = 0, *, negatives: bool = False) -
     return rows
 
 
-def _vocabulary_text() -> list[str]:
+def _vocabulary() -> dict[str, int]:
+    """Every word of the synthetic data whole, plus single characters (``a``, ``##a``...) for any other
+    word. Built from the word list rather than trained: the WordPiece trainer breaks frequency ties in no
+    fixed order, and the same seed must give the same model."""
     words = FILLER + [w for ws in KEYWORDS.values() for w in ws] + [w for p in _PEOPLE for w in p] + _PLACES
-    return [" ".join(words), *words]
+    chars = sorted(set(string.ascii_lowercase + string.digits + string.punctuation))
+    tokens = [*SPECIAL_TOKENS, *sorted(set(words)), *chars, *(f"##{c}" for c in chars)]
+    return {token: i for i, token in enumerate(dict.fromkeys(tokens))}
 
 
 def build_tokenizer() -> Any:
     """A lower-casing WordPiece tokenizer (BERT's pre-tokenization and [CLS]/[SEP] template)."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
-    core = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    core = Tokenizer(models.WordPiece(vocab=_vocabulary(), unk_token="[UNK]"))
     core.normalizer = normalizers.BertNormalizer(lowercase=True)
     core.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     core.decoder = decoders.WordPiece()
-    trainer = trainers.WordPieceTrainer(vocab_size=300, special_tokens=SPECIAL_TOKENS, show_progress=False)
-    core.train_from_iterator(_vocabulary_text(), trainer=trainer)
     cls, sep = core.token_to_id("[CLS]"), core.token_to_id("[SEP]")
     core.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
