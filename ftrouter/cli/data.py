@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ftrouter.errors import ValidationFailed
+from ftrouter.errors import UsageError, ValidationFailed
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -103,6 +103,9 @@ def inspect(
 
         inspect_labelled_command(file, fmt=fmt, model=model, val=val, as_json=as_json)
         return
+    if val is not None:
+        raise UsageError("--val applies to labelled data (classification, token classification, embeddings); "
+                         "for chat data use `ftrouter data validate FILE --val VAL`", path=file)
     with data_progress("inspecting", file) as progress:
         report = inspect_file(file, fmt=fmt, model=model, progress=progress)
     if as_json:

@@ -129,3 +129,9 @@ def test_split_refuses_a_broken_labelled_line(write_jsonl, tmp_path: Path) -> No
     with pytest.raises(DataError) as info:
         split_file(path, tmp_path / "out", stratify="label", fmt="classification")
     assert info.value.line == 4
+
+
+def test_inspect_val_is_refused_for_chat_data(write_jsonl, capsys) -> None:
+    chat = write_jsonl([{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}]}])
+    code, _out, err = run_cli(capsys, "data", "inspect", str(chat), "--val", str(chat))
+    assert code == 2 and "--val applies to labelled data" in err
