@@ -129,8 +129,18 @@ def validate(
 ) -> None:
     """Check a data file against a backend's rules. Exit 1 when any error is found."""
     from ftrouter.cli.progress import data_progress
+    from ftrouter.data.labelled import labelled_format
     from ftrouter.data.validate import validate_file
 
+    labelled = labelled_format(file, fmt)
+    if labelled is not None:
+        if backend != "local":
+            raise UsageError(f"{labelled} data trains encoder models, on the local backend only (`ftrouter submit "
+                             f"--backend local --task ...`); {backend} fine-tunes chat models", path=file)
+        from ftrouter.cli.labelled import inspect_labelled_command
+
+        inspect_labelled_command(file, fmt=fmt, model=model, val=val, as_json=as_json)
+        return
     with data_progress("validating", file, val) as progress:
         result = validate_file(file, backend=backend, model=model, val_path=val, fmt=fmt, progress=progress)
     if as_json:

@@ -135,3 +135,11 @@ def test_inspect_val_is_refused_for_chat_data(write_jsonl, capsys) -> None:
     chat = write_jsonl([{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}]}])
     code, _out, err = run_cli(capsys, "data", "inspect", str(chat), "--val", str(chat))
     assert code == 2 and "--val applies to labelled data" in err
+
+
+def test_validate_checks_labelled_data_for_the_local_backend_only(write_jsonl, capsys) -> None:
+    bad = write_jsonl([{"tokens": ["a"], "tags": ["O"]}, {"tokens": ["a"], "tags": ["I-PER"]}])
+    code, out, err = run_cli(capsys, "data", "validate", str(bad), "--backend", "local", "--json")
+    assert code == 1 and json.loads(out)["problem_counts"] == {"invalid_bio": 1}
+    code, _out, err = run_cli(capsys, "data", "validate", str(bad), "--backend", "openai")
+    assert code == 2 and "on the local backend only" in err
