@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ftrouter.errors import ValidationFailed
+from ftrouter.errors import UsageError, ValidationFailed
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 data_app = typer.Typer(help="Inspect, validate, convert and split training data (JSONL).", no_args_is_help=True)
 
-FORMAT_HELP = "Input format: auto, openai, dpo, prompt-completion, alpaca, sharegpt, gemini, trl-preference."
+FORMAT_HELP = ("Input format: auto, openai, dpo, prompt-completion, alpaca, sharegpt, gemini, trl-preference; "
+               "labelled data: classification, multi-label, pairs, token-classification, embedding.")
 MODEL_HELP = ("OpenAI model (exact counts), Gemini model (estimate), or a local model folder (its tokenizer). "
               "Default: o200k_base, no per-example limit.")
 JSON_HELP = "Print machine-readable JSON instead of a table."
@@ -95,11 +96,22 @@ def inspect(
                                           "training length to check examples against (default: the local "
                                           "trainer's 1024)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    val: Path | None = typer.Option(None, "--val", help="Labelled data: a validation file (labels it shows that "
+                                    "training does not)."),
 ) -> None:
     """Format, counts, token distribution, duplicates and problems of a data file. Exit 1 on errors."""
     from ftrouter.cli.progress import data_progress
     from ftrouter.data.inspect import inspect_file
+    from ftrouter.data.labelled import labelled_format
 
+    if labelled_format(file, fmt) is not None:
+        from ftrouter.cli.labelled import inspect_labelled_command
+
+        inspect_labelled_command(file, fmt=fmt, model=model, val=val, as_json=as_json)
+        return
+    if val is not None:
+        raise UsageError("--val applies to labelled data (classification, token classification, embeddings); "
+                         "for chat data use `ftrouter data validate FILE --val VAL`", path=file)
     with data_progress("inspecting", file) as progress:
         report = inspect_file(file, fmt=fmt, model=model, progress=progress, max_length=max_length)
     if as_json:
@@ -125,8 +137,18 @@ def validate(
 ) -> None:
     """Check a data file against a backend's rules. Exit 1 when any error is found."""
     from ftrouter.cli.progress import data_progress
+    from ftrouter.data.labelled import labelled_format
     from ftrouter.data.validate import validate_file
 
+    labelled = labelled_format(file, fmt)
+    if labelled is not None:
+        if backend != "local":
+            raise UsageError(f"{labelled} data trains encoder models, on the local backend only (`ftrouter submit "
+                             f"--backend local --task ...`); {backend} fine-tunes chat models", path=file)
+        from ftrouter.cli.labelled import inspect_labelled_command
+
+        inspect_labelled_command(file, fmt=fmt, model=model, val=val, as_json=as_json)
+        return
     with data_progress("validating", file, val) as progress:
         result = validate_file(file, backend=backend, model=model, val_path=val, fmt=fmt, method=method,
                                progress=progress)

@@ -216,6 +216,8 @@ def submit(
     trust_remote_code: bool = typer.Option(
         False, "--trust-remote-code", help="Local: run the model's own Python code (only from this flag; a recipe "
         "cannot turn it on)."),
+    task: str | None = typer.Option(None, "--task", help="Local: sft (default), classification, multi-label, "
+                                    "pair-classification, token-classification or embedding (--option task=)."),
     option: list[str] = typer.Option([], "--option", help="Backend-specific KEY=VALUE (repeatable)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate, convert, estimate, show requests; send nothing."),
     wait: bool = typer.Option(False, "--wait", help="Watch the job until it ends (exit code reflects the result)."),
@@ -231,7 +233,7 @@ def submit(
         {"backend": backend, "model": model, "data": str(data), "val": str(val) if val else None,
          "method": method or _method_of(data), "adapter": adapter, "suffix": suffix, "seed": seed,
          "options": _options(option, gpus=gpus, recipe=recipe, on_long=on_long,
-                             trust_remote_code=trust_remote_code or None)},
+                             trust_remote_code=trust_remote_code or None, task=task)},
         {"epochs": epochs, "learning_rate_multiplier": lr_multiplier, "learning_rate": learning_rate,
          "batch_size": batch_size, "beta": beta, "lora_r": lora_r, "lora_alpha": lora_alpha,
          "max_length": max_length, "max_steps": max_steps})

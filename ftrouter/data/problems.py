@@ -40,6 +40,12 @@ CODES: dict[str, tuple[Severity, str]] = {
     "unanswered_tool_call": ("error", "a tool call that gets no tool result before the next turn"),
     "invalid_weight": ("error", "a weight that is not 0/1, or a weight on a non-assistant turn"),
     "invalid_preference": ("error", "a preference example without exactly one preferred and one non-preferred reply"),
+    # labelled data (classification, token classification, embeddings: ftrouter.data.labelled)
+    "missing_field": ("error", "a labelled example without a required field, or with a field of the wrong type"),
+    "invalid_label": ("error", "a class label that is not a non-empty string or an integer"),
+    "length_mismatch": ("error", "a token-classification example with a different number of tokens and tags"),
+    "invalid_bio": ("error", "a tag that is not O/B-TYPE/I-TYPE, or an I- tag that continues no entity of its type"),
+    "label_only_in_val": ("warning", "a label of the validation file that the training file never shows"),
     # backend rules and whole-file checks
     "too_long": ("warning", "an example longer than the model's training limit (the provider truncates it)"),
     "too_few_examples": ("error", "fewer examples than the backend's minimum"),

@@ -16,6 +16,7 @@ import random
 import tempfile
 from array import array
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -23,6 +24,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from ftrouter.data.atomic import check_output_path, is_special
+from ftrouter.data.canonical import Problem
 from ftrouter.data.leakage import near_key
 from ftrouter.data.lines import iter_raw_lines
 from ftrouter.data.progress import Progress, file_size, shifted
@@ -73,16 +75,35 @@ class _Groups:
         self.of_line.append(group)
 
 
-def _collect(scan: FileScan, stratify: str | None, progress: Progress | None = None) -> _Groups:
+def _keyed(scan: FileScan, fmt: str, progress: Progress | None) -> Iterator[tuple[list[Problem], int | None,
+                                                                              dict[str, Any]]]:
+    """(problems, grouping key or None, top-level fields) of every line; labelled data (classification,
+    token classification...) has its own reader, whose label fields are strata like any other field.
+    Chat examples group by their near-duplicate key, so copies that differ in case or punctuation land
+    in the same split."""
+    from ftrouter.data.labelled import labelled_format, scan_labelled
+
+    labelled = labelled_format(scan.jsonl, fmt)
+    if labelled is not None:
+        for item in scan_labelled(scan.jsonl, labelled, progress):
+            ex = item.example
+            yield item.problems, ex.key() if ex else None, ex.fields(labelled) if ex else {}
+        return
+    for record in scan.records(progress):
+        example = record.example
+        yield record.problems, near_key(example) if example else None, example.meta if example else {}
+
+
+def _collect(scan: FileScan, fmt: str, stratify: str | None, progress: Progress | None = None) -> _Groups:
     groups = _Groups()
     path = scan.path
-    for record in scan.records(progress):
-        error = next((p for p in record.problems if p.severity == "error"), None)
+    for problems, key, fields in _keyed(scan, fmt, progress):
+        error = next((p for p in problems if p.severity == "error"), None)
         if error is not None:
             raise DataError(f"{error.message} (fix or remove the line before splitting)", path=path,
                             line=error.line, code=error.code)
-        if record.example is not None:
-            groups.add(near_key(record.example), _stratum_of(record.example.meta, stratify))
+        if key is not None:
+            groups.add(key, _stratum_of(fields, stratify))
     if not groups.sizes:
         raise DataError("the file holds no example", path=path, code="empty_file")
     if stratify is not None and set(groups.stratum) == {_MISSING}:
@@ -151,14 +172,17 @@ def split_file(src: str | Path, out_dir: str | Path, *, val: float = 0.1, test: 
     ``progress`` gets (bytes read, twice the size): the file is read twice (group, then copy).
     """
     _check_fractions(val, test)
-    scan = FileScan(src, fmt)  # usage errors (missing file, unknown format) before anything is written
+    from ftrouter.data.labelled import LABELLED_FORMATS
+
+    # usage errors (missing file, unknown format) before anything is written
+    scan = FileScan(src, "auto" if fmt in LABELLED_FORMATS else fmt)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UsageError("is a file, not a folder", path=out, code="not_a_directory")
     names = [s for s in SPLITS if s != "test" or test > 0]
     _check_split_files(out, names, scan.path)
     size = file_size(scan.jsonl) if progress is not None else 0
-    groups = _collect(scan, stratify, shifted(progress, 0, size))
+    groups = _collect(scan, fmt, stratify, shifted(progress, 0, size))
     split_of = _assign(groups, val, test, seed)
     out.mkdir(parents=True, exist_ok=True)
     counts = _write(scan.jsonl, out, names, [split_of[g] for g in groups.of_line], shifted(progress, size, 0))

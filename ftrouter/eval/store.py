@@ -39,7 +39,7 @@ def save_run(summary: dict[str, Any], details: dict[str, Any], rows: Iterable[di
     run_id = run_id or new_run_id()
     tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=root))
     try:
-        record = {"id": run_id, "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        record = {"id": run_id, "created_at": datetime.now(UTC).isoformat(timespec="microseconds"),
                   "summary": summary, "details": details}
         (tmp / "run.json").write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
         with (tmp / "examples.jsonl").open("w", encoding="utf-8") as f:
@@ -87,4 +87,5 @@ def list_runs() -> list[dict[str, Any]]:
             runs.append(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError):  # a damaged run does not hide the others
             continue
-    return runs
+    # newest first by when each was stored: two runs in the same second have ids in random order
+    return sorted(runs, key=lambda r: (str(r.get("created_at", "")), str(r.get("id", ""))), reverse=True)

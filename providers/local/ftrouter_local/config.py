@@ -40,6 +40,10 @@ class TrainConfig(BaseModel):
     model: str = Field(min_length=1, description="local folder or hub id of the base model")
     method: Literal["sft", "dpo"] = "sft"
     beta: float = Field(default=0.1, gt=0, description="DPO only: weight of the penalty for leaving the reference")
+    # what is trained: sft (a causal LM on chat data) or an encoder with a head on labelled data
+    task: Literal["sft", "classification", "multi-label", "token-classification", "pair-classification",
+                  "embedding"] = "sft"
+    class_weights: Literal["auto", "on", "off"] = "auto"  # labelled tasks: auto = on past an imbalance ratio of 3
     adapter: Literal["lora", "qlora", "full"] = "lora"
     epochs: float = Field(default=3.0, gt=0)
     max_steps: int | None = Field(default=None, ge=1)

@@ -159,6 +159,10 @@ def recipe_notes(spec: JobSpec, config: TrainConfig) -> list[str]:
 
 def prepare_job(spec: JobSpec, local_id: str, files: JobFiles) -> PreparedJob:
     config = config_from_spec(spec)
+    if config.task != "sft":  # an encoder classifier on labelled data
+        from ftrouter_local.labelled_prep import prepare_labelled_job
+
+        return prepare_labelled_job(spec, local_id, files, config)
     warnings = recipe_notes(spec, config) + check_model(config.model) + check_machine(config)
     report = validate_data(spec, config)
     if report.warnings:

@@ -199,6 +199,14 @@ def _world() -> tuple[int, int]:
 def train(config: TrainConfig, files: JobFiles, stop: StopFlag, writer: StatusWriter,
           resume_from: Path | None) -> None:
     """Run (or continue) the job's training and leave it succeeded or cancelled."""
+    if config.task == "embedding":  # sentence-transformers
+        from ftrouter_local.embedding import train_embedding
+
+        return train_embedding(config, files, stop, writer, resume_from)
+    if config.task != "sft":  # an encoder with a classification head: its own trainer
+        from ftrouter_local.classifier import train_classifier
+
+        return train_classifier(config, files, stop, writer, resume_from)
     from transformers import AutoTokenizer
     from trl import SFTTrainer
 
