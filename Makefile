@@ -23,12 +23,13 @@ setup: $(STAMP)
 demo: setup
 	PATH=$(CURDIR)/$(BIN):$$PATH bash scripts/demo.sh
 
+# -n auto: one pytest worker per core (pytest-xdist); the local training tests are most of the time
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 # the inner loop: everything but the tests marked slow (training runs, subprocess workers); CI runs all
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n auto -m "not slow"
 
 lint:
 	$(BIN)/ruff check ftrouter providers tests benchmarks

@@ -46,7 +46,8 @@ def ftrouter_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("NO_GCE_CHECK", "true")
     for var in ("FTROUTER_CATALOG", "OPENAI_API_KEY", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "OPENAI_BASE_URL",
                 "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION",
-                "FTROUTER_DEBUG"):
+                "FTROUTER_DEBUG",
+                "COLUMNS", "LINES"):  # tables at the piped width whatever terminal (or test runner) ran us
         monkeypatch.delenv(var, raising=False)
     yield home
 
