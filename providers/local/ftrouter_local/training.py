@@ -155,41 +155,46 @@ def tensorboard_available() -> bool:
     return importlib.util.find_spec("tensorboard") is not None or importlib.util.find_spec("tensorboardX") is not None
 
 
+def trainer_arguments(config: TrainConfig, files: JobFiles, precision: Precision, *, has_eval: bool) -> dict[str, Any]:
+    """The arguments every TRL trainer of this worker shares (SFT and DPO): schedule, batching,
+    checkpoints, evaluation, precision and logging, all from the job's config."""
+    return {
+        "output_dir": str(files.checkpoints),
+        "num_train_epochs": config.epochs,
+        "max_steps": config.max_steps or -1,
+        "learning_rate": config.resolved_learning_rate,
+        "per_device_train_batch_size": config.batch_size,
+        "per_device_eval_batch_size": config.batch_size,
+        "gradient_accumulation_steps": config.gradient_accumulation_steps,
+        "max_length": config.max_length,
+        "lr_scheduler_type": config.lr_scheduler_type,
+        "warmup_steps": config.warmup_ratio,  # a float below 1 is a ratio of the total steps
+        "weight_decay": config.weight_decay,
+        "logging_steps": config.logging_steps,
+        "logging_first_step": True,
+        "save_strategy": "steps",
+        "save_steps": config.save_steps,
+        "save_total_limit": config.save_total_limit,
+        "eval_strategy": "steps" if has_eval else "no",
+        "eval_steps": config.eval_steps or config.save_steps,
+        "seed": config.seed,
+        "bf16": precision.bf16,
+        "fp16": precision.fp16,
+        "use_cpu": precision.device == "cpu",
+        "activation_checkpointing": config.activation_checkpointing,
+        "model_init_kwargs": model_init_kwargs(config, precision),
+        "trust_remote_code": config.trust_remote_code,
+        "include_num_input_tokens_seen": "non_padding",
+        "report_to": ["tensorboard"] if config.tensorboard and tensorboard_available() else "none",
+        "disable_tqdm": True,
+    }
+
+
 def sft_config(config: TrainConfig, files: JobFiles, precision: Precision, *, has_eval: bool) -> Any:
     from trl import SFTConfig
 
-    return SFTConfig(
-        output_dir=str(files.checkpoints),
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps or -1,
-        learning_rate=config.resolved_learning_rate,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        max_length=config.max_length,
-        packing=config.packing,
-        completion_only_loss=True,  # records are prompt-completion: loss on the assistant turn only
-        lr_scheduler_type=config.lr_scheduler_type,
-        warmup_steps=config.warmup_ratio,  # a float below 1 is a ratio of the total steps
-        weight_decay=config.weight_decay,
-        logging_steps=config.logging_steps,
-        logging_first_step=True,
-        save_strategy="steps",
-        save_steps=config.save_steps,
-        save_total_limit=config.save_total_limit,
-        eval_strategy="steps" if has_eval else "no",
-        eval_steps=config.eval_steps or config.save_steps,
-        seed=config.seed,
-        bf16=precision.bf16,
-        fp16=precision.fp16,
-        use_cpu=precision.device == "cpu",
-        activation_checkpointing=config.activation_checkpointing,
-        model_init_kwargs=model_init_kwargs(config, precision),
-        trust_remote_code=config.trust_remote_code,
-        include_num_input_tokens_seen="non_padding",
-        report_to=["tensorboard"] if config.tensorboard and tensorboard_available() else "none",
-        disable_tqdm=True,
-    )
+    return SFTConfig(**trainer_arguments(config, files, precision, has_eval=has_eval), packing=config.packing,
+                     completion_only_loss=True)  # records are prompt-completion: loss on the assistant turn only
 
 
 def _world() -> tuple[int, int]:
