@@ -77,8 +77,10 @@ def distinct_warnings(warnings: list[str]) -> list[str]:
 
 def plan(prepared: PreparedJob) -> RenderableType:
     spec = prepared.spec
+    task = spec.options.get("task")  # a local encoder task (classification, ...) trains no chat method
+    what = str(task) if task not in (None, "sft") else spec.method
     parts: list[RenderableType] = [
-        Text.assemble(("Dry run", "bold"), f": {spec.backend} · {spec.model} · {spec.method}",
+        Text.assemble(("Dry run", "bold"), f": {spec.backend} · {spec.model} · {what}",
                       " — nothing was sent and no job was recorded."),
     ]
     if prepared.stats:

@@ -73,3 +73,11 @@ def test_job_detail_estimate_leaves_out_unknown_values() -> None:
     job = record(estimate={"epochs": 2, "billed_tokens": 2268, "cost_usd": 0.01134, "hours": None})
     out = text(view.record_detail(job))
     assert "epochs 2, billed_tokens 2,268, cost_usd 0.01134" in out and "None" not in out
+
+
+def test_plan_header_names_the_local_task_instead_of_a_chat_method() -> None:
+    spec = JobSpec(backend="local", model="./enc", data="d.jsonl", options={"task": "classification"})
+    header = text(view.plan(PreparedJob(spec=spec, local_id="ftr-x"))).splitlines()[0]
+    assert "local · ./enc · classification" in header and "sft" not in header
+    chat = JobSpec(backend="local", model="./lm", data="d.jsonl", method="dpo")
+    assert "· dpo" in text(view.plan(PreparedJob(spec=chat, local_id="ftr-y"))).splitlines()[0]
