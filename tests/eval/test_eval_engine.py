@@ -72,10 +72,10 @@ def test_every_request_failing_is_a_provider_error(tmp_path: Path) -> None:
 
 
 def test_a_rejected_key_everywhere_is_an_auth_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong-key-for-loopback")
+    monkeypatch.setenv("OPENAI_API_KEY", "not-a-key.refused-by-loopback")  # fake, not key-shaped
     with LoopbackOpenAI(require_key="right") as server, pytest.raises(AuthError) as caught:
         answer(tmp_path, server, 5, concurrency=1)
-    assert caught.value.exit_code == 4 and "sk-wrong" not in str(caught.value)
+    assert caught.value.exit_code == 4 and "refused-by-loopback" not in str(caught.value)
     assert server.state.requests == 1  # a rejected key stops the sending: the other four would fail the same
 
 
