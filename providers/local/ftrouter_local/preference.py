@@ -9,14 +9,13 @@ DPO file is an error naming its line (the trainer has no pair to learn from), ne
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ftrouter.data.canonical import Example
 from ftrouter.errors import DataError
-from ftrouter_local.records import ConversionStats, message_to_trl
+from ftrouter_local.records import ConversionStats, message_to_trl, write_converted
 
 
 def example_to_preference(example: Example) -> dict[str, Any]:
@@ -45,23 +44,4 @@ def convert(examples: Iterable[Example], stats: ConversionStats) -> Iterator[dic
 
 def write_preference_records(examples: Iterable[Example], target: Path, *, source: str) -> ConversionStats:
     """Write the preference records of ``examples`` to ``target`` (JSONL) all or nothing."""
-    stats = ConversionStats()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
-    try:
-        with partial.open("w", encoding="utf-8") as handle:
-            for record in convert(examples, stats):
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    except DataError as exc:
-        partial.unlink(missing_ok=True)
-        if exc.path is None:
-            exc.path = source
-        raise
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    if stats.records == 0:
-        partial.unlink(missing_ok=True)
-        raise DataError("no preference pairs to train on", path=source, code="no_trainable_examples")
-    partial.replace(target)
-    return stats
+    return write_converted(convert, examples, target, source=source, nothing_left="no preference pairs to train on")

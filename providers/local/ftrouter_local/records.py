@@ -12,7 +12,7 @@ common case) is exactly one record; one with k trained turns is k records sharin
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,12 +98,24 @@ def convert(examples: Iterable[Example], stats: ConversionStats) -> Iterator[dic
 
 def write_records(examples: Iterable[Example], target: Path, *, source: str) -> ConversionStats:
     """Write the records of ``examples`` to ``target`` (JSONL) atomically; errors name ``source``."""
+    return write_converted(convert, examples, target, source=source,
+                           nothing_left="no example has an assistant turn to train on")
+
+
+Converter = Callable[[Iterable[Example], ConversionStats], Iterator[dict[str, Any]]]
+
+
+def write_converted(converter: Converter, examples: Iterable[Example], target: Path, *, source: str,
+                    nothing_left: str) -> ConversionStats:
+    """Write what ``converter`` makes of ``examples`` to ``target`` (JSONL) all or nothing: a partial
+    file is removed on any error (a DataError is made to name ``source``), and a file with no record is
+    refused with ``nothing_left``."""
     stats = ConversionStats()
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
     try:
         with partial.open("w", encoding="utf-8") as handle:
-            for record in convert(examples, stats):
+            for record in converter(examples, stats):
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     except DataError as exc:
         partial.unlink(missing_ok=True)
@@ -115,6 +127,6 @@ def write_records(examples: Iterable[Example], target: Path, *, source: str) -> 
         raise
     if stats.records == 0:
         partial.unlink(missing_ok=True)
-        raise DataError("no example has an assistant turn to train on", path=source, code="no_trainable_examples")
+        raise DataError(nothing_left, path=source, code="no_trainable_examples")
     partial.replace(target)
     return stats
