@@ -11,14 +11,14 @@ import json
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import orjson
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response, StreamingResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -130,16 +130,8 @@ SUBMIT_BODY = {
           openapi_extra={"requestBody": SUBMIT_BODY},
           responses={200: {"description": "The plan (dry run, a PreparedJob) or the recorded job (a JobRecord)"}})
 async def submit(request: Request) -> Response:
-    folder = None
+    body, folder = await read_body(request, SubmitRequest)
     try:
-        if request.headers.get("content-type", "").startswith("multipart/form-data"):
-            raw, folder = await _read_upload(request)
-        else:
-            raw = _json_object(await request.body())
-        try:
-            body = SubmitRequest.model_validate(raw)
-        except ValidationError as exc:  # answered like any invalid body: 422 naming the field
-            raise RequestValidationError(exc.errors()) from None
         spec = JobSpec.model_validate(body.model_dump(exclude={"dry_run"}))
         result = await run_in_threadpool(partial(operations.submit, _service(request), spec, dry_run=body.dry_run))
     except BaseException:
@@ -152,6 +144,29 @@ async def submit(request: Request) -> Response:
         return JSONBytes(result.model_dump(mode="json"))
     _wake(request, result.id)
     return JSONBytes(result.to_json(), status_code=201)
+
+
+Body_ = TypeVar("Body_", bound=BaseModel)
+
+
+async def read_body(request: Request, model: type[Body_]) -> tuple[Body_, Path | None]:
+    """A POST body as ``model``: JSON, or multipart with a ``spec`` field and uploaded ``data``/``val``
+    files (then also the folder holding them; it is removed again when the body is invalid). An invalid
+    body is answered like any other: 422 naming the field."""
+    folder = None
+    try:
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            raw, folder = await _read_upload(request)
+        else:
+            raw = _json_object(await request.body())
+        try:
+            return model.model_validate(raw), folder
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors()) from None
+    except BaseException:
+        if folder is not None:
+            operations.remove_upload_folder(folder)
+        raise
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:

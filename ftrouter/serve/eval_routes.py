@@ -13,14 +13,12 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from ftrouter.errors import UsageError
 from ftrouter.serve import operations
-from ftrouter.serve.api import JSONBytes, _json_object, _read_upload
+from ftrouter.serve.api import JSONBytes, read_body
 from ftrouter.serve.auth import require_token
 from ftrouter.serve.errors import error_response, status_for
 from ftrouter.serve.evals import EvalRunner, PendingRun, report_headers
@@ -53,29 +51,26 @@ def runner(request: Request) -> EvalRunner:
     return evals
 
 
+def accepted(run: PendingRun) -> Response:
+    """202 with the run's id, state and progress, and where to follow it."""
+    return JSONBytes(run.to_json(), status_code=202,
+                     headers={"Location": f"/v1/evals/{quote(run.id)}", "Retry-After": str(POLL_AFTER_S)})
+
+
 def pending_response(run: PendingRun) -> Response:
     """A run not stored yet: 202 with its progress, or its error once it failed."""
     if run.state == "failed" and run.error is not None:
         body = run.to_json()
         return error_response(status_for(run.error), body["error"]["code"], body["error"]["message"],
                               run=run.id, state=run.state)
-    return JSONBytes(run.to_json(), status_code=202,
-                     headers={"Location": f"/v1/evals/{quote(run.id)}", "Retry-After": str(POLL_AFTER_S)})
+    return accepted(run)
 
 
 @router.post("/evals", status_code=202, response_model=EvalStarted, openapi_extra={"requestBody": EVAL_BODY},
              summary="ftrouter eval, in the background: 202 with the run id; poll GET /v1/evals/{id}")
 async def start_eval(request: Request) -> Response:
-    folder = None
+    body, folder = await read_body(request, EvalRequest)
     try:
-        if request.headers.get("content-type", "").startswith("multipart/form-data"):
-            raw, folder = await _read_upload(request)
-        else:
-            raw = _json_object(await request.body())
-        try:
-            body = EvalRequest.model_validate(raw)
-        except ValidationError as exc:  # answered like any invalid body: 422 naming the field
-            raise RequestValidationError(exc.errors()) from None
         # The eval file is read and every check made now, so bad input fails here and not in the background.
         prepared = await run_in_threadpool(partial(operations.prepare_eval, body))
         run = runner(request).start(prepared)
@@ -83,7 +78,8 @@ async def start_eval(request: Request) -> Response:
         if folder is not None:
             operations.remove_upload_folder(folder)
         raise
-    return pending_response(run)
+    # the run was accepted even if it has already failed in the background: GET reports how it ended
+    return accepted(run)
 
 
 @router.get("/evals", summary="ftrouter evals --json: stored runs, newest first")
