@@ -109,7 +109,7 @@ def dump_message(m: Message) -> JSONObject:
     return out
 
 
-def _tools_of(obj: JSONObject, sink: ProblemSink) -> list[dict[str, Any]] | None:
+def tools_of(obj: JSONObject, sink: ProblemSink) -> list[dict[str, Any]] | None:
     tools = obj.get("tools")
     if tools is None:
         return None
@@ -131,7 +131,7 @@ class OpenAIChat(Format):
         messages = parse_messages(obj.get("messages"), "messages", sink)
         if messages is None:
             return None
-        ex = Example(messages=messages, tools=_tools_of(obj, sink), meta=meta, line=sink.line)
+        ex = Example(messages=messages, tools=tools_of(obj, sink), meta=meta, line=sink.line)
         if messages:
             # only legacy function_call turns (no ids) get generated ids; a modern tool result without
             # tool_call_id is an error, not something to guess
@@ -169,7 +169,7 @@ class OpenAIPreference(Format):
             return None
         if messages and messages[-1].role == "assistant":
             sink.add("invalid_preference", "input.messages must end on a user turn; the replies are the outputs")
-        ex = Example(messages=messages, tools=_tools_of(prompt, sink), chosen=chosen or [], rejected=rejected or [],
+        ex = Example(messages=messages, tools=tools_of(prompt, sink), chosen=chosen or [], rejected=rejected or [],
                      meta=meta, line=sink.line)
         check_prompt_tools(ex, sink)
         return ex

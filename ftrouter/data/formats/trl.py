@@ -16,7 +16,7 @@ from typing import Any
 
 from ftrouter.data.canonical import Example, Message
 from ftrouter.data.formats.base import Format, JSONObject, Notes, check_prompt_tools, text_of
-from ftrouter.data.formats.openai import dump_message, parse_messages
+from ftrouter.data.formats.openai import dump_message, parse_messages, tools_of
 from ftrouter.data.problems import ProblemSink
 
 
@@ -64,7 +64,7 @@ class TRLPreference(Format):
         prompt, chosen, rejected = parts
         if prompt and prompt[-1].role == "assistant":
             sink.add("invalid_preference", "the prompt must end on a user turn; the replies are chosen and rejected")
-        ex = Example(messages=prompt, tools=self._tools(obj, sink), chosen=chosen, rejected=rejected, meta=meta,
+        ex = Example(messages=prompt, tools=tools_of(obj, sink), chosen=chosen, rejected=rejected, meta=meta,
                      line=sink.line)
         check_prompt_tools(ex, sink)
         return ex
@@ -85,16 +85,6 @@ class TRLPreference(Format):
         if chosen is None or rejected is None:
             return None
         return _split_implicit(chosen, rejected, sink)
-
-    @staticmethod
-    def _tools(obj: JSONObject, sink: ProblemSink) -> list[dict[str, Any]] | None:
-        tools = obj.get("tools")
-        if tools is None:
-            return None
-        if not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools):
-            sink.add("malformed_tool_call", "tools must be a list of tool objects")
-            return None
-        return tools
 
     def dump(self, example: Example, notes: Notes) -> JSONObject | None:
         if not example.is_preference:
