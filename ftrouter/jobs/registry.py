@@ -327,10 +327,6 @@ class Registry:
             for table in ("events", "status_log", "jobs"):
                 conn.execute(f"DELETE FROM {table} WHERE local_id = ?", (local_id,))  # fixed table names
 
-    def release_submitter(self, local_id: str) -> None:
-        """The submitting process gives up on a row it could not resolve; the next command reconciles it."""
-        self._update(local_id, lambda record: None, clear_submitter=True, touch=False)
-
     def record_refresh_error(self, local_id: str, message: str | None) -> JobRecord:
         """Remember (or clear, with ``None``) why the last refresh failed; the state is kept as is."""
 
