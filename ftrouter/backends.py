@@ -23,6 +23,7 @@ from ftrouter.jobs.models import (
     JobSpec,
     JobStatus,
     PreparedJob,
+    Refresh,
     RemoteRef,
 )
 
@@ -56,7 +57,16 @@ class Backend(ABC):
     def status(self, ref: RemoteRef) -> JobStatus: ...
 
     @abstractmethod
-    def events(self, ref: RemoteRef, after: str | None = None) -> list[JobEvent]: ...
+    def events(self, ref: RemoteRef, after: str | None = None) -> list[JobEvent]:
+        """The job's events after the one with id ``after`` (all when None), oldest first."""
+
+    def refresh(self, ref: RemoteRef, after: str | None = None) -> Refresh:
+        """The job's status and its events after ``after``: all that the core asks when it refreshes a job
+        (``status``, ``jobs``, ``--watch``, the serve poller). This default asks ``status`` then ``events``
+        (in that order: a status read may itself add an event); a backend whose provider answers both in
+        one response overrides it to ask once."""
+        status = self.status(ref)
+        return Refresh(status=status, events=self.events(ref, after=after))
 
     @abstractmethod
     def cancel(self, ref: RemoteRef) -> JobStatus: ...

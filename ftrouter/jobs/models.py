@@ -7,11 +7,14 @@ JSON, printed with ``--json``, and built from user flags and recipe files.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+
+if TYPE_CHECKING:
+    from ftrouter.cost.types import TrainingEstimate
 
 Method = Literal["sft", "dpo"]
 Adapter = Literal["lora", "qlora", "full"]
@@ -86,6 +89,47 @@ class PlannedRequest(_Model):
     note: str | None = None
 
 
+class JobEstimate(BaseModel):
+    """The cost engine's estimate as it travels with a job (``PreparedJob`` -> registry -> ``status --json``).
+
+    The fields are those of ``ftrouter.cost.TrainingEstimate`` (what every built-in backend's ``prepare``
+    puts here, via ``from_training``), all optional: a backend that could not estimate leaves it empty.
+    It serializes to exactly the keys it was given, so the JSON is what it was as a plain dict: ``{}``
+    when empty, ``"cost_usd": null`` kept when the engine said so.
+
+    Keys it does not know are kept (``extra="allow"``): the registry stores whatever a backend's
+    ``prepare`` returned, so rejecting them would make such rows unreadable, and dropping them would
+    silently lose what a third-party plugin (or a newer ftrouter) recorded. They print with the rest.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    backend: str | None = None
+    model: str | None = None
+    method: str | None = None
+    epochs: int | None = None
+    billed_tokens: int | None = None
+    cost_usd: float | None = None
+    hours: float | None = None
+    gpu: str | None = None
+    fits: bool | None = None
+    assumptions: dict[str, Any] = Field(default_factory=dict)
+    prices_as_of: date | None = None
+
+    @classmethod
+    def from_training(cls, estimate: TrainingEstimate) -> JobEstimate:
+        return cls.model_validate(estimate.model_dump())
+
+    @model_serializer(mode="wrap")
+    def _given_keys_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        given = self.model_fields_set | set(self.model_extra or {})
+        return {key: value for key, value in handler(self).items() if key in given}
+
+    def as_dict(self) -> dict[str, Any]:
+        """The estimate as plain JSON types (``{}`` when there is none)."""
+        return self.model_dump(mode="json")
+
+
 class PreparedJob(_Model):
     """The result of ``Backend.prepare``: everything checked and converted locally, nothing sent."""
 
@@ -93,7 +137,7 @@ class PreparedJob(_Model):
     local_id: str
     files: dict[str, str] = Field(default_factory=dict)  # role ("train", "val") -> converted file path
     stats: dict[str, Any] = Field(default_factory=dict)  # data summary of the converted files
-    estimate: dict[str, Any] = Field(default_factory=dict)  # the cost engine's estimate
+    estimate: JobEstimate = Field(default_factory=JobEstimate)  # the cost engine's estimate
     requests: list[PlannedRequest] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
 
@@ -135,7 +179,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class JobStatus(_Model):
+class StatusFields(_Model):
+    """How a job is doing, as its backend reports it: one definition shared by ``JobStatus`` (one
+    observation) and ``JobRecord`` (the last one the registry kept, flat in ``status --json``)."""
+
     state: JobState
     raw_state: str | None = None
     progress: Progress = Field(default_factory=Progress)
@@ -144,6 +191,11 @@ class JobStatus(_Model):
     result: JobResult | None = None
     error: JobError | None = None
     trained_tokens: int | None = None  # billed/trained tokens when the provider reports them
+
+
+class JobStatus(StatusFields):
+    """One observation of a job, as ``Backend.status`` (or ``refresh``, ``cancel``...) returns it."""
+
     # Measured facts of the run, copied into the registry's "actual" record when the job ends, so
     # estimates can be compared with (and calibrated from) reality: wall_time_s, tokens_per_second,
     # gpu (name), gpus (count), peak_memory_gb, billable_tokens (Vertex), ...
@@ -158,3 +210,10 @@ class JobEvent(_Model):
     message: str
     type: str = "message"  # "message" | "metrics" | "state" | "checkpoint"
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+class Refresh(_Model):
+    """What ``Backend.refresh`` answers: the job's status and its events after the last known one."""
+
+    status: JobStatus
+    events: list[JobEvent] = Field(default_factory=list)  # oldest first

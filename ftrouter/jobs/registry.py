@@ -293,7 +293,7 @@ class Registry:
                 return False
             if record.terminal and not reopen and status.state is not record.state:
                 return False
-            _apply_status(record, status)
+            record.apply_status(status)
             return True
 
         return self._update(local_id, change, log_status=status, observed_at=observed)
@@ -326,10 +326,6 @@ class Registry:
                 raise JobNotFound(f"no job {local_id!r} in the registry (see `ftrouter jobs --all`)")
             for table in ("events", "status_log", "jobs"):
                 conn.execute(f"DELETE FROM {table} WHERE local_id = ?", (local_id,))  # fixed table names
-
-    def release_submitter(self, local_id: str) -> None:
-        """The submitting process gives up on a row it could not resolve; the next command reconciles it."""
-        self._update(local_id, lambda record: None, clear_submitter=True, touch=False)
 
     def record_refresh_error(self, local_id: str, message: str | None) -> JobRecord:
         """Remember (or clear, with ``None``) why the last refresh failed; the state is kept as is."""
@@ -467,29 +463,8 @@ class Registry:
             return int(conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
 
 
-def _apply_status(record: JobRecord, status: JobStatus) -> None:
-    record.state = status.state
-    record.raw_state = status.raw_state
-    record.progress = status.progress
-    record.metrics = dict(status.metrics)
-    record.eta = status.eta
-    record.result = status.result
-    record.error = status.error
-    record.refresh_error = None
-    if status.trained_tokens is not None:
-        record.trained_tokens = status.trained_tokens
-        record.actual["trained_tokens"] = status.trained_tokens
-    if status.state.terminal:
-        record.actual.update(status.runtime)
-        record.actual["state"] = status.state.value
-        ended = record.actual.setdefault("ended_at", status.updated_at.isoformat())
-        record.actual.setdefault(
-            "elapsed_s", round((datetime.fromisoformat(ended) - record.created_at).total_seconds(), 3))
-
-
 def _status_changed(before: JobRecord, after: JobRecord) -> bool:
-    fields = ("state", "raw_state", "progress", "metrics", "eta", "result", "error", "trained_tokens")
-    return any(getattr(before, name) != getattr(after, name) for name in fields) or before.actual != after.actual
+    return before.status_fields() != after.status_fields() or before.actual != after.actual
 
 
 def _make_private(path: Path) -> None:

@@ -162,9 +162,10 @@ class JobService:
 
     # -- refreshing ------------------------------------------------------------------------------
 
-    def refresh(self, job: str | JobRecord, *, with_events: bool = True) -> tuple[JobRecord, list[JobEvent]]:
-        """Ask the backend for the job's status (and new events) and store them. Ended jobs are not
-        asked again: their last state is final. Returns the record and the events that were new."""
+    def refresh(self, job: str | JobRecord) -> tuple[JobRecord, list[JobEvent]]:
+        """Ask the backend for the job's status and new events (one ``Backend.refresh``) and store them.
+        Ended jobs are not asked again: their last state is final. Returns the record and the events
+        that were new."""
         record = self.registry.get(job) if isinstance(job, str) else job
         if record.unsettled:
             record = self.reconcile(record)
@@ -172,16 +173,19 @@ class JobService:
             return record, []
         backend = self.backend(record.backend)
         asked_at = utcnow()  # the state may be as old as the question: a newer stored one wins
-        status = _redacted_status(backend.status(record.ref()))
-        new_events = self._pull_events(backend, record) if with_events else []
+        answer = backend.refresh(record.ref(), after=self.registry.last_event_id(record.id))
+        new_events = self._store_events(record, answer.events)
+        status = _redacted_status(answer.status)
         return self.registry.record_status(record.id, status, observed_at=asked_at), new_events
 
-    def _pull_events(self, backend: Backend, record: JobRecord) -> list[JobEvent]:
-        after = self.registry.last_event_id(record.id)
-        events = [_redacted_event(event) for event in backend.events(record.ref(), after=after)]
-        known = {event.id for event in self.registry.events(record.id)} if events else set()
-        fresh = [event for event in events if event.id not in known]
-        self.registry.add_events(record.id, fresh)
+    def _store_events(self, record: JobRecord, events: list[JobEvent]) -> list[JobEvent]:
+        """Keep the events the registry does not have yet (redacted); returns those."""
+        if not events:
+            return []
+        known = {event.id for event in self.registry.events(record.id)}
+        fresh = [_redacted_event(event) for event in events if event.id not in known]
+        if fresh:
+            self.registry.add_events(record.id, fresh)
         return fresh
 
     def refresh_many(self, records: list[JobRecord]) -> list[JobRecord]:
@@ -189,7 +193,7 @@ class JobService:
         and gets ``refresh_error`` set (one unreachable backend does not hide the others)."""
         def one(record: JobRecord) -> JobRecord:
             try:
-                return self.refresh(record, with_events=False)[0]
+                return self.refresh(record)[0]
             except FtrouterError as exc:
                 return self.note_refresh_error(record.id, exc)
 
@@ -210,7 +214,8 @@ class JobService:
         if record.unsettled:
             record = self.reconcile(record)
         if record.remote_id is not None:
-            self._pull_events(self.backend(record.backend), record)
+            backend = self.backend(record.backend)
+            self._store_events(record, backend.events(record.ref(), after=self.registry.last_event_id(record.id)))
         return record, self.registry.events(record.id)
 
     # -- watching --------------------------------------------------------------------------------

@@ -85,8 +85,9 @@ def plan(prepared: PreparedJob) -> RenderableType:
     ]
     if prepared.stats:
         parts.append(key_values("Converted data", prepared.stats))
-    if prepared.estimate:
-        parts.append(key_values("Cost estimate", prepared.estimate))
+    estimate = prepared.estimate.as_dict()
+    if estimate:
+        parts.append(key_values("Cost estimate", estimate))
     for warning in distinct_warnings(prepared.warnings):
         parts.append(Text(f"warning: {warning}", style="yellow", overflow="fold"))
     if prepared.requests:
@@ -139,7 +140,7 @@ def record_detail(record: JobRecord) -> RenderableType:
         "result": record.result.model_dump(exclude_none=True) if record.result else None,
         "error": f"{record.error.code or 'error'}: {record.error.message}" if record.error else None,
         "trained tokens": record.trained_tokens,
-        "estimate": _short_estimate(record.estimate),
+        "estimate": _short_estimate(record.estimate.as_dict()),
         "actual": _inline(record.actual) or None,
         "updated": record.updated_at.isoformat(timespec="seconds"),
     }

@@ -122,7 +122,7 @@ def run_plan(service: Any, plan: MigrationPlan, *, dry_run: bool,
     data["examples"] = (prepared.stats.get("train") or {}).get("examples")
     held_out = Path(plan.data["held_out"]) if plan.data.get("held_out") else None
     return plan.model_copy(update={
-        "estimate": prepared.estimate, "data": data, "job": job_id,
+        "estimate": prepared.estimate.as_dict(), "data": data, "job": job_id,
         "notes": plan.notes + list(prepared.warnings),
         "eval_command": _eval_command(held_out, plan.source["fine_tuned_model"], plan.source["base_model"], job_id)})
 

@@ -21,7 +21,7 @@ def _usd(values: dict[str, Any]) -> float | None:
 
 
 def estimate_usd(record: JobRecord) -> float | None:
-    return _usd(record.estimate)
+    return _usd(record.estimate.as_dict())  # also the keys a third-party backend may have used
 
 
 def actual_usd(record: JobRecord) -> float | None:
@@ -49,7 +49,7 @@ def _duration(seconds: float) -> str:
 
 def estimate_text(record: JobRecord) -> str:
     """The submit-time estimate: cost, and time where the cost engine predicts one (local training)."""
-    hours = _number(record.estimate, "hours")
+    hours = record.estimate.hours
     parts = [money(estimate_usd(record))] + ([_duration(hours * 3600)] if hours is not None else [])
     return " · ".join(parts)
 

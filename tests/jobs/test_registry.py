@@ -73,7 +73,7 @@ def test_job_lifecycle_is_recorded() -> None:
     record = registry.record_status(record.id, done)
 
     assert record.state is JobState.SUCCEEDED and record.result and record.result.model_id == "ft:m:x"
-    assert record.estimate == {"usd": 1.5, "tokens": 100}
+    assert record.estimate.as_dict() == {"usd": 1.5, "tokens": 100}
     assert record.actual["trained_tokens"] == 4321
     assert record.actual["wall_time_s"] == 12.5 and record.actual["tokens_per_second"] == 345.6
     assert record.actual["state"] == "succeeded" and record.actual["elapsed_s"] > 0

@@ -76,7 +76,7 @@ def test_a_slow_refresh_does_not_undo_a_cancel_made_meanwhile(train_file: Path) 
     slow = Slow()
     service = JobService(Registry(), backend_factory=lambda name: slow)
     record = service.submit(JobSpec(backend="fake", model="m", data=str(train_file)))
-    refresh = threading.Thread(target=service.refresh, args=(record.id,), kwargs={"with_events": False})
+    refresh = threading.Thread(target=service.refresh, args=(record.id,))
     refresh.start()
     assert asked.wait(10)
     assert JobService(Registry(), backend_factory=lambda name: FakeBackend()).cancel(record.id).state \

@@ -50,7 +50,7 @@ def test_row_is_written_before_the_remote_create(train_file: Path) -> None:
     record = service.submit(_spec(train_file))
     assert seen == [JobState.SUBMITTING]
     assert record.state is JobState.PENDING and record.remote_id == "fakejob-" + record.id[4:]
-    assert record.estimate == {"usd": 0.05}
+    assert record.estimate.as_dict() == {"usd": 0.05}
     assert Path(record.files["train"]).is_file()
 
 

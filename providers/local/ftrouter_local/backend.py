@@ -1,7 +1,7 @@
 """``LocalBackend``: fine-tuning on this machine's GPU(s) — or CPU — behind the common Backend API.
 
 ``submit`` starts a detached worker process (``ftrouter_local.worker``) that owns the run and
-outlives the CLI; ``status``/``events`` read the files it writes in the job folder; ``cancel``
+outlives the CLI; ``refresh`` (``status``, ``events``) reads the files it writes in the job folder; ``cancel``
 signals it (it checkpoints, then ends ``cancelled``); ``resume`` starts a new worker from the last
 checkpoint. A worker that died without a final word is marked ``failed`` with its log tail at the
 next ``status``. Nothing here imports torch: ``ftrouter status`` on a local job stays fast.
@@ -25,6 +25,7 @@ from ftrouter.jobs.models import (
     JobStatus,
     PreparedJob,
     Progress,
+    Refresh,
     RemoteRef,
     utcnow,
 )
@@ -88,7 +89,15 @@ class LocalBackend(Backend):
         return self._ref(files, prepared.local_id)
 
     def status(self, ref: RemoteRef) -> JobStatus:
+        return self._status(self._files(ref))
+
+    def refresh(self, ref: RemoteRef, after: str | None = None) -> Refresh:
+        """The status, then the events (the status read may add one: a dead worker's), from one job folder."""
         files = self._files(ref)
+        status = self._status(files)
+        return Refresh(status=status, events=files.read_events(after))
+
+    def _status(self, files: JobFiles) -> JobStatus:
         current = files.read_status()
         if not current.job_state.terminal and not self._worker_alive(files, current):
             with files.locked():

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ftrouter.errors import DataError, FtrouterError, UsageError
-from ftrouter.jobs.models import JobSpec, PlannedRequest, PreparedJob
+from ftrouter.jobs.models import JobEstimate, JobSpec, PlannedRequest, PreparedJob
 from ftrouter.jobs.paths import private_dir
 from ftrouter_local import lengths
 from ftrouter_local.config import TrainConfig, config_from_spec, recipe_candidates
@@ -205,7 +205,7 @@ def prepare_job(spec: JobSpec, local_id: str, files: JobFiles) -> PreparedJob:
                        warnings=warnings + ([f"no cost estimate: {problem}"] if problem else []), estimate=estimate)
 
 
-def _estimate(config: TrainConfig, example_tokens: list[int]) -> tuple[dict[str, Any], str | None]:
+def _estimate(config: TrainConfig, example_tokens: list[int]) -> tuple[JobEstimate, str | None]:
     """The cost engine's local estimate; a model it does not know is a warning, never a failure."""
     from ftrouter.cost import estimate_training
     from ftrouter.cost.calibration import registry_runs
@@ -222,5 +222,7 @@ def _estimate(config: TrainConfig, example_tokens: list[int]) -> tuple[dict[str,
                                       epochs=max(1, math.ceil(config.epochs)), adapter=config.adapter,
                                       method=config.method, assumptions=assumptions, measured=registry_runs())
     except FtrouterError as exc:
-        return {}, exc.message
-    return (estimates[0].model_dump(mode="json"), None) if estimates else ({}, "the cost engine returned nothing")
+        return JobEstimate(), exc.message
+    if not estimates:
+        return JobEstimate(), "the cost engine returned nothing"
+    return JobEstimate.from_training(estimates[0]), None

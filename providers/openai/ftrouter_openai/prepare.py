@@ -14,7 +14,7 @@ from typing import Any
 
 from ftrouter.catalog import get_model
 from ftrouter.errors import DataError, NotSupported, UsageError
-from ftrouter.jobs.models import JobSpec, PreparedJob
+from ftrouter.jobs.models import JobEstimate, JobSpec, PreparedJob
 from ftrouter.jobs.paths import job_dir
 from ftrouter.methods import method_refusal
 from ftrouter_openai.requests import MAX_UPLOAD_BYTES, check_spec, planned_requests
@@ -77,5 +77,5 @@ def prepare(spec: JobSpec, local_id: str) -> PreparedJob:
                         f"{available_until} (OpenAI is winding down self-serve fine-tuning); expect the create call "
                         "to be refused and consider --backend vertex or --backend local")
     return PreparedJob(spec=spec, local_id=local_id, files=files, stats=_stats(report, files),
-                       estimate=estimate.model_dump(mode="json"),
+                       estimate=JobEstimate.from_training(estimate),
                        requests=planned_requests(spec, local_id, files, sizes), warnings=warnings)

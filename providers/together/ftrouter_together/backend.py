@@ -3,8 +3,8 @@
 prepare: see ``prepare.py``. submit: upload the files (POST /files/upload, purpose ``fine-tune``), ask
 Together's price estimate (POST /fine-tunes/estimate-price; the create is not sent when the account may
 not proceed), create the job (POST /fine-tunes) with the local id in its suffix, at most once. Then
-status (the job with its events, plus checkpoints and metrics once training started), events,
-cancel, and find-by-local-id for crash reconciliation. Pause and resume: Together has neither.
+refresh (one read of the job, which carries its events, plus checkpoints and metrics once training
+started), status, events, cancel, and find-by-local-id for crash reconciliation. Pause and resume: Together has neither.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any, ClassVar, TypeVar
 from ftrouter.backends import Backend
 from ftrouter.errors import BadResponse, FtrouterError, NotFound, QuotaError, UsageError
 from ftrouter.http import RetryPolicy, call_with_retries, create_once
-from ftrouter.jobs.models import JobEvent, JobSpec, JobStatus, PreparedJob, RemoteRef
+from ftrouter.jobs.models import JobEvent, JobSpec, JobStatus, PreparedJob, Refresh, RemoteRef
 from ftrouter.redact import register_secret
 from ftrouter_together import prepare as preparing
 from ftrouter_together.client import UPLOAD_TIMEOUT, api_key, json_of, make_client, translate
@@ -28,6 +28,13 @@ from ftrouter_together.requests import create_body, estimate_body, wandb_key
 from ftrouter_together.states import HAS_TRAINING_DATA, event_id, job_status, to_event
 
 log = logging.getLogger("ftrouter.together")
+
+
+def _events_after(raw: list[dict[str, Any]], after: str | None) -> list[JobEvent]:
+    """The events after the one with id ``after`` (all of them when it is None or unknown), oldest first."""
+    ids = [event_id(event) for event in raw]
+    start = ids.index(after) + 1 if after in ids else 0
+    return [to_event(event) for event in raw[start:]]
 
 
 def _carries(name: str, local_id: str) -> bool:
@@ -108,21 +115,24 @@ class TogetherBackend(Backend):
                              code="model_not_tunable") from None
 
     def status(self, ref: RemoteRef) -> JobStatus:
-        """One refresh: the job object carries its events; checkpoints and metrics once training began."""
+        return self.refresh(ref).status
+
+    def events(self, ref: RemoteRef, after: str | None = None) -> list[JobEvent]:
+        """Events newer than ``after`` (all when None), oldest first (Together returns them all at once)."""
+        raw = list(self._get("reading the job's events", f"fine-tunes/{ref.remote_id}/events").get("data") or [])
+        return _events_after(raw, after)
+
+    def refresh(self, ref: RemoteRef, after: str | None = None) -> Refresh:
+        """One read of the job (GET /fine-tunes/{id} carries its events, so no separate events request),
+        plus its checkpoints and metrics once training began."""
         job = self._get("reading the job", f"fine-tunes/{ref.remote_id}")
         checkpoints = metrics = None
         if job.get("status") in HAS_TRAINING_DATA:
             checkpoints = self._get("reading the job's checkpoints", f"fine-tunes/{ref.remote_id}/checkpoints")
             metrics = self._get("reading the job's metrics", f"fine-tunes/{ref.remote_id}/metrics")
-        return job_status(job, checkpoints=list((checkpoints or {}).get("data") or []),
-                          metrics=list((metrics or {}).get("metrics") or []))
-
-    def events(self, ref: RemoteRef, after: str | None = None) -> list[JobEvent]:
-        """Events newer than ``after`` (all when None), oldest first (Together returns them all at once)."""
-        raw = list(self._get("reading the job's events", f"fine-tunes/{ref.remote_id}/events").get("data") or [])
-        ids = [event_id(event) for event in raw]
-        start = ids.index(after) + 1 if after in ids else 0
-        return [to_event(event) for event in raw[start:]]
+        status = job_status(job, checkpoints=list((checkpoints or {}).get("data") or []),
+                            metrics=list((metrics or {}).get("metrics") or []))
+        return Refresh(status=status, events=_events_after(list(job.get("events") or []), after))
 
     def cancel(self, ref: RemoteRef) -> JobStatus:
         return job_status(self._post("cancelling the job", f"fine-tunes/{ref.remote_id}/cancel"))

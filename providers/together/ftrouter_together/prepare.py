@@ -14,7 +14,7 @@ from typing import Any
 
 from ftrouter.catalog import get_model
 from ftrouter.errors import DataError, NotSupported, UsageError
-from ftrouter.jobs.models import JobSpec, PreparedJob
+from ftrouter.jobs.models import JobEstimate, JobSpec, PreparedJob
 from ftrouter.jobs.paths import job_dir
 from ftrouter.methods import method_refusal
 from ftrouter_together.client import base_url
@@ -69,6 +69,6 @@ def prepare(spec: JobSpec, local_id: str) -> PreparedJob:
     estimate.assumptions["estimate_source"] = ("catalog (billed tokens only); submit asks POST /fine-tunes/"
                                                "estimate-price for the price after the upload")
     return PreparedJob(spec=spec, local_id=local_id, files=files, stats=_stats(report, files),
-                       estimate=estimate.model_dump(mode="json"),
+                       estimate=JobEstimate.from_training(estimate),
                        requests=planned_requests(spec, local_id, files, sizes, base_url()),
                        warnings=report.warning_lines())

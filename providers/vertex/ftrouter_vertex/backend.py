@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from ftrouter.backends import Backend
 from ftrouter.http import RetryPolicy
-from ftrouter.jobs.models import JobEvent, JobSpec, JobStatus, PreparedJob, RemoteRef
+from ftrouter.jobs.models import JobEvent, JobSpec, JobStatus, PreparedJob, Refresh, RemoteRef
 from ftrouter.jobs.paths import job_dir
 from ftrouter_vertex.client import VertexClient
 from ftrouter_vertex.errors import MissingBucket
@@ -115,12 +115,16 @@ class VertexBackend(Backend):
         return self._ref(job, local_id, client, settings.credentials_file)
 
     def status(self, ref: RemoteRef) -> JobStatus:
-        job = parse_job(self._client_for(ref).get_job(self._job_name(ref)))
-        return _with_cost(to_status(job), job.base_model)
+        return self.refresh(ref).status
 
     def events(self, ref: RemoteRef, after: str | None = None) -> list[JobEvent]:
         job = parse_job(self._client_for(ref).get_job(self._job_name(ref)))
         return events_after(to_events(job), after)
+
+    def refresh(self, ref: RemoteRef, after: str | None = None) -> Refresh:
+        """The status and the events come from the same tuning job resource: one GET for both."""
+        job = parse_job(self._client_for(ref).get_job(self._job_name(ref)))
+        return Refresh(status=_with_cost(to_status(job), job.base_model), events=events_after(to_events(job), after))
 
     def cancel(self, ref: RemoteRef) -> JobStatus:
         client = self._client_for(ref)

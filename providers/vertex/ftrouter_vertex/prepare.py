@@ -10,7 +10,7 @@ from typing import Any
 
 from ftrouter.catalog import ModelEntry, get_model, models
 from ftrouter.errors import NotSupported, UsageError
-from ftrouter.jobs.models import JobSpec, PlannedRequest, PreparedJob
+from ftrouter.jobs.models import JobEstimate, JobSpec, PlannedRequest, PreparedJob
 from ftrouter.jobs.paths import job_dir
 from ftrouter.methods import method_refusal
 from ftrouter_vertex.gemini_file import read_gemini_file, token_percentiles
@@ -61,13 +61,13 @@ def _validate_and_convert(spec: JobSpec, entry: ModelEntry, folder: Path) -> tup
     return files, report
 
 
-def _estimate(entry: ModelEntry, spec: JobSpec, example_tokens: list[int]) -> dict[str, Any]:
+def _estimate(entry: ModelEntry, spec: JobSpec, example_tokens: list[int]) -> JobEstimate:
     """The cost engine's Vertex estimate, from this backend's (the data engine's Gemini) token counts."""
     from ftrouter.cost import estimate_training
 
     estimates = estimate_training("vertex", example_tokens=example_tokens, model=entry.name,
                                   epochs=spec.hyperparameters.epochs, method="sft")
-    return dict(estimates[0].model_dump(mode="json"))
+    return JobEstimate.from_training(estimates[0])
 
 
 def _stats(report: Any, files: dict[str, Path], entry: ModelEntry) -> dict[str, Any]:

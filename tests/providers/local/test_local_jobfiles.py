@@ -104,6 +104,23 @@ def test_a_dead_worker_is_marked_failed_once_with_its_log_tail(tmp_path: Path) -
     assert [e.level for e in backend.events(ref)] == ["error"]  # marked once
 
 
+def test_one_refresh_reads_the_status_then_the_events_it_may_have_added(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    ref = fake_job(tmp_path / "ftr-refr01", pid=dead_pid())
+    files = JobFiles(Path(ref.extra["job_dir"]))
+    files.append_event("training started")
+    folders: list[Path] = []
+    make_files = LocalBackend._files
+    monkeypatch.setattr(LocalBackend, "_files", lambda self, r: folders.append(r.local_id) or make_files(self, r))
+
+    answer = LocalBackend().refresh(ref, after="1")
+
+    assert folders == [ref.local_id]  # one look at the job folder
+    assert answer.status.state is JobState.FAILED and answer.status.error is not None
+    assert [(e.id, e.level) for e in answer.events] == [("2", "error")]  # the death it just recorded
+    assert answer.events[0].message == answer.status.error.message
+
+
 def test_the_log_tail_of_a_resumed_job_is_the_newest_attempts_only(tmp_path: Path) -> None:
     ref = fake_job(tmp_path / "ftr-dead03", pid=dead_pid(), log="attempt one\n" * 30)
     files = JobFiles(Path(ref.extra["job_dir"]))

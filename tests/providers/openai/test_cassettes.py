@@ -60,7 +60,7 @@ def test_sft_job_runs_to_success(openai_backend: Any, monkeypatch: pytest.Monkey
     assert final.actual["checkpoints"] and all(":ckpt-step-" in name for name in final.actual["checkpoints"])
     assert {"train_loss", "full_valid_loss"} <= set(final.metrics)
     assert final.progress.step == final.progress.total_steps  # the last metrics event is the last step
-    assert final.estimate == {"cost_usd": 0.1}
+    assert final.estimate.as_dict() == {"cost_usd": 0.1}
     events = service.registry.events(record.id)
     assert events[0].message.startswith("Created fine-tuning job")
     assert len({e.id for e in events}) == len(events)

@@ -101,6 +101,20 @@ def test_events_after_a_known_one(fake: FakeTogether, backend: Callable[..., Any
     assert events[-1].type == "checkpoint" and events[-1].data == {"step": 10, "total_steps": 30}
 
 
+def test_one_refresh_reads_the_job_once_and_takes_its_events_from_it(fake: FakeTogether,
+                                                                       backend: Callable[..., Any]) -> None:
+    b = backend()
+    ref = b.submit(prepared())
+    fake.run(ref.remote_id)
+    fake.requests.clear()
+    answer = b.refresh(ref, after="evt-0001")
+    assert fake.calls("GET", f"/fine-tunes/{ref.remote_id}") == 1
+    assert fake.calls("GET", f"/fine-tunes/{ref.remote_id}/events") == 0  # the job object carries them
+    assert answer.status.state is JobState.RUNNING and answer.status.metrics["train_loss"] == 0.9
+    assert answer.events == b.events(ref, after="evt-0001")
+    assert [e.id for e in answer.events] == ["evt-0002", "evt-0003"]
+
+
 def test_cancel_and_a_second_cancel(fake: FakeTogether, backend: Callable[..., Any]) -> None:
     b = backend()
     ref = b.submit(prepared())

@@ -130,4 +130,8 @@ def test_vertex_and_openai_jobs_side_by_side(capsys: pytest.CaptureFixture[str],
     # billable tokens from tuningDataStats, stored next to the estimate once the job ended
     assert status["actual"]["billable_tokens"] == 48213 and status["actual"]["trained_tokens"] == 48213 * 3
     assert status["estimate"]["billed_tokens"] > 0
+    # the status refresh stored the events from the same read; `events` asks again (the last GET)
+    code, out, err = run(capsys, "events", vertex_id, "--json")
+    assert code == 0, err
+    assert [event["id"] for event in json.loads(out)][-1] == "state-succeeded"
     assert vcr.all_played

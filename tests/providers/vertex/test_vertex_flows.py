@@ -212,3 +212,30 @@ def test_model_not_tunable_in_region(backend: VertexBackend, make_prepared: Any,
     assert isinstance(error, InvalidRequest) and error.exit_code == EXIT_INVALID
     assert "gemini-2.5-flash cannot be tuned in region europe-north1" in str(error)
     assert vcr.all_played
+
+
+@pytest.mark.vcr
+@pytest.mark.default_cassette("submit_succeeded")
+def test_one_refresh_is_one_read_of_the_tuning_job(backend: VertexBackend, make_prepared: Any, vcr: Any,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Status and events come from the same resource: a refresh reads it once, and polling with refresh
+    alone still yields every event exactly once."""
+    from ftrouter_vertex.client import VertexClient
+
+    ref = backend.submit(make_prepared("ftr-k3v9qa"))
+    reads: list[str] = []
+    get_job = VertexClient.get_job
+    monkeypatch.setattr(VertexClient, "get_job", lambda self, name: reads.append(name) or get_job(self, name))
+    answers, after = [], None
+    for _ in range(20):
+        answer = backend.refresh(ref, after=after)
+        answers.append(answer)
+        after = answer.events[-1].id if answer.events else after
+        if answer.status.state.terminal:
+            break
+    assert len(reads) == len(answers) and answers[-1].status.state is JobState.SUCCEEDED
+    assert answers[-1].status.runtime["cost_usd"] > 0  # the same status as `status` gives
+    done = final_job(CASSETTES / "submit_succeeded.yaml")
+    checkpoints = [f"checkpoint-{c['checkpointId']}" for c in done["tunedModel"].get("checkpoints", [])]
+    seen = [event.id for answer in answers for event in answer.events]
+    assert seen == ["state-created", "state-running", "stats", *checkpoints, "state-succeeded"]

@@ -59,9 +59,9 @@ def test_prepare_converts_estimates_and_plans_without_credentials(offline_backen
     assert stats["gemini"]["train_bytes"] == train.stat().st_size
 
     estimate = prepared.estimate
-    assert estimate["backend"] == "vertex" and estimate["model"] == "gemini-2.5-flash" and estimate["epochs"] == 3
-    assert estimate["billed_tokens"] == stats["tokens_total"] * 3
-    assert estimate["cost_usd"] > 0
+    assert estimate.backend == "vertex" and estimate.model == "gemini-2.5-flash" and estimate.epochs == 3
+    assert estimate.billed_tokens == stats["tokens_total"] * 3
+    assert estimate.cost_usd is not None and estimate.cost_usd > 0
 
     uploads, create = prepared.requests[:-1], prepared.requests[-1]
     # the URL google-cloud-storage really uses (as in the cassettes); the object name is in the note
