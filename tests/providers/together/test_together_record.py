@@ -184,3 +184,21 @@ def test_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
         parse_args(["--failing-data", str(tmp_path / "missing.jsonl")])
     assert main(["--flow", "cancel_a_job"]) == 4  # no TOGETHER_API_KEY: nothing is sent
     assert "TOGETHER_API_KEY is not set" in capsys.readouterr().err
+
+
+def test_a_refused_flow_is_one_line_with_its_exit_code(monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import together_record
+
+    from ftrouter.errors import UsageError
+
+    def refused(self: Recorder, name: str) -> Path:
+        raise UsageError("uploading chat_train.jsonl: Together answered: no trainable examples (400)")
+
+    monkeypatch.setenv("TOGETHER_API_KEY", "tg-fake.record.only")
+    monkeypatch.setattr(together_record.Recorder, "record", refused)
+    assert together_record.main(["--flow", "failed_job_reports_the_error"]) == 2
+    err = capsys.readouterr().err
+    assert "failed_job_reports_the_error not recorded: " in err and "no trainable examples" in err
+    assert "--failing-data FILE" in err
+    assert "Traceback" not in err

@@ -263,7 +263,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name} not recorded: {exc}", file=sys.stderr)
             return 1
         except FtrouterError as exc:  # one line, and the cassette is left as it was
-            print(f"  {name} not recorded: {exc}", file=sys.stderr)
+            hint = (" (if Together refused the failing data itself, this flow needs data that fails inside the "
+                    "job: try --failing-data FILE)") if name == FAILING_FLOW else ""
+            print(f"  {name} not recorded: {exc}{hint}", file=sys.stderr)
             return exc.exit_code
     return 0
 
