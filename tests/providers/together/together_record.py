@@ -11,8 +11,9 @@ the flow's own calls and replays with ``together_replay`` (the tests' replay) un
 
 COST (Together bills tokens processed; each flow prints Together's own estimate for its job):
 sft_lora_job_runs_to_success trains a small LoRA job (10 short examples, 2 epochs) to the end - queue plus
-training, often tens of minutes; dpo_full_job_with_validation is cancelled as soon as it runs (a cancelled
-job pays its completed steps); the cancel and find flows cancel their job before it starts.
+training, bounded by --timeout-min; dpo_full_job_with_validation is cancelled as soon as it runs (a
+cancelled job pays its completed steps); the cancel and find flows cancel their job straight after creating
+it, normally while it is still queued.
 
 failed_job_reports_the_error needs data that Together accepts at upload and create but fails in the job.
 Nothing can force that, and it is not documented: by default the flow uploads the same conversations
