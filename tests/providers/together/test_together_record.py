@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+import test_together_cassette_schema as schema
 import yaml
 from fake_together import FakeTogether, event
 from together_flows import FLOWS
@@ -51,7 +52,7 @@ class LiveLike(FakeTogether):
         job = self.jobs.pop(json.loads(super()._create(body).content)["id"])
         job["id"] = f"ft-7d1c{len(self.jobs):04d}-1a2b-4c3d-8e4f-5a6b7c8d9e0f"
         job["model_output_name"] = job["model_output_name"].replace("acme/", f"{REAL_ACCOUNT}/")
-        job["events"].append(event("message", f"Authenticated as {REAL_EMAIL} with key {TEST_KEY}", 1))
+        job["events"].append(event("wandb_init", f"W&B run for {REAL_EMAIL}, key {TEST_KEY}", 1))
         self.jobs[job["id"]] = job
         return httpx.Response(200, json=self.truncated(job))
 
@@ -100,6 +101,7 @@ def test_every_flow_records_normalised_and_replays(live: LiveLike, tmp_path: Pat
         leaked = [word for word in PRIVATE if word in text] + re.findall(r"(?i)authorization|bearer", text)
         assert not leaked, f"{name}: {leaked}"
         assert all(r.method and r.status == 200 for r in replies(path))
+        schema.test_bodies_follow_the_published_schemas(path)  # placeholders keep every body valid
 
     sft = tmp_path / "sft_lora_job_runs_to_success.yaml"
     polled = sum(1 for r in live.requests if r.method == "GET" and re.fullmatch(r"/v1/fine-tunes/ft-[^/]+", r.url.path))
