@@ -6,8 +6,8 @@ The machines this project is built on cannot reach api.together.ai, so these cas
 recorded: each flow in ``together_flows.py`` runs the real adapter against ``fake_together.py`` (responses
 written from Together's published OpenAPI spec, togethercomputer/openapi of 2026-04-28, vendored in
 tests/schemas/together-openapi.subset.json) while vcrpy writes what was sent and answered;
-``test_together_cassette_schema.py`` validates every body against the spec. Replace them with real recordings
-once a key and network are at hand (the header comment then goes).
+``test_together_cassette_schema.py`` validates every body against the spec. With a key and network,
+``together_record.py`` replaces them with live recordings of the same flows (which then say so instead).
 """
 
 from __future__ import annotations

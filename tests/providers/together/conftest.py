@@ -13,6 +13,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
+pytest.register_assert_rewrite("together_replay")  # its checks are plain asserts: keep pytest's explanations
 
 from fake_together import FakeTogether  # noqa: E402
 from together_shared import TEST_KEY  # noqa: E402

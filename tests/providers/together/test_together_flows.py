@@ -4,6 +4,7 @@ the local id in the suffix), status with progress and metrics, events, checkpoin
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,10 +17,11 @@ from ftrouter.jobs.models import Hyperparameters, JobSpec, JobState, PreparedJob
 MODEL = "openai/gpt-oss-20b"
 
 
-def prepared(local_id: str = "ftr-tg001", method: str = "sft", val: bool = False, **spec: Any) -> PreparedJob:
-    data = DATA / ("dpo_train.jsonl" if method == "dpo" else "chat_train.jsonl")
-    files = {"train": str(data), **({"val": str(DATA / "chat_val.jsonl")} if val else {})}
-    job = JobSpec(backend="together", model=MODEL, data=str(data), method=method, **spec)  # type: ignore[arg-type]
+def prepared(local_id: str = "ftr-tg001", method: str = "sft", val: bool = False, *, model: str = MODEL,
+             data_dir: Path = DATA, **spec: Any) -> PreparedJob:
+    data = data_dir / ("dpo_train.jsonl" if method == "dpo" else "chat_train.jsonl")
+    files = {"train": str(data), **({"val": str(data_dir / "chat_val.jsonl")} if val else {})}
+    job = JobSpec(backend="together", model=model, data=str(data), method=method, **spec)  # type: ignore[arg-type]
     return PreparedJob(spec=job, local_id=local_id, files=files)
 
 
