@@ -13,10 +13,12 @@ other threads can deadlock). ``FTROUTER_DATA_WORKERS=1`` turns it off.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import multiprocessing
 import os
 import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +29,9 @@ if TYPE_CHECKING:
     from ftrouter.data.inspect import ExampleCheck, Inspector
     from ftrouter.data.reader import FileScan
     from ftrouter.data.tokens import TokenCounter
+
+# map(function, items) -> the results in order: the builtin, or a pool's
+Mapper = Callable[[Callable[[tuple[int, int]], int], list[tuple[int, int]]], Iterable[int]]
 
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024
 CHUNKS_PER_WORKER = 4
@@ -61,25 +66,36 @@ def _next_line_start(f: Any, offset: int) -> int:
             return int(f.tell())
 
 
-def plan_chunks(path: Path, chunks: int) -> list[tuple[int, int, int]]:
-    """(start, end, first line number) of ``chunks`` byte ranges that each begin at a line start."""
+def count_newlines(byte_range: tuple[int, int], path: Path) -> int:
+    """Newlines in the byte range [start, end) of ``path``."""
+    start, end = byte_range
+    lines = 0
+    with path.open("rb") as f:
+        f.seek(start)
+        left = end - start
+        while left > 0:
+            block = f.read(min(_BLOCK, left))
+            if not block:
+                break
+            lines += block.count(b"\n")
+            left -= len(block)
+    return lines
+
+
+def plan_chunks(path: Path, chunks: int, mapper: Mapper = map) -> list[tuple[int, int, int]]:
+    """(start, end, first line number) of ``chunks`` byte ranges that each begin at a line start.
+
+    Numbering a chunk's first line means counting the newlines before it, a pass over the whole file;
+    ``mapper`` (a worker pool's ``map``) lets the workers count their ranges at the same time instead of
+    one process reading the file alone while they wait."""
     size = path.stat().st_size
     with path.open("rb") as f:
         starts = sorted({0, *(_next_line_start(f, size * i // chunks) for i in range(1, chunks))})
-        starts = [s for s in starts if s < size]
-        bounds = [*starts, size]
-        plan, line = [], 1
-        for start, end in itertools.pairwise(bounds):
-            plan.append((start, end, line))
-            f.seek(start)
-            left = end - start
-            while left > 0:
-                block = f.read(min(_BLOCK, left))
-                if not block:
-                    break
-                line += block.count(b"\n")
-                left -= len(block)
-    return plan
+    starts = [s for s in starts if s < size]
+    ranges = list(itertools.pairwise([*starts, size]))
+    newlines = mapper(functools.partial(count_newlines, path=path), ranges)
+    first_lines = itertools.accumulate(newlines, initial=1)
+    return [(start, end, line) for (start, end), line in zip(ranges, first_lines, strict=False)]
 
 
 def _inspect_chunk(chunk: tuple[int, int, int]) -> dict[str, Any]:
@@ -101,10 +117,10 @@ def inspect_in_parallel(scan: FileScan, inspector: Inspector, *, progress: Progr
     size = scan.jsonl.stat().st_size
     if progress is not None:
         progress(0, size)
-    plan = plan_chunks(scan.jsonl, workers * CHUNKS_PER_WORKER)
     _job = (scan, inspector.counter, inspector.check)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
+            plan = plan_chunks(scan.jsonl, workers * CHUNKS_PER_WORKER, pool.map)
             for (_start, end, _line), state in zip(plan, pool.imap(_inspect_chunk, plan), strict=True):
                 inspector.absorb(state)
                 if progress is not None:

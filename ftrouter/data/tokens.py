@@ -146,9 +146,11 @@ class TiktokenCounter(TokenCounter):
                 return None
         elif not text.isprintable():
             return None
-        words = text.split(" ")
-        if "" in words:  # an empty text, a leading or trailing space, or two spaces in a row
+        # an empty text, a leading or trailing space, or two spaces in a row would give an empty "word":
+        # checked on the text (C string searches) rather than by scanning the list of words
+        if not text or text[0] == " " or text[-1] == " " or "  " in text:
             return None
+        words = text.split(" ")
         spaced = self._spaced_words
         if len(spaced) > self.WORD_ENTRIES:
             spaced.clear()  # bounded: start over

@@ -70,7 +70,7 @@ def test_parallel_inspection_gives_the_same_report(write_jsonl, monkeypatch: pyt
     monkeypatch.setattr(parallel_mod, "PARALLEL_MIN_BYTES", 0)
     used: list[int] = []
     real = parallel_mod.plan_chunks
-    monkeypatch.setattr(parallel_mod, "plan_chunks", lambda p, n: used.append(n) or real(p, n))
+    monkeypatch.setattr(parallel_mod, "plan_chunks", lambda p, n, *rest: used.append(n) or real(p, n, *rest))
     parallel = inspect_file(path, model="gpt-4.1-mini-2025-04-14")
     assert used == [12]
     assert parallel.to_json() == sequential.to_json()

@@ -109,7 +109,7 @@ def test_leaks_found_by_forked_workers_equal_the_sequential_ones(leaky: tuple[Pa
     monkeypatch.setenv("FTROUTER_DATA_WORKERS", "2")
     used: list[int] = []
     real = parallel_mod.plan_chunks
-    monkeypatch.setattr(parallel_mod, "plan_chunks", lambda p, n: used.append(n) or real(p, n))
+    monkeypatch.setattr(parallel_mod, "plan_chunks", lambda p, n, *rest: used.append(n) or real(p, n, *rest))
     forked = validate_file(train, backend="openai", val_path=val)
     assert used == [8, 8]  # both files went through the forked workers
     assert forked.rendered() == sequential.rendered() and len(forked.entries) == 1

@@ -55,7 +55,7 @@ def test_parallel_read_reports_once_per_finished_chunk(tmp_path: Path, monkeypat
     monkeypatch.setattr(parallel_mod, "PARALLEL_MIN_BYTES", 0)
     plans: list[list[tuple[int, int, int]]] = []
     real = parallel_mod.plan_chunks
-    monkeypatch.setattr(parallel_mod, "plan_chunks", lambda p, n: plans.append(real(p, n)) or plans[-1])
+    monkeypatch.setattr(parallel_mod, "plan_chunks", lambda p, n, *rest: plans.append(real(p, n, *rest)) or plans[-1])
     calls: list[tuple[int, int]] = []
     inspect_file(path, model=MODEL, progress=lambda d, t: calls.append((d, t)))
     assert len(plans) == 1, "the parallel path was not taken"
