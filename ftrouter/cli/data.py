@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ftrouter.errors import UsageError, ValidationFailed
+from ftrouter.errors import PluginMissing, UsageError, ValidationFailed
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -139,12 +139,18 @@ def validate(
     from ftrouter.cli.progress import data_progress
     from ftrouter.data.labelled import labelled_format
     from ftrouter.data.validate import validate_file
+    from ftrouter.profiles import installed_profiles
 
     labelled = labelled_format(file, fmt)
     if labelled is not None:
-        if backend != "local":
-            raise UsageError(f"{labelled} data trains encoder models, on the local backend only (`ftrouter submit "
-                             f"--backend local --task ...`); {backend} fine-tunes chat models", path=file)
+        trainers = [p.name for p in installed_profiles() if p.labelled_tasks]  # its profile's labelled_tasks
+        if not trainers:
+            raise PluginMissing(f"{labelled} data trains encoder models: no installed backend trains them (install "
+                                "ftrouter's local backend: pip install -e providers/local)")
+        if backend not in trainers:
+            raise UsageError(f"{labelled} data trains encoder models, on the {' or '.join(trainers)} backend only "
+                             f"(`ftrouter submit --backend {trainers[0]} --task ...`); {backend} fine-tunes chat "
+                             "models", path=file)
         from ftrouter.cli.labelled import inspect_labelled_command
 
         inspect_labelled_command(file, fmt=fmt, model=model, val=val, as_json=as_json)
