@@ -98,6 +98,9 @@ def _targets() -> dict[str, _Target]:
 
     found = {name: _Target(_package(b.target), b.install_hint) for name, b in BUILTIN_BACKENDS.items()}
     for name, value in _entry_point_targets().items():
+        builtin = found.get(name)
+        if builtin is not None and builtin.package == _package(value):
+            continue  # a built-in plugin also registers itself: keep its install hint
         found[name] = _Target(_package(value), f"install the package that provides {value}")
     return found
 

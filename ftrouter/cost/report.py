@@ -21,7 +21,7 @@ from ftrouter.cost.inference import Workload
 from ftrouter.cost.training import estimate_training, managed_models
 from ftrouter.cost.types import PriceDate, TrainingEstimate, parse_assumptions
 from ftrouter.errors import CatalogError, DataError, UnknownName
-from ftrouter.profiles import installed_profiles, profile_for, self_hosted_backend
+from ftrouter.profiles import installed_profiles, profile_for, profile_names, self_hosted_backend
 
 if TYPE_CHECKING:
     from ftrouter.data.progress import Progress
@@ -150,6 +150,8 @@ def _gemini_band() -> float | None:
 def resolve_backends(backend: str, model: str | None, catalog: Catalog) -> list[str]:
     names = [p.name for p in installed_profiles()]
     if backend not in (*names, "all"):
+        if backend in profile_names():  # a known plugin that is not installed: say how to install it
+            profile_for(backend)
         raise UnknownName("backend", backend, [*names, "all"])
     if model is not None:
         owner = backend_of_model(model, catalog)
