@@ -126,7 +126,8 @@ def inspect(
 @data_app.command("validate")
 def validate(
     file: Path = FILE_ARG,
-    backend: str = typer.Option(..., "--backend", "-b", help="openai, vertex or local: whose rules to apply."),
+    backend: str = typer.Option(..., "--backend", "-b", help="openai, vertex, local, together, or a "
+                                   "plugin backend: whose rules to apply."),
     model: str | None = typer.Option(None, "--model", "-m", help="Target model (default: the backend's default); "
                                      "for local, a model folder."),
     val: Path | None = typer.Option(None, "--val", help="A validation file to check too (size, overlap)."),
