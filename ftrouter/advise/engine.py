@@ -28,7 +28,8 @@ from ftrouter.advise.scoring import (
     standing,
 )
 from ftrouter.advise.signals import DataSignals
-from ftrouter.profiles import installed_profiles, profile_for
+from ftrouter.errors import PluginMissing, UnknownName
+from ftrouter.profiles import profile_for
 
 # approach facts ``<model family>_training_until`` / ``..._months_left`` (the rules ask about OpenAI's)
 WINDOW_FACTS = ("_training_until", "_training_months_left")
@@ -119,10 +120,12 @@ def _window_facts(env: Environment) -> dict[str, Any]:
     backend that trains it (its profile's ``model_family``), None when no end is announced."""
     facts: dict[str, Any] = {name: None for name, spec in FACTS.items()
                              if spec.scope == "approach" and name.endswith(WINDOW_FACTS)}
-    for profile in installed_profiles():
-        window = env.windows.get(profile.name)
-        family = profile.model_family
-        if f"{family}_training_until" in facts and window is not None and window.training_until is not None:
+    for backend, window in env.windows.items():
+        try:
+            family = profile_for(backend).model_family  # cached: decide() runs for every counterfactual
+        except (UnknownName, PluginMissing):  # catalog rows (an override's) for a backend not installed
+            continue
+        if f"{family}_training_until" in facts and window.training_until is not None:
             facts[f"{family}_training_until"] = window.training_until.isoformat()
             facts[f"{family}_training_months_left"] = months_between(env.today, window.training_until)
     return facts
