@@ -91,6 +91,9 @@ class BuiltinBackend:
     install_hint: str
 
 
+# The one place the core lists the built-in plugins (name -> adapter target, install hint), so that a
+# missing one is named with how to install it; everything else about a backend is in its plugin's
+# profile (ftrouter.profiles) and catalog.yaml. tests/test_backend_boundary.py allows names only here.
 BUILTIN_BACKENDS: dict[str, BuiltinBackend] = {
     "openai": BuiltinBackend("ftrouter_openai:OpenAIBackend", "pip install -e providers/openai"),
     "vertex": BuiltinBackend("ftrouter_vertex:VertexBackend", "pip install -e providers/vertex"),

@@ -125,20 +125,33 @@ def _money(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
 
+PROVIDERS = Path(__file__).resolve().parent.parent / "providers"  # the built-in plugins, in this repository
+
+
+def plugin_model_rows() -> list[Any]:
+    """The model rows of the built-in plugins' ``catalog.yaml`` files, read from this repository (so the
+    page does not depend on which plugins are installed), in file order."""
+    from ftrouter.catalog import ModelEntry, file_rows
+
+    return [row for path in sorted(PROVIDERS.glob("*/ftrouter_*/catalog.yaml"))
+            for row, _ in file_rows(path, "models", ModelEntry)]
+
+
 def catalog_page() -> str:
     from ftrouter.catalog import load
 
     catalog = load()  # the shipped rows (main() and the tests run without FTROUTER_CATALOG)
     out = [HEADER, "# Shipped catalogs\n\n",
-           "The prices and facts ftrouter ships (`ftrouter/catalog/*.yaml`); every row is dated and sourced, and rows "
-           "marked *secondary* come from a third-party page rather than the vendor's. Override any row with "
-           "`--catalog FILE` or `FTROUTER_CATALOG` (see [Cost](../cost.md)).\n\n",
+           "The prices and facts ftrouter ships: the core's catalogs (`ftrouter/catalog/*.yaml`: GPUs, open models) "
+           "and the managed models each built-in backend plugin keeps in its own `catalog.yaml` "
+           "(`providers/NAME/ftrouter_NAME/catalog.yaml`, merged when the plugin is installed). Every row is dated "
+           "and sourced, and rows marked *secondary* come from a third-party page rather than the vendor's. "
+           "Override any row with `--catalog FILE` or `FTROUTER_CATALOG` (see [Cost](../cost.md)).\n\n",
            "## Managed models (USD per 1M tokens)\n\n",
            "| model | backend | methods | training | tuned input | tuned output | new jobs until | shuts down | "
            "as of | source |\n|---|---|---|---|---|---|---|---|---|---|\n"]
-    for m in catalog.models.rows.values():
-        if not catalog.models.where(m.name).startswith("catalog/"):
-            continue  # a backend plugin's rows: its own page documents them (the page must not depend on plugins)
+    shipped = [m for m in catalog.models.rows.values() if catalog.models.where(m.name).startswith("catalog/")]
+    for m in [*shipped, *plugin_model_rows()]:
         out.append(f"| `{m.name}` | {m.backend} | {', '.join(m.methods)} | {_money(m.training_usd_per_1m)} | "
                    f"{_money(m.ft_input_usd_per_1m)} | {_money(m.ft_output_usd_per_1m)} | "
                    f"{m.training_available_until or ''} | {m.shutdown_date or ''} | {m.as_of} | "

@@ -31,6 +31,28 @@ CATALOG_FILE = "catalog.yaml"  # a plugin's catalog rows, in the override format
 
 
 @dataclass(frozen=True)
+class MigrationTarget:
+    """How ``ftrouter migrate`` carries an OpenAI fine-tune's settings onto this backend: the facts; the
+    mapping's logic and reasons are ``ftrouter.migrate.mapping``'s."""
+
+    # OpenAI's batch_size (examples per optimizer step) becomes: "examples" the same number; "per-device" a
+    # per-device batch of at most ``per_device_batch`` plus gradient accumulation; None nothing (the
+    # provider chooses its batch)
+    batch: Literal["examples", "per-device"] | None = "examples"
+    per_device_batch: int = 4
+    # absolute learning rates by method, then adapter, and where they come from (by method); empty: the
+    # backend's own default rate is kept (OpenAI's multiplier scales a base rate it never published)
+    learning_rates: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    learning_rate_sources: Mapping[str, str] = field(default_factory=dict)
+    # why the default rate is kept, where the general reason says too little; it continues the sentence
+    # "OpenAI's learning_rate_multiplier X ..."
+    learning_rate_note: str | None = None
+    batch_note: str | None = None  # why no batch is set (with ``batch`` None)
+    takes_seed: bool = False  # a seed given to the job is carried over
+    suggests_model: bool = False  # with no --model, migrate proposes one (an open model, or the default row)
+
+
+@dataclass(frozen=True)
 class BackendProfile:
     """What the core needs to know about one backend. Every field has a neutral default, so a third-party
     profile states only what differs."""
@@ -47,9 +69,16 @@ class BackendProfile:
     model_family: str = "open"  # what advise's ``model_family`` preference matches ("openai", "gemini", "open")
     default_epochs: int | None = None  # the epochs a managed estimate assumes when none are given
     epochs_rule: str | None = None  # how the provider picks epochs when none are given, in words
-    # a provider rule the cost engine implements for epochs left unset ("openai": the cookbook's auto rule)
-    auto_epochs: Literal["openai"] | None = None
+    # a provider rule the cost engine implements for epochs left unset ("target-3": OpenAI's cookbook auto
+    # rule, 3 epochs clamped so examples x epochs lies in 100..25,000)
+    auto_epochs: Literal["target-3"] | None = None
     service_deadline: bool = False  # its fine-tuned models have a published shutdown (``jobs`` shows days left)
+    # where advice lists this backend among equal scores, lower first (the built-in ones: owned weights first)
+    tie_rank: int = 100
+    labelled_tasks: bool = False  # trains encoder models on labelled data (classification, embeddings)
+    migration: MigrationTarget = field(default_factory=MigrationTarget)  # as a ``migrate --to`` target
+    # its (imported) jobs can be rebuilt elsewhere by ``migrate``, which reads OpenAI-style hyperparameters
+    migration_source: bool = False
     install_hint: str = ""
 
 
@@ -69,6 +98,9 @@ def _targets() -> dict[str, _Target]:
 
     found = {name: _Target(_package(b.target), b.install_hint) for name, b in BUILTIN_BACKENDS.items()}
     for name, value in _entry_point_targets().items():
+        builtin = found.get(name)
+        if builtin is not None and builtin.package == _package(value):
+            continue  # a built-in plugin also registers itself: keep its install hint
         found[name] = _Target(_package(value), f"install the package that provides {value}")
     return found
 
@@ -106,6 +138,23 @@ def plans_gpus(name: str) -> bool:
         return False
 
 
+def has_service_deadline(name: str) -> bool:
+    """Whether ``name``'s fine-tuned models have a published shutdown (False for an unknown backend)."""
+    try:
+        return profile_for(name).service_deadline
+    except (UnknownName, PluginMissing):
+        return False
+
+
+def self_hosted_backend() -> str:
+    """The installed backend the local GPU planner estimates (the first whose profile is not ``managed``)."""
+    found = next((p.name for p in installed_profiles() if not p.managed), None)
+    if found is None:
+        raise PluginMissing("no installed backend trains on your own GPUs: install one "
+                            "(ftrouter's is providers/local)")
+    return found
+
+
 def installed_profiles() -> list[BackendProfile]:
     """The profiles of the backends whose package is installed (a missing plugin is skipped)."""
     out = []
@@ -119,9 +168,10 @@ def installed_profiles() -> list[BackendProfile]:
 
 def plugin_catalog_files() -> tuple[Path, ...]:
     """Each installed plugin's ``catalog.yaml``, found without importing the plugin (the catalog loads
-    on every command, and must not pay for an adapter's imports)."""
+    on every command, and must not pay for an adapter's imports). In ``profile_names`` order: the
+    built-in plugins first, so their rows keep a stable order."""
     files = []
-    for target in sorted({t.package for t in _targets().values()}):
+    for target in dict.fromkeys(t.package for t in _targets().values()):
         try:
             spec = importlib.util.find_spec(target)
         except (ImportError, ValueError):

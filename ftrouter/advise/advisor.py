@@ -21,6 +21,7 @@ from ftrouter.advise.rules import RuleKind, RuleSet, advise_backends, default_ru
 from ftrouter.advise.scoring import Candidate, Fired, confidence, confidence_label, fire
 from ftrouter.advise.signals import DataSignals
 from ftrouter.catalog import load_catalog
+from ftrouter.profiles import plans_gpus
 
 
 class Advice(BaseModel):
@@ -132,7 +133,7 @@ def _costs(env: Environment, decision: Decision) -> list[dict[str, Any]] | None:
     size = decision.facts["model_size_b"]
     out = []
     for backend in advise_backends():
-        method = (decision.local_method or "lora") if backend == "local" else "managed"
+        method = (decision.local_method or "lora") if plans_gpus(backend) else "managed"
         cost = env.costs.cost(backend, method, size)
         if cost is not None:
             out.append(cost.as_json())

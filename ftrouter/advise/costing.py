@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ftrouter.errors import FtrouterError
+from ftrouter.profiles import plans_gpus
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class CostOracle:
     def cost(self, backend: str, method: str | None, model_size_b: float) -> BackendCost | None:
         if method is None or not self.example_tokens:
             return None
-        key = (backend, method, model_size_b if backend == "local" else 0.0)
+        key = (backend, method, model_size_b if plans_gpus(backend) else 0.0)
         if key not in self._cache:
             self._cache[key] = self._estimate(backend, method, model_size_b)
         return self._cache[key]
@@ -80,8 +81,8 @@ class CostOracle:
         options: dict[str, Any] = {"today": self.today, "max_gpus": self.max_gpus}
         catalog = self.catalog()  # a malformed override file is the user's error to see (exit 2)
         try:
-            if backend == "local":
-                estimates = estimate_training("local", example_tokens=self.example_tokens,
+            if plans_gpus(backend):  # the open model closest in size, on the user's (or rented) GPUs
+                estimates = estimate_training(backend, example_tokens=self.example_tokens,
                                               model=closest_open_model(model_size_b, catalog), adapter=method,
                                               assumptions=options, catalog=catalog, measured=registry_runs())
             else:
@@ -93,6 +94,6 @@ class CostOracle:
             return None
         first = estimates[0]
         problems = first.assumptions.get("problems") or []
-        return BackendCost(backend, first.model, method if backend == "local" else "managed", first.cost_usd,
+        return BackendCost(backend, first.model, method if plans_gpus(backend) else "managed", first.cost_usd,
                            first.hours, first.gpu, first.fits, note="; ".join(map(str, problems)) or None,
                            prices_as_of=first.prices_as_of.isoformat() if first.prices_as_of else None)

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from ftrouter.advise.costing import CostOracle
-from ftrouter.advise.facts import data_facts, months_between, profile_facts
+from ftrouter.advise.facts import FACTS, data_facts, months_between, profile_facts
 from ftrouter.advise.hardware import MemoryOracle, MethodFit
 from ftrouter.advise.profile import TaskProfile
 from ftrouter.advise.rules import APPROACHES, METHODS, Approach, RuleSet, advise_backends
@@ -28,7 +28,11 @@ from ftrouter.advise.scoring import (
     standing,
 )
 from ftrouter.advise.signals import DataSignals
+from ftrouter.errors import PluginMissing, UnknownName
 from ftrouter.profiles import profile_for
+
+# approach facts ``<model family>_training_until`` / ``..._months_left`` (the rules ask about OpenAI's)
+WINDOW_FACTS = ("_training_until", "_training_months_left")
 
 FINETUNE_APPROACHES: frozenset[str] = frozenset({"finetune", "rag+finetune"})
 
@@ -89,7 +93,7 @@ class Decision:
         """``lora|qlora|full`` when the first backend trains locally, ``managed`` for a provider API."""
         if not self.includes_finetune or not self.shortlist:
             return None
-        return self.local_method if self.shortlist[0] == "local" else "managed"
+        return self.local_method if not profile_for(self.shortlist[0]).managed else "managed"
 
     def outcome(self) -> tuple[str, str | None, str | None]:
         """What a counterfactual compares: recommendation, method, first backend."""
@@ -112,12 +116,19 @@ def _local_can_train(profile: TaskProfile, fits: dict[str, MethodFit]) -> bool |
 
 
 def _window_facts(env: Environment) -> dict[str, Any]:
-    openai = env.windows.get("openai")
-    until = openai.training_until if openai else None
-    return {
-        "openai_training_until": until.isoformat() if until else None,
-        "openai_training_months_left": months_between(env.today, until) if until else None,
-    }
+    """Until when each model family the rules ask about can be fine-tuned: the window of the managed
+    backend that trains it (its profile's ``model_family``), None when no end is announced."""
+    facts: dict[str, Any] = {name: None for name, spec in FACTS.items()
+                             if spec.scope == "approach" and name.endswith(WINDOW_FACTS)}
+    for backend, window in env.windows.items():
+        try:
+            family = profile_for(backend).model_family  # cached: decide() runs for every counterfactual
+        except (UnknownName, PluginMissing):  # catalog rows (an override's) for a backend not installed
+            continue
+        if f"{family}_training_until" in facts and window.training_until is not None:
+            facts[f"{family}_training_until"] = window.training_until.isoformat()
+            facts[f"{family}_training_months_left"] = months_between(env.today, window.training_until)
+    return facts
 
 
 def base_facts(profile: TaskProfile, env: Environment) -> tuple[dict[str, Any], dict[str, MethodFit]]:
@@ -146,18 +157,19 @@ def _backend_view(env: Environment, facts: dict[str, Any], backend: str, local_m
     training_left = months_between(env.today, until) if until else None
     serving_left = months_between(env.today, shutdown) if shutdown else None
     service = facts["service_months"]
-    method = local_method if backend == "local" else "managed"
+    managed = profile_for(backend).managed
+    method = "managed" if managed else local_method
     cost = env.costs.cost(backend, method, facts["model_size_b"]) if env.costs else None
     cost_usd = cost.cost_usd if cost else None
     budget = facts.get("training_budget_usd")
-    if backend == "local":
+    if not managed:  # trains on the user's GPUs: fits when some method does
         fits = local_method is not None
     else:  # a managed estimate says whether the provider would take this dataset and model
         fits = cost.fits if cost else True
     return {
         **facts,
         "backend": backend,
-        "backend_managed": backend != "local",
+        "backend_managed": managed,
         "backend_family": profile_for(backend).model_family,
         "backend_training_months_left": training_left,
         "backend_shutdown_months_left": serving_left,

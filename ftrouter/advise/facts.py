@@ -82,7 +82,7 @@ FACTS: dict[str, FactSpec] = {
     "method_fits": FactSpec("method", "bool", "the method's memory estimate fits the stated GPUs"),
     "method_memory_gb": FactSpec("method", "number", "the method's estimated training memory per GPU"),
     # per candidate backend
-    "backend": FactSpec("backend", "enum", "the candidate backend: openai, vertex or local"),
+    "backend": FactSpec("backend", "enum", "the candidate backend: an installed backend's name"),
     "backend_managed": FactSpec("backend", "bool", "the backend is a provider's managed API (data is uploaded)"),
     "backend_family": FactSpec("backend", "enum", "the model family the backend trains: openai, gemini, open"),
     "backend_training_months_left": FactSpec("backend", "number", "months until the backend stops new jobs"),

@@ -5,7 +5,7 @@ Kinds of rule:
 - ``approach``: adds ``effects`` (points for or against each approach) when its condition holds, and
   may rule approaches out (``excludes``: a gate, such as too few examples to fine-tune on);
 - ``method`` / ``backend``: evaluated once per candidate (``method``: full, lora, qlora;
-  ``backend``: openai, vertex, local) and add ``effect`` points to that candidate, or ``exclude`` it;
+  ``backend``: each installed backend) and add ``effect`` points to that candidate, or ``exclude`` it;
 - ``step`` / ``warning``: read the decision and contribute a next step or a warning;
 - ``alternative``: an option outside the four approaches to put beside them (an encoder classifier),
   priced by the cost engine when ftrouter knows how (see ``advisor.ALTERNATIVE_COSTS``).
@@ -33,14 +33,14 @@ APPROACHES: tuple[Approach, ...] = ("prompting", "rag", "finetune", "rag+finetun
 LocalMethod = Literal["full", "lora", "qlora"]
 METHODS: tuple[LocalMethod, ...] = ("lora", "qlora", "full")  # tie order: the usual choice first
 BackendName = str  # a backend with a profile (ftrouter.profiles)
-BACKENDS: tuple[BackendName, ...] = ("local", "vertex", "openai")  # tie order: owned weights first
 
 
 def advise_backends() -> tuple[BackendName, ...]:
-    """The backends advice ranks: the built-in ones in tie order, then every installed plugin's."""
+    """The backends advice ranks, in tie order: every installed plugin's, by its profile's ``tie_rank``
+    (the built-in ones: owned weights first), then in ``profile_names`` order."""
     from ftrouter.profiles import installed_profiles
 
-    return (*BACKENDS, *(p.name for p in installed_profiles() if p.name not in BACKENDS))
+    return tuple(p.name for p in sorted(installed_profiles(), key=lambda p: p.tie_rank))
 
 
 RuleKind = Literal["approach", "method", "backend", "step", "warning", "alternative"]

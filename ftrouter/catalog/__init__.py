@@ -1,10 +1,12 @@
 """Shipped data: model facts and prices, GPUs, open models, decision weights — data, not code.
 
-Every row carries ``source`` and ``as_of``; rows copied from a third-party page set
-``secondary: true``. Users override or extend any catalog with their own YAML file (``--catalog FILE``
-or ``FTROUTER_CATALOG``): rows with the same ``name`` replace the shipped ones. An override file holds
-one list per catalog under a key named like the shipped file (``models``, ``gpus``, ``open_models``);
-see ``configs/prices/example-override.yaml``.
+The managed models and their prices are not shipped here: each backend plugin keeps its rows in its own
+``catalog.yaml`` (``ftrouter.profiles.plugin_catalog_files``), merged into the model catalog when it is
+installed, before user overrides. Every row carries ``source`` and ``as_of``; rows copied from a
+third-party page set ``secondary: true``. Users override or extend any catalog with their own YAML file
+(``--catalog FILE`` or ``FTROUTER_CATALOG``): rows with the same ``name`` replace the shipped ones. An
+override file holds one list per catalog under a key named like the shipped file (``models``, ``gpus``,
+``open_models``); see ``configs/prices/example-override.yaml``.
 
 This module only knows how to load and validate catalog files; the meaning of each catalog lives
 with the code that uses it (``ftrouter.cost``, ``ftrouter.advise``, ``ftrouter.data.tokens``).
@@ -57,6 +59,7 @@ class ModelEntry(CatalogRow):
     min_examples: int = Field(default=10, ge=1)
     max_validation_examples: int | None = Field(default=None, gt=0)
     default_for_backend: bool = False
+    prompt_baseline: bool = False  # the base model ``compare`` prices prompting with when none is named
     training_usd_per_1m: Price | None = Field(default=None, ge=0)
     ft_input_usd_per_1m: Price | None = Field(default=None, ge=0)
     ft_cached_input_usd_per_1m: Price | None = Field(default=None, ge=0)
@@ -200,6 +203,28 @@ def _where(origin: str, lines: list[int], index: int) -> str:
     return f"{origin}:{lines[index]}" if index < len(lines) else origin
 
 
+def file_rows(path: Path, key: str, schema: type[Row]) -> list[tuple[Row, str]]:
+    """The rows under top-level ``key`` of one override-format file (a user override or a plugin's
+    ``catalog.yaml``), each with where it came from (``file:line``)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise CatalogError(f"cannot read catalog override: {reason}", path=path) from exc
+    parsed = _load_yaml(text, str(path)) if text.strip() else safeyaml.Document({}, None)
+    doc = parsed.data
+    if not isinstance(doc, dict):
+        raise CatalogError("an override file is a mapping: models: [...], gpus: [...], open_models: [...]",
+                           path=path)
+    _check_override_keys(doc, parsed.node, path)
+    if key not in doc:
+        return []
+    if not isinstance(doc[key], list):
+        raise CatalogError(f"{key!r} must be a list of rows", path=path, line=_top_key_line(parsed.node, key))
+    lines = _key_lines(parsed.node, key)
+    return [(row, _where(str(path), lines, i)) for i, row in enumerate(parse_rows(doc[key], schema, str(path), lines))]
+
+
 def _load_with_origins(
     filename: str, schema: type[Row], extra_files: tuple[Path, ...] = ()
 ) -> tuple[dict[str, Row], dict[str, str]]:
@@ -213,25 +238,9 @@ def _load_with_origins(
     origins = {row.name: _where(shipped_origin, lines, i) for i, row in enumerate(rows)}
     key = filename.rsplit(".", 1)[0]
     for path in (*_plugin_files(), *override_paths(), *extra_files):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or str(exc)
-            raise CatalogError(f"cannot read catalog override: {reason}", path=path) from exc
-        parsed = _load_yaml(text, str(path)) if text.strip() else safeyaml.Document({}, None)
-        doc = parsed.data
-        if not isinstance(doc, dict):
-            raise CatalogError("an override file is a mapping: models: [...], gpus: [...], open_models: [...]",
-                               path=path)
-        _check_override_keys(doc, parsed.node, path)
-        if key not in doc:
-            continue
-        if not isinstance(doc[key], list):
-            raise CatalogError(f"{key!r} must be a list of rows", path=path, line=_top_key_line(parsed.node, key))
-        lines = _key_lines(parsed.node, key)
-        for i, row in enumerate(parse_rows(doc[key], schema, str(path), lines)):
+        for row, origin in file_rows(path, key, schema):
             by_name[row.name] = row
-            origins[row.name] = _where(str(path), lines, i)
+            origins[row.name] = origin
     return by_name, origins
 
 

@@ -176,7 +176,7 @@ def compare(
     backend: str = BACKEND_OPT,
     gpu: str | None = GPU_OPT,
     prompt_model: str | None = typer.Option(None, "--prompt-model", help="The base model prompted today "
-                                            "[gpt-4.1-2025-04-14]."),
+                                            "[the catalog's prompt_baseline model: gpt-4.1-2025-04-14]."),
     monthly_requests: int | None = typer.Option(None, "--monthly-requests", help="Requests per month [100,000]."),
     prompt_tokens: int | None = typer.Option(None, "--prompt-tokens", help="Today's prompt incl. few-shot "
                                              "examples [3,000]."),
@@ -191,7 +191,6 @@ def compare(
     """Compare training, inference and break-even across prompting, RAG, fine-tuning and self-hosting."""
     from ftrouter.cli.progress import data_progress
     from ftrouter.cost.calibration import registry_runs
-    from ftrouter.cost.compare import DEFAULT_PROMPT_MODEL
     from ftrouter.cost.render import FORMATS, comparison_text, print_comparison
     from ftrouter.cost.report import compare_for_file
 
@@ -214,7 +213,7 @@ def compare(
         quality = quality_lines(eval_run), quality_rows(eval_run)
     with data_progress("counting tokens", data) as progress:
         comparison = compare_for_file(data, catalog=catalog, workload=work, backend=backend, gpu=gpu,
-                                      prompt_model=prompt_model or DEFAULT_PROMPT_MODEL, assumptions=assumptions,
+                                      prompt_model=prompt_model, assumptions=assumptions,
                                       progress=progress, measured=registry_runs())
     comparison.notes[:0] = notes
     if quality is not None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ftrouter.errors import UsageError, ValidationFailed
+from ftrouter.errors import PluginMissing, UsageError, ValidationFailed
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -126,7 +126,8 @@ def inspect(
 @data_app.command("validate")
 def validate(
     file: Path = FILE_ARG,
-    backend: str = typer.Option(..., "--backend", "-b", help="openai, vertex or local: whose rules to apply."),
+    backend: str = typer.Option(..., "--backend", "-b", help="openai, vertex, local, together, or a "
+                                   "plugin backend: whose rules to apply."),
     model: str | None = typer.Option(None, "--model", "-m", help="Target model (default: the backend's default); "
                                      "for local, a model folder."),
     val: Path | None = typer.Option(None, "--val", help="A validation file to check too (size, overlap)."),
@@ -139,12 +140,18 @@ def validate(
     from ftrouter.cli.progress import data_progress
     from ftrouter.data.labelled import labelled_format
     from ftrouter.data.validate import validate_file
+    from ftrouter.profiles import installed_profiles
 
     labelled = labelled_format(file, fmt)
     if labelled is not None:
-        if backend != "local":
-            raise UsageError(f"{labelled} data trains encoder models, on the local backend only (`ftrouter submit "
-                             f"--backend local --task ...`); {backend} fine-tunes chat models", path=file)
+        trainers = [p.name for p in installed_profiles() if p.labelled_tasks]  # its profile's labelled_tasks
+        if not trainers:
+            raise PluginMissing(f"{labelled} data trains encoder models: no installed backend trains them (install "
+                                "ftrouter's local backend: pip install -e providers/local)")
+        if backend not in trainers:
+            raise UsageError(f"{labelled} data trains encoder models, on the {' or '.join(trainers)} backend only "
+                             f"(`ftrouter submit --backend {trainers[0]} --task ...`); {backend} fine-tunes chat "
+                             "models", path=file)
         from ftrouter.cli.labelled import inspect_labelled_command
 
         inspect_labelled_command(file, fmt=fmt, model=model, val=val, as_json=as_json)

@@ -45,10 +45,13 @@ def import_jobs(
     hyperparameters, events and checkpoints (running it again adds nothing)."""
     from ftrouter.cli.jobs import _service
     from ftrouter.jobs.imports import import_jobs as run_import
+    from ftrouter.jobs.imports import importer_names
     from ftrouter.migrate.inventory import summary
 
-    if provider != "openai":
-        raise UsageError(f"ftrouter import {provider}: only 'openai' can be imported", code="bad_argument")
+    names = importer_names()
+    if provider not in names:
+        raise UsageError(f"ftrouter import {provider}: only {' or '.join(map(repr, names))} can be imported",
+                         code="bad_argument")
 
     def skipped(remote: RemoteJob) -> None:
         _warn(f"{remote.remote_id} not imported: {remote.skip}")
@@ -106,9 +109,10 @@ def migrate(
     (``--wait`` trains it and runs that eval)."""
     from ftrouter.cli.jobs import _finish, _service, _watch, parse_options
     from ftrouter.migrate.plan import MigrationRequest, build_plan, run_plan
+    from ftrouter.profiles import plans_gpus
 
     options = parse_options(option)
-    if to == "local" and gpus > 1:
+    if plans_gpus(to) and gpus > 1:  # a backend that trains on your own GPUs takes a count
         options.setdefault("gpus", gpus)
     service = _service()
     record = service.registry.get(job)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from ftrouter.catalog import Catalog, default_catalog
 from ftrouter.errors import FtrouterError
+from ftrouter.profiles import plans_gpus
 
 
 class MeasuredRun(BaseModel):
@@ -82,7 +83,7 @@ def registry_runs() -> list[MeasuredRun]:
         return []
     runs = []
     for record in records:
-        if record.backend != "local" or record.state.value != "succeeded":
+        if not plans_gpus(record.backend) or record.state.value != "succeeded":  # measured on GPUs we plan
             continue
         run = run_from_record(record.spec.model, record.spec.adapter, record.actual)
         if run is not None:

@@ -22,9 +22,9 @@ from ftrouter.cost.inference import (
 )
 from ftrouter.cost.shapes import resolve_shape
 from ftrouter.cost.types import PriceDate, TrainingEstimate
+from ftrouter.errors import PluginMissing
 from ftrouter.profiles import plans_gpus, profile_for
 
-DEFAULT_PROMPT_MODEL = "gpt-4.1-2025-04-14"  # a strong base model prompted with few-shot examples
 CHART_POINTS_PER_DECADE = 8
 
 
@@ -52,6 +52,18 @@ class Comparison(BaseModel):
     quality: list[str] = Field(default_factory=list)  # from a stored eval run (`compare --eval RUN`)
     quality_title: str | None = None
     quality_rows: list[dict[str, Any]] = Field(default_factory=list)  # the same as values, for the CSV
+
+
+def default_prompt_model(catalog: Catalog) -> str:
+    """The base model "prompting today" is priced with when none is named: the first catalog row marked
+    ``prompt_baseline`` (a backend plugin's catalog marks it: a strong base model prompted with few-shot
+    examples). Without one, the user must name it."""
+    entry = next((m for m in catalog.models.rows.values() if m.prompt_baseline), None)
+    if entry is None:
+        raise PluginMissing("no model to price prompting with: no installed backend plugin's catalog marks one "
+                            "(`prompt_baseline: true`); pass --prompt-model MODEL (a catalog model with base "
+                            "prices) or install a managed backend plugin")
+    return entry.name
 
 
 def _shutdown_caveats(options: list[InferenceOption], work: Workload, today: date) -> dict[str, str]:
@@ -123,9 +135,10 @@ def chart_volumes(work: Workload, options: list[InferenceOption]) -> list[float]
 
 def build_comparison(
     estimates: list[TrainingEstimate], work: Workload, *, catalog: Catalog, today: date,
-    prompt_model: str = DEFAULT_PROMPT_MODEL, data: dict[str, Any] | None = None,
+    prompt_model: str | None = None, data: dict[str, Any] | None = None,
 ) -> Comparison:
-    base = catalog.get_model(prompt_model)
+    """``prompt_model``: the base model prompted today (None: ``default_prompt_model``)."""
+    base = catalog.get_model(prompt_model or default_prompt_model(catalog))
     baseline = prompting_option(base, work, catalog)
     notes: list[str] = []
     options = [baseline, rag_option(base, work, catalog), *_managed_options(estimates, work, catalog)]

@@ -16,6 +16,7 @@ from typing import Any
 from ftrouter.catalog import Catalog, default_catalog
 from ftrouter.cost.compute import DEFAULT_MFU
 from ftrouter.cost.training import estimate_training
+from ftrouter.profiles import self_hosted_backend
 
 ENCODER_MODEL = "answerdotai/ModernBERT-base"
 ENCODER_EPOCHS = 3
@@ -33,7 +34,7 @@ def encoder_classifier_cost(example_tokens: Sequence[int], *, monthly_requests: 
     assumptions: dict[str, Any] = {"seq_len": ENCODER_SEQ_LEN}
     if today is not None:
         assumptions["today"] = today
-    [train] = estimate_training("local", example_tokens=tokens, model=entry.name, epochs=ENCODER_EPOCHS,
+    [train] = estimate_training(self_hosted_backend(), example_tokens=tokens, model=entry.name, epochs=ENCODER_EPOCHS,
                                 adapter="full", assumptions=assumptions, catalog=cat, measured=[])
     gpu = cat.gpus.get(train.gpu) if train.gpu else None
     price = train.assumptions.get("gpu_usd_per_hour")

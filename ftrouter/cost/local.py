@@ -95,8 +95,8 @@ def _adapters(adapter: str | None) -> tuple[TrainMethod, ...]:
 
 
 def _local_one(
-    entry: OpenModelEntry, example_tokens: Sequence[int], *, epochs: int, method: str, adapter: str | None,
-    gpu: GpuEntry | None, opts: Assumptions, catalog: Catalog, runs: Sequence[MeasuredRun],
+    entry: OpenModelEntry, example_tokens: Sequence[int], *, backend: str, epochs: int, method: str,
+    adapter: str | None, gpu: GpuEntry | None, opts: Assumptions, catalog: Catalog, runs: Sequence[MeasuredRun],
 ) -> TrainingEstimate:
     shape = shape_from_entry(entry)
     choice = choose_seq_len(example_tokens, entry, opts)
@@ -121,7 +121,7 @@ def _local_one(
         where = f"{opts.max_gpus} x {gpu.name}" if gpu else f"up to {opts.max_gpus} of any catalog GPU"
         assumptions["problems"] = [f"does not fit {where} (needs {biggest.total_gb:.1f} GB per GPU "
                                    f"with {adapters[-1]})"]
-        return TrainingEstimate(backend="local", model=entry.name, method=adapters[0], epochs=epochs,
+        return TrainingEstimate(backend=backend, model=entry.name, method=adapters[0], epochs=epochs,
                                 billed_tokens=trained, cost_usd=None, hours=None, gpu=gpu.name if gpu else None,
                                 fits=False, assumptions=assumptions, prices_as_of=None)
     gpu_entry = catalog.gpus.get(fit.gpu)
@@ -145,19 +145,20 @@ def _local_one(
     if usd_per_hour is None:
         assumptions["problems"] = [f"no $/hour for {gpu_entry.name}: cost unknown (set gpu_usd_per_hour)"]
     return TrainingEstimate(
-        backend="local", model=entry.name, method=fit.memory.method, epochs=epochs, billed_tokens=trained,
+        backend=backend, model=entry.name, method=fit.memory.method, epochs=epochs, billed_tokens=trained,
         cost_usd=hours * fit.count * usd_per_hour if usd_per_hour is not None else None, hours=hours,
         gpu=gpu_entry.name, fits=True, assumptions=assumptions, prices_as_of=price.as_of if price else None,
     )
 
 
 def plan_local(
-    example_tokens: Sequence[int], *, model: str | None, epochs: int, method: str, adapter: str | None,
-    gpu: str | None, opts: Assumptions, catalog: Catalog, measured: Sequence[MeasuredRun] | None,
+    example_tokens: Sequence[int], *, backend: str, model: str | None, epochs: int, method: str,
+    adapter: str | None, gpu: str | None, opts: Assumptions, catalog: Catalog,
+    measured: Sequence[MeasuredRun] | None,
 ) -> list[TrainingEstimate]:
     """Local estimates for ``model`` or the catalog's small/medium/large defaults."""
     entries = [catalog.open_models.get(model)] if model else default_local_models(catalog)
     gpu_entry = catalog.gpus.get(gpu) if gpu else None
     runs = list(measured or [])  # the caller reads them (calibration.registry_runs): estimating stays pure
-    return [_local_one(e, example_tokens, epochs=epochs, method=method, adapter=adapter, gpu=gpu_entry, opts=opts,
-                       catalog=catalog, runs=runs) for e in entries]
+    return [_local_one(e, example_tokens, backend=backend, epochs=epochs, method=method, adapter=adapter,
+                       gpu=gpu_entry, opts=opts, catalog=catalog, runs=runs) for e in entries]

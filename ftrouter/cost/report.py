@@ -16,17 +16,15 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from ftrouter.catalog import Catalog, base_model_name
-from ftrouter.cost.compare import DEFAULT_PROMPT_MODEL, Comparison, build_comparison, price_dates
+from ftrouter.cost.compare import Comparison, build_comparison, default_prompt_model, price_dates
 from ftrouter.cost.inference import Workload
-from ftrouter.cost.training import estimate_training
+from ftrouter.cost.training import estimate_training, managed_models
 from ftrouter.cost.types import PriceDate, TrainingEstimate, parse_assumptions
-from ftrouter.errors import DataError, UnknownName
-from ftrouter.profiles import installed_profiles, profile_for
+from ftrouter.errors import CatalogError, DataError, UnknownName
+from ftrouter.profiles import installed_profiles, profile_for, profile_names, self_hosted_backend
 
 if TYPE_CHECKING:
     from ftrouter.data.progress import Progress
-
-DEFAULT_VERTEX_COUNT_MODEL = "gemini-2.5-flash"
 
 
 class EstimateReport(BaseModel):
@@ -58,7 +56,7 @@ def backend_of_model(model: str, catalog: Catalog) -> str:
     if entry is not None:
         return entry.backend
     if catalog.open_models.find(model) is not None:  # trained by the backend that plans GPUs (unmanaged)
-        return next(p.name for p in installed_profiles() if not p.managed)
+        return self_hosted_backend()
     names = [*catalog.models.rows, *catalog.open_models.rows,
              *(a for m in catalog.open_models.rows.values() for a in m.aliases)]
     raise UnknownName("model", model, names)
@@ -78,6 +76,15 @@ def _counter(model: str | None, catalog: Catalog) -> Any:
 
     encoding = entry.encoding or encoding_name_for_model(model) or DEFAULT_ENCODING
     return TiktokenCounter(encoding, limit=entry.training_token_limit, model=model)
+
+
+def _estimate_model(backend: str, catalog: Catalog) -> str:
+    """The catalog model an estimate for ``backend`` uses when none is named (its plugin's default row)."""
+    rows = managed_models(backend, None, catalog)
+    if not rows:
+        raise CatalogError(f"the {backend} backend has no models in the catalog (its plugin ships no catalog.yaml "
+                           "rows); add them with --catalog FILE")
+    return rows[0].name
 
 
 def _inspect(path: str | Path, model: str | None, catalog: Catalog, progress: Progress | None = None) -> Any:
@@ -119,8 +126,8 @@ def count_tokens(path: str | Path, backends: list[str], model: str | None, catal
             exact = profile_for(b).token_counter == "tiktoken"
             counted[b] = f"{how} (exact)" if exact else f"{how} (proxy for the open model's tokenizer)"
     if gemini_backends:
-        gemini = _inspect(path, model if model_backend in gemini_backends else DEFAULT_VERTEX_COUNT_MODEL, catalog,
-                          shifted(progress, size if tiktoken_pass else 0, 0))
+        count_with = model if model_backend in gemini_backends else _estimate_model(gemini_backends[0], catalog)
+        gemini = _inspect(path, count_with, catalog, shifted(progress, size if tiktoken_pass else 0, 0))
         band = gemini.tokenizer.get("error_band")
         rule = gemini.tokenizer.get("rule", "estimate")
         for b in gemini_backends:
@@ -143,6 +150,8 @@ def _gemini_band() -> float | None:
 def resolve_backends(backend: str, model: str | None, catalog: Catalog) -> list[str]:
     names = [p.name for p in installed_profiles()]
     if backend not in (*names, "all"):
+        if backend in profile_names():  # a known plugin that is not installed: say how to install it
+            profile_for(backend)
         raise UnknownName("backend", backend, [*names, "all"])
     if model is not None:
         owner = backend_of_model(model, catalog)
@@ -187,10 +196,12 @@ def estimate_for_file(
 
 def compare_for_file(
     path: str | Path, *, catalog: Catalog, workload: Workload, backend: str = "all", gpu: str | None = None,
-    prompt_model: str = DEFAULT_PROMPT_MODEL, assumptions: dict[str, Any] | None = None,
+    prompt_model: str | None = None, assumptions: dict[str, Any] | None = None,
     today: date | None = None, progress: Progress | None = None, measured: Sequence[Any] | None = None,
 ) -> Comparison:
-    """Training on every backend, then inference and break-even against prompting (``compare``)."""
+    """Training on every backend, then inference and break-even against prompting (``compare``).
+    ``prompt_model``: the base model prompted today (None: the catalog's ``prompt_baseline`` model)."""
+    prompt_model = catalog.get_model(prompt_model or default_prompt_model(catalog)).name  # before the file is read
     report = estimate_for_file(path, catalog=catalog, backend=backend, gpu=gpu, assumptions=assumptions,
                                progress=progress, measured=measured)
     when = today or parse_assumptions(assumptions).today or date.today()

@@ -165,9 +165,9 @@ def estimate_training(
     opts = parse_assumptions(assumptions)
     profile = profile_for(backend)  # UnknownName for a backend no installed plugin registers
     if not profile.managed:
-        return plan_local(example_tokens, model=model, epochs=epochs or opts.local_epochs, method=method,
-                          adapter=adapter, gpu=gpu, opts=opts, catalog=cat, measured=measured)
-    if profile.auto_epochs == "openai":
+        return plan_local(example_tokens, backend=backend, model=model, epochs=epochs or opts.local_epochs,
+                          method=method, adapter=adapter, gpu=gpu, opts=opts, catalog=cat, measured=measured)
+    if profile.auto_epochs == "target-3":
         return _openai(backend, example_tokens, model, epochs, method, cat, opts)
     if profile.token_counter == "gemini":  # Gemini token estimates: the cost is a range
         return _vertex(backend, example_tokens, model, epochs, method, cat, opts)

@@ -74,6 +74,11 @@ class ImportOutcome:
     new: bool  # False: the registry already had this job (nothing was downloaded)
 
 
+def importer_names() -> list[str]:
+    """Every backend whose jobs ftrouter can import (built-in or registered), sorted."""
+    return sorted(set(BUILTIN_IMPORTERS) | {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
+
+
 def load_importer(backend_name: str, backend: Any) -> Importer:
     """The importer for ``backend_name``, built around the (already configured) backend instance."""
     targets = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from ftrouter.catalog import find_model
+from ftrouter.profiles import has_service_deadline
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ def deadlines_for(model: str, reported_shutdown: Any = None) -> Deadlines:
 
 
 def record_deadlines(record: Any) -> Deadlines | None:
-    """Deadlines of a registry job when its backend is OpenAI (imported or submitted); else None."""
-    if getattr(record, "backend", None) != "openai":
+    """Deadlines of a registry job when its backend's models have a published shutdown (its profile's
+    ``service_deadline``: OpenAI's, imported or submitted); else None."""
+    if not has_service_deadline(str(getattr(record, "backend", ""))):
         return None
     return deadlines_for(record.spec.model, record.ref_extra.get("shutdown_date"))

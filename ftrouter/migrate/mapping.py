@@ -4,7 +4,8 @@ Sources: research/migration.md §5. What is known: ``n_epochs`` means the same e
 ``batch_size`` is examples per optimizer step; DPO ``beta`` has the same meaning in TRL and OpenAI.
 What is not: OpenAI never published the base learning rate that ``learning_rate_multiplier``
 multiplies, so no absolute learning rate can be derived from it — the target's own documented
-default is used and the multiplier is only reported.
+default is used and the multiplier is only reported. The target's facts (how it takes a batch, its
+documented rates) come from its profile (``ftrouter.profiles.MigrationTarget``).
 """
 
 from __future__ import annotations
@@ -13,13 +14,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-# Local defaults, kept in step with ftrouter_local.config (which the core must not import: torch-free
-# plugin or not, the core does not depend on a plugin). TRL's advice: LoRA ~10x the full rate.
-LOCAL_SFT_LR = {"lora": 2e-4, "qlora": 2e-4, "full": 2e-5}
-LOCAL_DPO_LR = {"lora": 1e-5, "qlora": 1e-5, "full": 1e-6}
+from ftrouter.profiles import MigrationTarget, profile_for
+
 DEFAULT_BETA = 0.1  # TRL's DPOConfig default; OpenAI's "auto" value is not published
-DEFAULT_EPOCHS = 3  # TRL's default and the local backend's
-MAX_PER_DEVICE_BATCH = 4  # the local backend's default per-device batch; larger batches accumulate
+DEFAULT_EPOCHS = 3  # TRL's default, and what OpenAI's "auto" picks for most mid-sized datasets
 
 
 @dataclass
@@ -45,9 +43,10 @@ def map_hyperparameters(source: dict[str, Any], *, method: str, backend: str, ad
     """The mapping of OpenAI's resolved hyperparameters (``n_epochs``, ``batch_size``,
     ``learning_rate_multiplier``, ``beta``; numbers or ``"auto"``) onto ``backend``."""
     mapping = Mapping()
+    target = profile_for(backend).migration
     _epochs(mapping, source.get("n_epochs"))
-    _batch(mapping, source.get("batch_size"), backend)
-    _learning_rate(mapping, source.get("learning_rate_multiplier"), backend, method, adapter)
+    _batch(mapping, source.get("batch_size"), target)
+    _learning_rate(mapping, source.get("learning_rate_multiplier"), backend, target, method, adapter)
     if method == "dpo":
         _beta(mapping, source.get("beta"))
     return mapping
@@ -67,11 +66,11 @@ def _epochs(mapping: Mapping, value: Any) -> None:
     mapping.row("n_epochs", value, chosen, why)
 
 
-def _batch(mapping: Mapping, value: Any, backend: str) -> None:
+def _batch(mapping: Mapping, value: Any, target: MigrationTarget) -> None:
     batch = _number(value)
-    if backend == "vertex":
+    if target.batch is None:
         mapping.target["batch_size"] = None
-        mapping.row("batch_size", value, None, "Vertex tuning has no batch-size setting; Google chooses it")
+        mapping.row("batch_size", value, None, target.batch_note or "the target has no batch-size setting")
         return
     if batch is None or batch < 1:
         mapping.target["batch_size"] = None
@@ -79,12 +78,12 @@ def _batch(mapping: Mapping, value: Any, backend: str) -> None:
                     "batch is kept")
         return
     effective = int(batch)
-    if backend != "local":
+    if target.batch == "examples":
         mapping.hyperparameters["batch_size"] = effective
         mapping.target["batch_size"] = effective
         mapping.row("batch_size", value, effective, "carried: examples per optimizer step")
         return
-    per_device = min(effective, MAX_PER_DEVICE_BATCH)
+    per_device = min(effective, target.per_device_batch)
     accumulate = math.ceil(effective / per_device)
     mapping.hyperparameters["batch_size"] = per_device
     if accumulate > 1:
@@ -96,26 +95,24 @@ def _batch(mapping: Mapping, value: Any, backend: str) -> None:
                 "steps matches (more GPUs multiply it: lower the accumulation then)")
 
 
-def _learning_rate(mapping: Mapping, value: Any, backend: str, method: str, adapter: str) -> None:
+def _learning_rate(mapping: Mapping, value: Any, backend: str, target: MigrationTarget, method: str,
+                   adapter: str) -> None:
     multiplier = _number(value)
     said = f"OpenAI's learning_rate_multiplier {value!r}" if value is not None else "OpenAI's multiplier"
-    if backend == "local":
-        table = LOCAL_DPO_LR if method == "dpo" else LOCAL_SFT_LR
+    table = target.learning_rates.get(method)
+    if table:
         rate = table.get(adapter, table["lora"])
         mapping.hyperparameters["learning_rate"] = rate
         mapping.target["learning_rate"] = rate
-        source_of = ("TRL's DPOConfig default 1e-6 for full fine-tuning, 10x for an adapter" if method == "dpo" else
-                     "TRL's SFT default 2e-5 for full fine-tuning, 10x for an adapter (LoRA Without Regret)")
+        source_of = target.learning_rate_sources.get(method, f"the {backend} backend's documented default")
         mapping.row("learning_rate_multiplier", value, rate,
                     f"{said} scales a base rate OpenAI never published, so no absolute rate follows from it; "
                     f"chose {rate:g}, the documented default for {adapter} {method} ({source_of}). Tune it with "
                     "the eval command if the new model falls short")
         return
-    if backend == "vertex":
+    if target.learning_rate_note:
         mapping.target["learning_rate"] = None
-        mapping.row("learning_rate_multiplier", value, None,
-                    f"{said} and Vertex's learningRateMultiplier scale different, unpublished base rates; Vertex's "
-                    "default (1.0, Google's recommended rate for the model) is kept rather than an unrelated factor")
+        mapping.row("learning_rate_multiplier", value, None, f"{said} {target.learning_rate_note}")
         return
     mapping.target["learning_rate"] = None
     mapping.row("learning_rate_multiplier", value, None,

@@ -19,13 +19,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ftrouter.errors import UsageError
+from ftrouter.errors import PluginMissing, UnknownName, UsageError
 from ftrouter.jobs.models import JobSpec, JobState, PreparedJob
 from ftrouter.jobs.paths import ftrouter_home
 from ftrouter.jobs.record import JobRecord
 from ftrouter.migrate.deadlines import deadlines_for
 from ftrouter.migrate.mapping import map_hyperparameters
-from ftrouter.migrate.suggest import suggest_local, suggest_vertex
+from ftrouter.migrate.suggest import suggest_default, suggest_local
+from ftrouter.profiles import installed_profiles, plans_gpus, profile_for
 
 HELD_OUT_FRACTION = 0.1
 SPLIT_SEED = 0
@@ -75,7 +76,7 @@ def build_plan(record: JobRecord, request: MigrationRequest) -> MigrationPlan:
                                   adapter=adapter)
     model, model_why = _model(record, request)
     hyperparameters = dict(mapping.hyperparameters)
-    seed = record.spec.seed if request.to == "local" else None
+    seed = record.spec.seed if profile_for(request.to).migration.takes_seed else None
     if record.spec.seed is not None:
         mapping.row("seed", record.spec.seed, seed, "carried" if seed is not None else
                     f"the {request.to} backend takes no seed")
@@ -130,8 +131,15 @@ def run_plan(service: Any, plan: MigrationPlan, *, dry_run: bool,
 # -- the source ------------------------------------------------------------------------------------------
 
 
+def _migration_source(backend: str) -> bool:
+    try:
+        return profile_for(backend).migration_source
+    except (UnknownName, PluginMissing):  # a job of a backend no longer installed
+        return False
+
+
 def _check_source(record: JobRecord) -> list[str]:
-    if record.backend != "openai":
+    if not _migration_source(record.backend):
         raise UsageError(f"{record.id} is a {record.backend} job; migrate moves OpenAI fine-tunes (import them with "
                          "`ftrouter import openai`)", code="not_openai")
     if not record.terminal:
@@ -200,7 +208,7 @@ def _split(record: JobRecord, training: Path, notes: list[str]) -> tuple[Path, P
     from ftrouter.data import split_file
 
     folder = ftrouter_home() / "migrations" / record.id / ("recorded" if training != _existing(
-        record.files.get("train")) else "openai")
+        record.files.get("train")) else record.backend)
     result = split_file(training, folder, val=HELD_OUT_FRACTION, seed=SPLIT_SEED)
     if result.counts.get("val", 0) == 0:
         notes.append(f"{training} is too small to hold examples out: no held-out file, no eval command")
@@ -218,13 +226,14 @@ def _split(record: JobRecord, training: Path, notes: list[str]) -> tuple[Path, P
 def _model(record: JobRecord, request: MigrationRequest) -> tuple[str, str]:
     if request.model:
         return request.model, "given with --model"
-    if request.to == "local":
-        suggestion = suggest_local(record.spec.model, gpu=request.gpu, gpus=request.gpus)
-    elif request.to == "vertex":
-        suggestion = suggest_vertex()
-    else:
-        raise UsageError(f"--model is required with --to {request.to} (ftrouter suggests models for local and vertex)",
+    if not profile_for(request.to).migration.suggests_model:
+        suggesting = " and ".join(p.name for p in installed_profiles() if p.migration.suggests_model)
+        raise UsageError(f"--model is required with --to {request.to} (ftrouter suggests models for {suggesting})",
                          code="missing_model")
+    if plans_gpus(request.to):  # an open model that fits the GPUs
+        suggestion = suggest_local(record.spec.model, gpu=request.gpu, gpus=request.gpus)
+    else:
+        suggestion = suggest_default(request.to)
     return suggestion.model, suggestion.why
 
 

@@ -87,10 +87,11 @@ def suggest_local(openai_model: str, *, gpu: str | None = None, gpus: int = 1,
     return Suggestion(entry.name, why)
 
 
-def suggest_vertex(catalog: Catalog | None = None) -> Suggestion:
+def suggest_default(backend: str, catalog: Catalog | None = None) -> Suggestion:
+    """A managed backend's default model: its plugin's catalog row marked ``default_for_backend``."""
     cat = catalog or default_catalog()
-    entry = next((row for row in cat.models.rows.values() if row.backend == "vertex" and row.default_for_backend),
+    entry = next((row for row in cat.models.rows.values() if row.backend == backend and row.default_for_backend),
                  None)
     if entry is None:
-        raise UsageError("the catalog has no default Vertex model; pass --model", code="no_model")
-    return Suggestion(entry.name, f"{entry.name}: the catalog's default tunable Gemini model on Vertex")
+        raise UsageError(f"the catalog has no default {backend} model; pass --model", code="no_model")
+    return Suggestion(entry.name, f"{entry.name}: the catalog's default tunable {entry.family} model on {backend}")

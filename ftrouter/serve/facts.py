@@ -8,6 +8,7 @@ from typing import Any
 
 from ftrouter.jobs.models import JobEvent
 from ftrouter.jobs.record import JobRecord
+from ftrouter.profiles import has_service_deadline
 
 _USD_KEYS = ("cost_usd", "usd", "training_usd")
 
@@ -62,9 +63,10 @@ def actual_text(record: JobRecord) -> str:
 
 
 def days_left(record: JobRecord, today: date | None = None) -> str:
-    """For OpenAI jobs: days until the base model stops taking new fine-tuning jobs (while the job has not
-    ended) or until it stops serving (after), from the catalog's dated rows; "" when unknown or not OpenAI."""
-    if record.backend != "openai":
+    """For jobs on a backend with a published shutdown (its profile's ``service_deadline``: OpenAI): days until
+    the base model stops taking new fine-tuning jobs (while the job has not ended) or until it stops serving
+    (after), from the catalog's dated rows; "" when unknown or for other backends."""
+    if not has_service_deadline(record.backend):
         return ""
     from ftrouter.catalog import find_model
 

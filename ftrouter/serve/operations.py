@@ -64,7 +64,6 @@ def estimate(request: EstimateRequest) -> EstimateReport:
 def compare(request: CompareRequest) -> Comparison:
     from ftrouter.catalog import default_catalog
     from ftrouter.cli.cost import split_sets, workload_for
-    from ftrouter.cost.compare import DEFAULT_PROMPT_MODEL
     from ftrouter.cost.report import compare_for_file
 
     data = existing_file(request.data, "data")
@@ -75,7 +74,7 @@ def compare(request: CompareRequest) -> Comparison:
              if v is not None}
     work, notes = workload_for(profile, "task", request.assumptions, flags)
     comparison = compare_for_file(data, catalog=default_catalog(), workload=work, backend=request.backend,
-                                  gpu=request.gpu, prompt_model=request.prompt_model or DEFAULT_PROMPT_MODEL,
+                                  gpu=request.gpu, prompt_model=request.prompt_model,
                                   assumptions=assumptions)
     comparison.notes[:0] = notes
     return comparison

@@ -21,14 +21,12 @@ from ftrouter.errors import UnknownName, UsageError
 from ftrouter.jobs.models import JobSpec
 from ftrouter.methods import method_refusal
 from ftrouter.training import DEFAULT_MAX_LENGTH
+from ftrouter_local.profile import DEFAULT_BATCH_SIZE, DEFAULT_DPO_LR, DEFAULT_LR
 
 Dtype = Literal["auto", "bfloat16", "float16", "float32"]
 Device = Literal["auto", "cuda", "cpu"]
 
-# TRL's documented advice: LoRA wants about 10x the full fine-tuning learning rate.
-DEFAULT_LR = {"lora": 2e-4, "qlora": 2e-4, "full": 2e-5}
-# DPO: TRL's DPOConfig default (1e-6) for full fine-tuning, and the same 10x for an adapter.
-DEFAULT_DPO_LR = {"lora": 1e-5, "qlora": 1e-5, "full": 1e-6}
+# DEFAULT_LR / DEFAULT_DPO_LR (by adapter) live in the profile, which ``migrate`` reads too
 RECIPES_ENV = "FTROUTER_RECIPES"
 
 
@@ -48,7 +46,7 @@ class TrainConfig(BaseModel):
     epochs: float = Field(default=3.0, gt=0)
     max_steps: int | None = Field(default=None, ge=1)
     learning_rate: float | None = Field(default=None, gt=0, description="default: 2e-4 LoRA/QLoRA, 2e-5 full")
-    batch_size: int = Field(default=4, ge=1, description="per device (per process)")
+    batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, description="per device (per process)")
     gradient_accumulation_steps: int = Field(default=1, ge=1)
     max_length: int = Field(default=DEFAULT_MAX_LENGTH, ge=16)
     packing: bool = False

@@ -1,6 +1,6 @@
 """What the core knows about the Vertex AI backend (``ftrouter.profiles``). Light: no Google import."""
 
-from ftrouter.profiles import BackendProfile
+from ftrouter.profiles import BackendProfile, MigrationTarget
 
 PROFILE = BackendProfile(
     name="vertex",
@@ -11,5 +11,12 @@ PROFILE = BackendProfile(
     data_check="gemini",
     credentials=("GOOGLE_APPLICATION_CREDENTIALS",),  # or gcloud's application-default credentials
     model_family="gemini",
+    tie_rank=10,
+    migration=MigrationTarget(
+        batch=None, batch_note="Vertex tuning has no batch-size setting; Google chooses it",
+        learning_rate_note="and Vertex's learningRateMultiplier scale different, unpublished base rates; Vertex's "
+        "default (1.0, Google's recommended rate for the model) is kept rather than an unrelated factor",
+        suggests_model=True,  # the catalog's default tunable Gemini model
+    ),
     install_hint="pip install -e providers/vertex",
 )
