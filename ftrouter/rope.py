@@ -107,6 +107,16 @@ def parse_rope_scaling(value: Any) -> RopeScaling | None:
         raise ValueError(_explain(exc)) from None
 
 
+def covered_window(native: int | None, rope_parameters: dict[str, Any] | None) -> int | None:
+    """The context a model config covers: ``max_position_embeddings``, times the factor of a linear /
+    dynamic / yarn scaling in its ``rope_parameters`` (yarn: from its original length)."""
+    params = rope_parameters or {}
+    if native is None or params.get("rope_type", params.get("type")) not in ROPE_TYPES:
+        return native
+    base = params.get("original_max_position_embeddings") or native
+    return max(native, int(base * float(params.get("factor") or 1)))
+
+
 def factor_needed(length: int, native: int) -> int:
     """The smallest whole factor whose window covers ``length``."""
     return max(2, math.ceil(length / native))

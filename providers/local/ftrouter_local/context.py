@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ftrouter.errors import UsageError
-from ftrouter.rope import RopeScaling, check_training_length
+from ftrouter.rope import RopeScaling, check_training_length, covered_window
 from ftrouter.training import DEFAULT_MAX_LENGTH
 
 # Written next to a LoRA adapter (whose own files hold no base-model config): the base model's
@@ -130,9 +130,4 @@ def saved_rope_parameters(folder: Path | None) -> dict[str, Any] | None:
 
 def context_window(hf_config: Any) -> int | None:
     """The context a loaded model covers: its window, times the factor of a linear/dynamic/yarn scaling."""
-    native = native_window(hf_config)
-    params = getattr(hf_config, "rope_parameters", None) or {}
-    if native is None or params.get("rope_type") not in ("linear", "dynamic", "yarn"):
-        return native
-    base = params.get("original_max_position_embeddings") or native
-    return max(native, int(base * float(params.get("factor") or 1)))
+    return covered_window(native_window(hf_config), getattr(hf_config, "rope_parameters", None))

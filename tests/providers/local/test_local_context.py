@@ -138,6 +138,23 @@ def test_submit_dry_run_exits_2_with_one_line(capsys: pytest.CaptureFixture[str]
     assert code == 0 and json.loads(out)["stats"]["context"]["context"] == 1024
 
 
+def test_data_inspect_names_examples_past_the_local_models_window(capsys: pytest.CaptureFixture[str],
+                                                                   tiny_model: Path, tmp_path: Path) -> None:
+    from ftrouter_local.tiny import synthetic_conversations, write_jsonl
+
+    rows = synthetic_conversations(12, seed=2)
+    for index in (3, 7):  # lines 4 and 8: ~700 tokens, past the tiny model's 512 positions
+        rows[index]["messages"][-2]["content"] = "one plus two is three. " * 120
+    data = write_jsonl(rows, tmp_path / "some-long.jsonl")
+    code, out, _ = run_cli(capsys, "data", "inspect", str(data), "--model", str(tiny_model), "--max-length", "2048",
+                           "--json")
+    assert code == 0 and json.loads(out)["over_context"] == {
+        "context_length": 512, "source": "the model's config.json (max_position_embeddings)", "examples": 2,
+        "first_lines": [4, 8]}
+    code, out, _ = run_cli(capsys, "data", "inspect", str(data), "--model", str(tiny_model))
+    assert code == 0 and "past the model's context    2 (context 512 tokens" in out and "lines 4, 8" in out
+
+
 # -- training past the window: a real run on the tiny model ----------------------------------------------
 
 
