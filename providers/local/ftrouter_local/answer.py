@@ -83,10 +83,10 @@ class LocalAnswerer:
 
         device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-        from ftrouter_local.context import saved_rope_parameters
+        from ftrouter_local.context import saved_rope
 
         # an adapter trained with RoPE scaling serves with it: its run saved the base's scaled rope_parameters
-        rope = saved_rope_parameters(self.adapter_dir)
+        rope, _ = saved_rope(self.adapter_dir)
         try:
             tokenizer = AutoTokenizer.from_pretrained(self.model_ref)
             model: Any = AutoModelForCausalLM.from_pretrained(self.model_ref, dtype=dtype,

@@ -116,16 +116,20 @@ def write_rope_file(folder: Path, plan: ContextPlan) -> None:
                                                   "native_context": plan.native, "context": plan.window}, indent=1))
 
 
-def saved_rope_parameters(folder: Path | None) -> dict[str, Any] | None:
-    """The rope_parameters a run saved beside its adapter (None: none saved, the base model's own)."""
+def saved_rope(folder: Path | None) -> tuple[dict[str, Any] | None, int | None]:
+    """(rope_parameters, context) a run saved beside its adapter; (None, None) when none was saved (the
+    base model's own RoPE)."""
     path = folder / ROPE_FILE if folder is not None else None
     if path is None or not path.is_file():
-        return None
+        return None, None
     try:
-        params = json.loads(path.read_text(encoding="utf-8")).get("rope_parameters")
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        params, context = saved.get("rope_parameters"), saved.get("context")
     except (OSError, ValueError, AttributeError) as exc:
         raise UsageError(f"cannot read the saved RoPE scaling: {exc}", path=path, code="model_not_loadable") from None
-    return params if isinstance(params, dict) else None
+    if not isinstance(params, dict):
+        return None, None
+    return params, context if isinstance(context, int) else None
 
 
 def context_window(hf_config: Any) -> int | None:
