@@ -275,6 +275,8 @@ def train(config: TrainConfig, files: JobFiles, stop: StopFlag, writer: StatusWr
     trainable, total = _parameter_counts(trainer.model)
     writer.event(f"{len(train_set)} training records, {trainable:,} of {total:,} parameters trainable",
                  data={"records": len(train_set), "trainable_parameters": trainable, "parameters": total})
+    if rope:
+        _confirm_rope(trainer.model, writer)
     prepared = len(trainer.train_dataset) if not config.packing else len(train_set)
     if prepared < len(train_set):  # TRL left out records we kept: say so rather than train on fewer silently
         writer.event(f"TRL left out {len(train_set) - prepared} of {len(train_set)} records while preparing them",
@@ -299,6 +301,13 @@ def train(config: TrainConfig, files: JobFiles, stop: StopFlag, writer: StatusWr
     what = "model" if config.adapter == "full" else "adapter"
     writer.set_state("succeeded", f"succeeded: {what} and tokenizer in {files.output}",
                      adapter_path=str(files.output), runtime=runtime)
+
+
+def _confirm_rope(model: Any, writer: StatusWriter) -> None:
+    """Say what RoPE the loaded model really uses (read back from its config, not from our request)."""
+    loaded = dict(getattr(model.config, "rope_parameters", None) or {})
+    writer.event(f"model loaded with RoPE {loaded.get('rope_type')} x{loaded.get('factor')}",
+                 data={"rope_parameters": loaded})
 
 
 def _parameter_counts(model: Any) -> tuple[int, int]:

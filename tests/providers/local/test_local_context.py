@@ -180,6 +180,8 @@ def test_a_scaled_rope_run_trains_past_the_window_and_saves_the_scaling(backend:
     assert final.state is JobState.SUCCEEDED, final.error
     events = backend.events(ref)
     assert any("RoPE scaling linear x2: context 512 -> 1,024 tokens" in e.message for e in events)
+    loaded = [e.data["rope_parameters"] for e in events if "rope_parameters" in e.data]
+    assert loaded == [{"rope_theta": 10000.0, "rope_type": "linear", "factor": 2.0}]  # read back from the model
     assert final.trained_tokens > 16 * 512  # whole records past the native window were trained on
 
     output = Path(final.result.adapter_path if final.result else "")
