@@ -106,9 +106,21 @@ def test_prepare_accepts_it_with_a_scaling_that_covers_it(backend: LocalBackend,
                                          "rope_parameters": {"rope_theta": 10000.0, "rope_type": "yarn",
                                                              "factor": 2.0, "original_max_position_embeddings": 512}}
     assert not any("extrapolated" in w for w in prepared.warnings)
-    assert prepared.estimate == {} or prepared.estimate["assumptions"]["rope_scaling"]
     saved = json.loads(Path(prepared.files["config"]).read_text())
     assert saved["rope_scaling"] == {"type": "yarn", "factor": 2.0, "original_max_position_embeddings": None}
+
+
+def test_the_jobs_memory_estimate_is_made_at_the_long_length_with_its_scaling() -> None:
+    from ftrouter_local.config import TrainConfig
+    from ftrouter_local.preparation import _estimate
+
+    config = TrainConfig(model="Qwen/Qwen2.5-1.5B-Instruct", max_length=65_536, rope_scaling="yarn:4")
+    estimate, problem = _estimate(config, [70_000] * 10)
+    assert problem is None
+    assumptions = estimate["assumptions"]
+    assert (assumptions["seq_len"], assumptions["rope_scaling"], assumptions["context"]) == (65_536, "yarn x4", 131_072)
+    plain, _ = _estimate(config.model_copy(update={"rope_scaling": None}), [70_000] * 10)
+    assert plain["assumptions"]["seq_len"] == 32_768  # without it, capped at the native context
 
 
 def test_a_scaling_short_of_the_length_is_a_warning(backend: LocalBackend, tiny_model: Path,
