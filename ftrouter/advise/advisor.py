@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from ftrouter.advise.costing import CostOracle
 from ftrouter.advise.counterfactuals import find_counterfactuals
 from ftrouter.advise.engine import Decision, Environment, ProviderWindow, decide, outcome_facts
+from ftrouter.advise.facts import context_facts, data_facts, extension_seq_len, profile_facts
 from ftrouter.advise.hardware import DEFAULT_SEQ_LEN, MemoryOracle
 from ftrouter.advise.profile import TaskProfile
 from ftrouter.advise.rules import RuleKind, RuleSet, advise_backends, default_rules, load_rules
@@ -173,7 +174,10 @@ def _assumptions(profile: TaskProfile, env: Environment) -> list[str]:
     if profile.model_size_b is None:
         out.append(f"open-weights model size not given: {profile.effective_model_size_b:g}B assumed")
     if env.memory.available:
-        out.append(f"training memory from the cost engine at seq_len {env.memory.seq_len}, micro-batch 1, "
+        facts = {**profile_facts(profile), **data_facts(env.signals)}
+        long_seq = extension_seq_len({**facts, **context_facts(facts)})
+        seq = f"{long_seq} (the whole input: a context-extension run)" if long_seq else env.memory.seq_len
+        out.append(f"training memory from the cost engine at seq_len {seq}, micro-batch 1, "
                    "activation checkpointing; full fine-tuning sharded across the stated GPUs")
     else:
         out.append("the cost engine is not available: GPU memory was not checked")

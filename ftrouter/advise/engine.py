@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from ftrouter.advise.costing import CostOracle
-from ftrouter.advise.facts import FACTS, data_facts, months_between, profile_facts
+from ftrouter.advise.facts import FACTS, context_facts, data_facts, extension_seq_len, months_between, profile_facts
 from ftrouter.advise.hardware import MemoryOracle, MethodFit
 from ftrouter.advise.profile import TaskProfile
 from ftrouter.advise.rules import APPROACHES, METHODS, Approach, RuleSet, advise_backends
@@ -101,9 +101,9 @@ class Decision:
         return self.recommendation, self.method, top
 
 
-def _fits(env: Environment, profile: TaskProfile) -> dict[str, MethodFit]:
+def _fits(env: Environment, profile: TaskProfile, seq_len: int | None) -> dict[str, MethodFit]:
     size = profile.effective_model_size_b
-    return {m: env.memory.fit(m, size, profile.gpu_memory_gb, profile.gpus) for m in METHODS}
+    return {m: env.memory.fit(m, size, profile.gpu_memory_gb, profile.gpus, seq_len) for m in METHODS}
 
 
 def _local_can_train(profile: TaskProfile, fits: dict[str, MethodFit]) -> bool | None:
@@ -135,7 +135,8 @@ def base_facts(profile: TaskProfile, env: Environment) -> tuple[dict[str, Any], 
     facts = profile_facts(profile)
     facts.update(data_facts(env.signals))
     facts.update(_window_facts(env))
-    fits = _fits(env, profile)
+    facts.update(context_facts(facts))
+    fits = _fits(env, profile, extension_seq_len(facts))  # a context extension trains at the whole input
     facts["local_can_train"] = _local_can_train(profile, fits)
     return facts, fits
 

@@ -48,6 +48,9 @@ def _inputs() -> dict[str, FactSpec]:
         "model_size_b": ("number", "open-weights model size in billions of parameters (default 8)"),
         "service_months": ("int", "how long the adapted model must stay in service"),
         "distribution_shift": ("enum", "how far the target domain is from general text"),
+        "input_tokens": ("int", "tokens of one input (the profile's, else the p95 of --data)"),
+        "context_window": ("int", "the context window of the model that would be used"),
+        "answer_span": ("enum", "for inputs past the window: passages or whole_document"),
     }
     facts = {name: FactSpec("approach", kind, text, field=name) for name, (kind, text) in plain.items()}
     for which in ("prompting", "rag", "target"):
@@ -74,6 +77,11 @@ FACTS: dict[str, FactSpec] = {
     "data_duplicate_share": FactSpec("approach", "number", "share of the dataset's examples that are duplicates"),
     "data_errors": FactSpec("approach", "int", "problems of severity error in the dataset"),
     "data_p95_tokens": FactSpec("approach", "int", "95th percentile of tokens per example"),
+    # long inputs (issue 15): chunking / RAG or context extension
+    "inputs_over_window": FactSpec("approach", "bool", "inputs are longer than the model's context window"),
+    "window_factor": FactSpec("approach", "int", "the RoPE scaling factor that would cover the inputs"),
+    "long_input_retrieval": FactSpec("approach", "bool", "inputs past the window whose answer lives in a few "
+                                     "passages: retrieval over the input itself (false when unknown)"),
     # managed-provider availability (from the model catalog and today's date)
     "openai_training_until": FactSpec("approach", "text", "last day OpenAI accepts new fine-tuning jobs"),
     "openai_training_months_left": FactSpec("approach", "number", "months until OpenAI stops new fine-tuning jobs"),
@@ -153,6 +161,26 @@ def data_facts(signals: DataSignals | None) -> dict[str, Any]:
         "data_errors": signals.errors,
         "data_p95_tokens": signals.p95_tokens,
     }
+
+
+def context_facts(facts: dict[str, Any]) -> dict[str, Any]:
+    """Inputs against the model's window: the input length (the profile's, else the data's p95), whether it
+    is past the window, and the whole RoPE scaling factor that would cover it."""
+    tokens = facts.get("input_tokens")
+    if tokens is None:
+        tokens = facts.get("data_p95_tokens")
+    window = facts.get("context_window")
+    over = None if tokens is None or window is None else tokens > window
+    return {"input_tokens": tokens, "inputs_over_window": over,
+            "window_factor": max(2, -(-tokens // window)) if over and tokens is not None and window else None,
+            "long_input_retrieval": bool(over) and facts.get("answer_span") == "passages"}
+
+
+def extension_seq_len(facts: dict[str, Any]) -> int | None:
+    """The sequence a context-extension fine-tune trains at (the whole input), when the task needs one."""
+    if facts.get("inputs_over_window") and facts.get("answer_span") == "whole_document":
+        return int(facts["input_tokens"])
+    return None
 
 
 def display(value: Any) -> str:

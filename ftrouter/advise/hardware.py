@@ -39,26 +39,28 @@ class MemoryOracle:
 
     def __init__(self, seq_len: int = DEFAULT_SEQ_LEN) -> None:
         self.seq_len = seq_len
-        self._cache: dict[tuple[str, float, float, int], MethodFit] = {}
+        self._cache: dict[tuple[str, float, float, int, int], MethodFit] = {}
         self._estimate = _estimator()
 
     @property
     def available(self) -> bool:
         return self._estimate is not None
 
-    def fit(self, method: str, model_size_b: float, gpu_memory_gb: float, gpus: int) -> MethodFit:
-        key = (method, model_size_b, gpu_memory_gb, gpus)
+    def fit(self, method: str, model_size_b: float, gpu_memory_gb: float, gpus: int,
+            seq_len: int | None = None) -> MethodFit:
+        """``seq_len``: a longer sequence than the oracle's (a context-extension run); None: the oracle's."""
+        key = (method, model_size_b, gpu_memory_gb, gpus, seq_len or self.seq_len)
         if key not in self._cache:
-            self._cache[key] = self._compute(method, model_size_b, gpu_memory_gb, gpus)
+            self._cache[key] = self._compute(method, model_size_b, gpu_memory_gb, gpus, seq_len or self.seq_len)
         return self._cache[key]
 
-    def _compute(self, method: str, model_size_b: float, gpu_memory_gb: float, gpus: int) -> MethodFit:
+    def _compute(self, method: str, model_size_b: float, gpu_memory_gb: float, gpus: int, seq_len: int) -> MethodFit:
         if self._estimate is None:
             return MethodFit(method, None, None)
         # Full fine-tuning shards its states across GPUs (FSDP / ZeRO-3); a LoRA or QLoRA run is
         # planned on one GPU, the way TRL runs it by default (data-parallel copies on more GPUs).
         count = max(gpus, 1) if method == "full" else 1
-        estimate = self._estimate(float(model_size_b), method, seq_len=self.seq_len, gpus=count)
+        estimate = self._estimate(float(model_size_b), method, seq_len=seq_len, gpus=count)
         need = round(float(estimate.total_gb), 1)
         fits = None if gpus <= 0 or gpu_memory_gb <= 0 else need <= gpu_memory_gb
         return MethodFit(method, need, fits)

@@ -28,6 +28,9 @@ Failure = Literal[
 KnowledgeChange = Literal["never", "yearly", "monthly", "weekly", "daily"]
 ModelFamily = Literal["any", "openai", "gemini", "open"]
 Shift = Literal["low", "medium", "high"]
+# Where the answer lives in an input longer than the model's window: a few passages (chunk and retrieve)
+# or spread over the whole document (the model must read all of it: extend the context).
+AnswerSpan = Literal["passages", "whole_document"]
 
 # Used when the profile names no open-weights model size: 8B is the most common size people
 # fine-tune locally (Llama 3.x 8B, Qwen 7-8B) and the one the published memory tables centre on.
@@ -68,6 +71,12 @@ class TaskProfile(BaseModel):
     model_size_b: float | None = Field(default=None, gt=0, le=2000)
     service_months: int = Field(default=12, ge=1, le=240)
     distribution_shift: Shift = "low"
+    input_tokens: int | None = Field(default=None, ge=0, description="tokens of one input (document + question), "
+                                     "a high percentile; default: the p95 of --data")
+    context_window: int | None = Field(default=None, gt=0, description="the context window (tokens) of the "
+                                       "model you would use")
+    answer_span: AnswerSpan | None = Field(default=None, description="for inputs past the window: does the answer "
+                                           "live in a few passages, or need the whole document")
 
     @model_validator(mode="before")
     @classmethod

@@ -61,6 +61,15 @@ def _fail_if_errors(path: str, errors: int, what: str) -> None:
         raise ValidationFailed(f"{errors} error(s) {what}", path=path)
 
 
+def _context_rows(r: DatasetReport) -> list[tuple[str, str]]:
+    """Examples past the model's own context window: chunk them, or extend the context (docs/data.md)."""
+    if r.context is None:
+        return []
+    lines = ", ".join(map(str, r.over_context_lines)) + (", ..." if r.over_context > len(r.over_context_lines) else "")
+    return [("past the model's context", f"{r.over_context:,} (context {r.context:,} tokens, from {r.context_source})"
+             + (f": lines {lines}" if lines else ""))]
+
+
 def _render_report(console: Console, r: DatasetReport) -> None:
     from rich.table import Table
 
@@ -78,6 +87,7 @@ def _render_report(console: Console, r: DatasetReport) -> None:
         ("total tokens", f"{t.total:,}"), ("assistant (trained) tokens", f"{r.assistant_tokens:,}"),
         ("counted with", f"{tokenizer.get('method')} {how} ({'exact' if tokenizer.get('exact') else 'estimate'})"),
         ("over the limit", f"{r.over_limit:,}" + (f" (limit {r.token_limit:,})" if r.token_limit else " (no limit)")),
+        *_context_rows(r),
         ("duplicates", f"{r.duplicates:,}"), ("with a system prompt", f"{r.has_system_share:.0%}"),
         ("problems", f"{r.errors} error(s), {r.warnings} warning(s)"
                      + (f" listed, {r.problems_not_listed} more" if r.problems_not_listed else "")),

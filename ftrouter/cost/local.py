@@ -13,6 +13,7 @@ from ftrouter.cost.memory import GpuFit, TrainMethod, estimate_memory, fit_on_gp
 from ftrouter.cost.shapes import ModelShape, shape_from_entry
 from ftrouter.cost.types import Assumptions, TrainingEstimate
 from ftrouter.errors import UsageError
+from ftrouter.rope import factor_needed
 from ftrouter.training import SeqLenChoice, memory_seq_len
 
 ADAPTERS: tuple[TrainMethod, ...] = ("full", "lora", "qlora")
@@ -26,10 +27,32 @@ def default_local_models(catalog: Catalog) -> list[OpenModelEntry]:
     return sorted(rows, key=lambda m: order[m.default_size or "small"])
 
 
+def model_context(entry: OpenModelEntry, opts: Assumptions) -> int:
+    """The longest sequence a run of ``entry`` trains at: its native context, or what the RoPE scaling
+    (``rope_scaling``) extends it to."""
+    scaling = opts.rope_scaling
+    return scaling.window(entry.context_length) if scaling else entry.context_length
+
+
 def choose_seq_len(example_tokens: Sequence[int], entry: OpenModelEntry, opts: Assumptions) -> SeqLenChoice:
     """The sequence length memory is estimated at: the training length (``seq_len``, default the local
-    trainer's max_length), or the longest example rounded up when shorter — see ``SeqLenChoice``."""
-    return memory_seq_len(example_tokens, opts.seq_len, entry.context_length)
+    trainer's max_length) capped at the model's context (extended by ``rope_scaling``), or the longest
+    example rounded up when shorter — see ``SeqLenChoice``."""
+    return memory_seq_len(example_tokens, opts.seq_len, model_context(entry, opts))
+
+
+def context_assumptions(entry: OpenModelEntry, opts: Assumptions) -> dict[str, Any]:
+    """What the estimate says about the context: the native window, the scaling and what it covers, and
+    a note when the asked training length was cut to the window."""
+    scaling = opts.rope_scaling
+    out: dict[str, Any] = {"native_context": entry.context_length, "rope_scaling": scaling.label() if scaling else None,
+                           "context": model_context(entry, opts), "attention": opts.attention}
+    if opts.seq_len and opts.seq_len > out["context"]:
+        needed = factor_needed(opts.seq_len, out["context"])
+        fix = "a larger factor" if scaling else f"--set rope_scaling=linear:{needed}"
+        out["context_note"] = (f"seq_len {opts.seq_len:,} is past {entry.name}'s context of {out['context']:,}: "
+                               f"memory is estimated at {out['context']:,}; {fix} to estimate the longer run")
+    return out
 
 
 def _gpu_counts(max_gpus: int) -> list[int]:
@@ -40,7 +63,8 @@ def _gpu_counts(max_gpus: int) -> list[int]:
 def _memory_options(opts: Assumptions, catalog: Catalog) -> dict[str, Any]:
     return {"lora_rank": opts.lora_rank, "activation_checkpointing": opts.activation_checkpointing,
             "optimizer": opts.optimizer, "full_precision": opts.full_precision, "logits": opts.logits,
-            "activation_offloading": opts.activation_offloading,
+            "activation_offloading": opts.activation_offloading, "attention": opts.attention,
+            "rope_scaling": opts.rope_scaling.as_spec() if opts.rope_scaling else None,
             "catalog": catalog}
 
 
@@ -112,6 +136,7 @@ def _local_one(
         "training_method": method,
         "token_counts": "from the dataset's own counts; an open model's tokenizer may differ by 10-20%",
         "licence": entry.licence,
+        **context_assumptions(entry, opts),
     }
     if choice.note():
         assumptions["memory_note"] = choice.note()

@@ -23,6 +23,11 @@ GiB = 2**30
 TrainMethod = Literal["full", "lora", "qlora"]
 Optimizer = Literal["adamw", "adamw_8bit"]
 LogitsMode = Literal["full", "chunked", "fused"]
+# "sdpa": a fused attention kernel (FlashAttention 2, or SDPA's flash / memory-efficient backends, what
+# transformers picks on a GPU) that never stores the seq x seq scores: activations grow linearly with the
+# sequence. "eager": the plain matmul-softmax-matmul, which keeps them: quadratic.
+AttentionKernel = Literal["sdpa", "eager"]
+ATTENTION_KERNELS = ("sdpa", "eager")
 FullPrecision = Literal["bf16", "mixed"]
 METHODS: tuple[TrainMethod, ...] = ("full", "lora", "qlora")
 
@@ -40,6 +45,10 @@ LOGITS_MODES = ("full", "chunked", "fused")
 FULL_LOGITS_BYTES = 2 + 4
 CHUNKED_LOGITS_BYTES = 2 + 8 / 8
 FUSED_CHUNK_BYTES = 8
+# Eager attention keeps, per head and per (query, key) pair, the fp32 softmax output (its own backward
+# needs it) and its bf16 copy (the scores x V matmul's backward needs it): 4 + 2 bytes. Dropout is off in
+# fine-tuning (attention_dropout 0), so no mask is kept.
+EAGER_SCORE_BYTES = 4 + 2
 # CUDA context + cuBLAS workspaces (0.3-2 GiB per the notes) and caching-allocator fragmentation.
 DEFAULT_CONTEXT_GB = 0.75
 DEFAULT_FRAGMENTATION = 0.05
@@ -110,8 +119,13 @@ def activation_bytes_per_token_per_layer(shape: ModelShape) -> int:
     return 2 * (4 * shape.hidden + 2 * shape.q_dim + 2 * shape.kv_dim + 4 * shape.intermediate)
 
 
-def _activations(shape: ModelShape, tokens: int, checkpointing: bool, offloading: bool) -> float:
-    per_layer = activation_bytes_per_token_per_layer(shape) * tokens
+def attention_score_bytes(shape: ModelShape, seq_len: int, micro_batch: int, attention: AttentionKernel) -> int:
+    """The seq x seq attention scores one block keeps for its backward: none with a fused kernel."""
+    return EAGER_SCORE_BYTES * shape.heads * seq_len * seq_len * micro_batch if attention == "eager" else 0
+
+
+def _activations(shape: ModelShape, tokens: int, checkpointing: bool, offloading: bool, scores: int = 0) -> float:
+    per_layer = activation_bytes_per_token_per_layer(shape) * tokens + scores
     if not checkpointing:
         return shape.layers * per_layer
     # full recomputation: each block's input is kept (on the CPU when offloaded, with one block's input
@@ -141,6 +155,8 @@ def estimate_memory(
     full_precision: FullPrecision | None = None,
     activation_offloading: bool = False,
     logits: LogitsMode = "full",
+    attention: AttentionKernel = "sdpa",
+    rope_scaling: str | None = None,
     context_gb: float = DEFAULT_CONTEXT_GB,
     fragmentation: float = DEFAULT_FRAGMENTATION,
     catalog: Catalog | None = None,
@@ -157,7 +173,13 @@ def estimate_memory(
     CPU (TRL/torchtune ``activation_offloading``, Unsloth's offloaded checkpointing). ``logits``: how the
     loss treats the logits — "full" (plain HF/TRL), "chunked" (torchtune), "fused" (Liger/Unsloth).
     ``context_gb`` is the CUDA context, which allocator statistics (torch.cuda.max_memory_*) leave out.
+    ``attention``: "sdpa" (a fused kernel: activations linear in ``seq_len``) or "eager" (adds the
+    seq x seq scores of one block, or of every block without checkpointing). ``rope_scaling`` (e.g.
+    "yarn:4") changes no byte — the rotary tables are tiny — and is recorded so the estimate names the
+    scaling the longer ``seq_len`` relies on.
     """
+    if attention not in ATTENTION_KERNELS:
+        raise ValueError(f"unknown attention kernel {attention!r}; expected one of {', '.join(ATTENTION_KERNELS)}")
     if logits not in LOGITS_MODES:
         raise ValueError(f"unknown logits mode {logits!r}; expected one of {', '.join(LOGITS_MODES)}")
     if method not in METHODS:
@@ -178,7 +200,8 @@ def estimate_memory(
         "optimizer": _optimizer_bytes(trainable, state, optimizer),
     }
     per_gpu = {k: v / gpus for k, v in sharded.items()}
-    per_gpu["activations"] = _activations(shape, tokens, activation_checkpointing, activation_offloading)
+    scores = attention_score_bytes(shape, seq_len, micro_batch, attention)
+    per_gpu["activations"] = _activations(shape, tokens, activation_checkpointing, activation_offloading, scores)
     per_gpu["logits"] = _logits(shape, tokens, logits)
     subtotal = sum(per_gpu.values()) / GiB
     return MemoryEstimate(
@@ -194,7 +217,8 @@ def estimate_memory(
             "lora_targets": ",".join(targets) if method != "full" else None,
             "activation_checkpointing": activation_checkpointing, "optimizer": optimizer,
             "full_precision": full_precision if method == "full" else None,
-            "activation_offloading": activation_offloading, "logits": logits,
+            "activation_offloading": activation_offloading, "logits": logits, "attention": attention,
+            "rope_scaling": rope_scaling,
             "context_gb": context_gb, "fragmentation": fragmentation,
         },
     )

@@ -27,7 +27,8 @@ TRAINING_HEADERS = ["backend", "model", "method", "epochs", "billed tokens", "co
 OPTION_HEADERS = ["option", "kind", "per query", "training", "per month at stated volume",
                   "break-even (requests/month)"]
 # the local assumptions worth a line in a report (the rest stay in --json)
-LOCAL_KEYS = ("seq_len", "training_length", "examples_truncated", "full_precision", "memory_note",
+LOCAL_KEYS = ("seq_len", "training_length", "context", "rope_scaling", "context_note", "examples_truncated",
+              "full_precision", "memory_note",
               "micro_batch", "gpus", "memory_gb_per_gpu", "mfu", "throughput_source",
               "tokens_per_second", "activation_checkpointing", "lora_rank", "gpu_usd_per_hour", "price_source")
 MANAGED_KEYS = ("epochs_rule", "training_usd_per_1m", "training_token_limit", "examples_over_limit",

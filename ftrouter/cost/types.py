@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ftrouter.cost.compute import DEFAULT_MFU
 from ftrouter.errors import UsageError
+from ftrouter.rope import RopeScaling, parse_rope_scaling
 
 # Vertex chooses its own epoch count when none is given and does not publish the rule: assume this.
 VERTEX_ASSUMED_EPOCHS = 3
@@ -64,9 +65,19 @@ class Assumptions(BaseModel):
     full_precision: Literal["bf16", "mixed"] | None = None
     activation_offloading: bool = False
     logits: Literal["full", "chunked", "fused"] = "full"  # how the loss holds the logits
+    # "sdpa": a fused attention kernel (activations linear in seq_len); "eager" keeps seq x seq scores
+    attention: Literal["sdpa", "eager"] = "sdpa"
+    # RoPE scaling (TYPE:FACTOR, e.g. yarn:4) that lets seq_len go past the model's native context: without
+    # it the memory is estimated at most at the catalog's context_length (ftrouter.rope)
+    rope_scaling: RopeScaling | None = None
     max_gpus: int = Field(default=8, ge=1)
     gpu_provider: str | None = None  # price from this provider; default: the cheapest listed
     gpu_usd_per_hour: float | None = Field(default=None, ge=0)  # overrides the catalog price
+
+    @field_validator("rope_scaling", mode="before")
+    @classmethod
+    def _rope_scaling(cls, value: Any) -> RopeScaling | None:
+        return parse_rope_scaling(value)
 
 
 def parse_assumptions(raw: dict[str, Any] | None) -> Assumptions:
@@ -77,4 +88,5 @@ def parse_assumptions(raw: dict[str, Any] | None) -> Assumptions:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"])
         known = ", ".join(Assumptions.model_fields)
-        raise UsageError(f"assumption {key!r}: {first['msg']} (known: {known})", code="bad_assumption") from exc
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise UsageError(f"assumption {key!r}: {message} (known: {known})", code="bad_assumption") from exc

@@ -16,6 +16,7 @@ from ftrouter.data.progress import Progress
 from ftrouter.data.reader import FileScan, Record
 from ftrouter.data.tokens import TokenCounter, counter_for_model
 
+LISTED_CONTEXT_LINES = 10  # lines of examples past the model's context named in the report
 MAX_LISTED_PROBLEMS = 5000  # a million broken lines must not take a million objects; counts stay complete
 
 ExampleCheck = Callable[[Example, ProblemSink], None]
@@ -69,6 +70,16 @@ class DatasetReport:
     kinds: dict[str, int] = field(default_factory=dict)
     severity_counts: dict[str, int] = field(default_factory=dict)  # over all problems, listed or not
     container: str = "JSON Lines"  # what the file was read as (ftrouter.data.containers)
+    context: int | None = None  # the model's context window (TokenCounter.context)
+    context_source: str | None = None
+    over_context: int = 0  # examples longer than ``context``
+    over_context_lines: list[int] = field(default_factory=list)  # the first LISTED_CONTEXT_LINES of them
+
+    def context_json(self) -> dict[str, Any] | None:
+        if self.context is None:
+            return None
+        return {"context_length": self.context, "source": self.context_source, "examples": self.over_context,
+                "first_lines": self.over_context_lines}
 
     @property
     def errors(self) -> int:
@@ -89,6 +100,7 @@ class DatasetReport:
             "messages_per_example": self.messages, "tokens": self.tokens.to_json(),
             "assistant_tokens": self.assistant_tokens, "over_limit": self.over_limit, "token_limit": self.token_limit,
             "duplicates": self.duplicates, "has_system_share": self.has_system_share, "tokenizer": self.tokenizer,
+            "over_context": self.context_json(),
             "errors": self.errors, "warnings": self.warnings,
             "problem_counts": self.problem_counts, "problems_not_listed": self.problems_not_listed,
             "problems": [{"line": p.line, "code": p.code, "severity": p.severity, "message": p.message}
@@ -104,7 +116,8 @@ class Inspector:
     """
 
     DATA = ("problems", "problem_counts", "severity_counts", "example_tokens", "assistant_tokens", "over_limit",
-            "with_system", "message_counts", "first_line_of", "duplicates", "kinds")
+            "with_system", "message_counts", "first_line_of", "duplicates", "kinds", "over_context",
+            "over_context_lines")
 
     def __init__(self, counter: TokenCounter, check: ExampleCheck | None = None) -> None:
         self.counter = counter
@@ -120,6 +133,8 @@ class Inspector:
         self.first_line_of: dict[int, int] = {}  # example key -> first line
         self.duplicates = 0
         self.kinds: Counter[str] = Counter()
+        self.over_context = 0
+        self.over_context_lines: list[int] = []
 
     def state(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.DATA}
@@ -157,6 +172,11 @@ class Inspector:
         self.with_system += state["with_system"]
         self.duplicates += state["duplicates"]
         self.kinds.update(state["kinds"])
+        self.over_context += state["over_context"]
+        self._past_context(state["over_context_lines"])
+
+    def _past_context(self, lines: list[int]) -> None:
+        self.over_context_lines.extend(lines[:LISTED_CONTEXT_LINES - len(self.over_context_lines)])
 
     def note(self, problem: Problem) -> None:
         self.problem_counts[problem.code] += 1
@@ -186,6 +206,10 @@ class Inspector:
         if limit is not None and total > limit:
             self.over_limit += 1
             self.note(make_problem("too_long", line, f"{total} tokens, over {self.counter.limit_label} of {limit}"))
+        context = self.counter.context
+        if context is not None and total > context:
+            self.over_context += 1
+            self._past_context([line])
         n = len(example.messages)
         counts = self.message_counts
         counts[0] = n if len(self.example_tokens) == 1 else min(counts[0], n)
@@ -213,7 +237,8 @@ class Inspector:
             messages={"min": lo, "max": hi, "mean": round(total / n, 2) if n else 0.0}, problems=problems,
             problem_counts=dict(self.problem_counts), example_tokens=self.example_tokens,
             tokenizer=self.counter.describe(), kinds=dict(self.kinds), severity_counts=dict(self.severity_counts),
-            container=container)
+            container=container, context=self.counter.context, context_source=self.counter.context_source,
+            over_context=self.over_context, over_context_lines=list(self.over_context_lines))
 
 
 def run_inspection(scan: FileScan, counter: TokenCounter, check: ExampleCheck | None = None, *,

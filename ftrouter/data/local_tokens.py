@@ -29,6 +29,24 @@ def _hf_message(m: Message) -> dict[str, Any]:
     return out
 
 
+def model_context(folder: Path) -> int | None:
+    """The context window the model in ``folder`` covers: max_position_embeddings (n_positions for GPT-2
+    style configs), times the factor of a RoPE scaling its config carries; None without a readable one."""
+    from ftrouter.rope import covered_window
+
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(config, dict):
+        return None
+    native = config.get("max_position_embeddings", config.get("n_positions"))
+    if not isinstance(native, int) or native <= 0:
+        return None
+    rope = config.get("rope_parameters") or config.get("rope_scaling")  # transformers 5.x / 4.x key
+    return covered_window(native, rope if isinstance(rope, dict) else None)
+
+
 class LocalTokenizerCounter(TokenCounter):
     exact = True
 
@@ -48,6 +66,8 @@ class LocalTokenizerCounter(TokenCounter):
         self.has_generation_mask = "{% generation %}" in template or "{%- generation %}" in template
         max_length = getattr(self.tokenizer, "model_max_length", None)
         self.limit = max_length if isinstance(max_length, int) and max_length < _SANE_MAX_LENGTH else None
+        self.context = model_context(folder)
+        self.context_source = "the model's config.json (max_position_embeddings)" if self.context else None
 
     def _encode_len(self, text: str | None) -> int:
         return len(self.tokenizer.encode(text or "", add_special_tokens=False))

@@ -74,6 +74,10 @@ class TokenCounter:
     exact: bool = False
     limit: int | None = None
     limit_label: str = "the model's limit"  # what ``limit`` is, for messages ("the training length")
+    # the model's context window (a local folder's max_position_embeddings, RoPE scaling included, or the
+    # catalog's context_length): examples past it are reported apart from ``limit``
+    context: int | None = None
+    context_source: str | None = None
     fork_safe: bool = False  # may be used in forked worker processes (ftrouter.data.parallel)
 
     def count(self, example: Example) -> tuple[int, int]:
@@ -269,9 +273,18 @@ def counter_for_model(model: str | None) -> TokenCounter:
         from ftrouter.data.local_tokens import LocalTokenizerCounter
 
         return LocalTokenizerCounter(Path(model))
-    from ftrouter.catalog import find_model, models
+    from ftrouter.catalog import find_model
 
     entry = find_model(model)
+    counter = _catalog_counter(model, entry)
+    if entry is not None and entry.context_length:
+        counter.context, counter.context_source = entry.context_length, "the model catalog (context_length)"
+    return counter
+
+
+def _catalog_counter(model: str, entry: Any) -> TokenCounter:
+    from ftrouter.catalog import models
+
     how = _token_counter(entry.backend) if entry is not None else None  # the backend's profile says
     if how == "gemini" or (entry is None and model.startswith("gemini")):
         return GeminiEstimator(limit=entry.training_token_limit if entry else None, model=model)

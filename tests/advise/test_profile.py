@@ -14,6 +14,7 @@ ISSUE_KEYS = [
     "task", "task_type", "failures", "knowledge_change", "needs_citations", "examples", "eval_set_size", "scores",
     "latency_budget_ms", "prompt_tokens", "monthly_requests", "training_budget_usd", "data_must_stay_local",
     "gpu_memory_gb", "gpus", "model_family", "model_size_b", "service_months", "distribution_shift",
+    "input_tokens", "context_window", "answer_span",  # issue 15: inputs past the model's window
 ]
 
 

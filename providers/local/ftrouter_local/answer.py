@@ -18,7 +18,8 @@ from ftrouter.errors import BackendError, UsageError
 from ftrouter.eval.answerer import Answer, Answerer, GenerationSettings, ModelSpec
 
 BATCH_SIZE = 8
-_WEIGHT_FILES = ("*.safetensors", "*.bin", "config.json", "adapter_config.json", "generation_config.json")
+_WEIGHT_FILES = ("*.safetensors", "*.bin", "config.json", "adapter_config.json", "generation_config.json",
+                 "rope_scaling.json")
 
 
 def fingerprint(*folders: Path | None) -> str:
@@ -82,9 +83,14 @@ class LocalAnswerer:
 
         device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+        from ftrouter_local.context import saved_rope
+
+        # an adapter trained with RoPE scaling serves with it: its run saved the base's scaled rope_parameters
+        rope, _ = saved_rope(self.adapter_dir)
         try:
             tokenizer = AutoTokenizer.from_pretrained(self.model_ref)
-            model: Any = AutoModelForCausalLM.from_pretrained(self.model_ref, dtype=dtype)
+            model: Any = AutoModelForCausalLM.from_pretrained(self.model_ref, dtype=dtype,
+                                                              **({"rope_parameters": rope} if rope else {}))
             if self.adapter_dir is not None:
                 from peft import PeftModel
 
@@ -119,7 +125,9 @@ class LocalAnswerer:
         batch = tok([self._text(p) for p in prompts], return_tensors="pt", padding=True,
                     add_special_tokens=False).to(self._device)
         width = batch["input_ids"].shape[1]
-        limit = getattr(model.config, "max_position_embeddings", None)
+        from ftrouter_local.context import context_window
+
+        limit = context_window(model.config)  # the native window, times a RoPE scaling's factor
         new_tokens = min(settings.max_tokens, limit - width) if limit else settings.max_tokens
         if new_tokens < 1:
             raise BackendError(f"the prompt ({width} tokens) fills the model's context", code="prompt_too_long")

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ftrouter import safeyaml
 from ftrouter.errors import UnknownName, UsageError
 from ftrouter.jobs.models import JobSpec
 from ftrouter.methods import method_refusal
+from ftrouter.rope import RopeScaling, parse_rope_scaling
 from ftrouter.training import DEFAULT_MAX_LENGTH
 from ftrouter_local.profile import DEFAULT_BATCH_SIZE, DEFAULT_DPO_LR, DEFAULT_LR
 
@@ -49,6 +50,9 @@ class TrainConfig(BaseModel):
     batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, description="per device (per process)")
     gradient_accumulation_steps: int = Field(default=1, ge=1)
     max_length: int = Field(default=DEFAULT_MAX_LENGTH, ge=16)
+    rope_scaling: RopeScaling | None = Field(
+        default=None, description="RoPE scaling to train past the model's native window: {type: linear|dynamic|"
+        "yarn, factor, original_max_position_embeddings (yarn)}, or TYPE:FACTOR (see ftrouter.rope)")
     packing: bool = False
     on_long: Literal["truncate", "drop", "error"] | None = Field(
         default=None, description="records over max_length: cut, leave out, or refuse (default: truncate, "
@@ -76,6 +80,17 @@ class TrainConfig(BaseModel):
     tensorboard: bool = True
     recipe_file: str | None = Field(default=None, description="the recipe file the settings came from (set by "
                                     "ftrouter, not by a recipe or --option), shown in the plan and the events")
+
+    @field_validator("rope_scaling", mode="before")
+    @classmethod
+    def _rope_scaling(cls, value: Any) -> RopeScaling | None:
+        return parse_rope_scaling(value)  # a ValueError names the problem (unknown type, factor <= 1...)
+
+    @model_validator(mode="after")
+    def _rope_for_causal_lms(self) -> TrainConfig:
+        if self.rope_scaling is not None and self.task != "sft":
+            raise ValueError(f"rope_scaling applies to causal LMs (--task sft), not to --task {self.task}")
+        return self
 
     @property
     def resolved_learning_rate(self) -> float:
@@ -185,7 +200,7 @@ def _describe(exc: ValidationError) -> tuple[str, str]:
     first = exc.errors()[0]
     key = str(first["loc"][0]) if first["loc"] else "recipe"
     field = ".".join(str(p) for p in first["loc"]) or "recipe"
-    message = first["msg"]
+    message = str(first["msg"]).removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         allowed = sorted({*TrainConfig.model_fields, *_RECIPE_NOTES} - {"model"})
         message = f"unknown setting (allowed: {', '.join(allowed)})"
@@ -284,4 +299,6 @@ def _validate(settings: dict[str, Any]) -> TrainConfig:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         value = settings.get(str(first["loc"][0])) if first["loc"] else None
-        raise UsageError(f"option {field}={value!r}: {first['msg']}", code="invalid_option") from exc
+        message = str(first["msg"]).removeprefix("Value error, ")
+        where = f"option {field}={value!r}: " if field else ""  # a rule across options has no one field
+        raise UsageError(f"{where}{message}", code="invalid_option") from exc

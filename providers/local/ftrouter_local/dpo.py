@@ -31,16 +31,18 @@ def reference_model_note(config: TrainConfig) -> str:
     return "reference: the base model with the adapter disabled (no second copy in memory)"
 
 
-def dpo_config(config: TrainConfig, files: JobFiles, precision: Any, *, has_eval: bool) -> Any:
+def dpo_config(config: TrainConfig, files: JobFiles, precision: Any, *, has_eval: bool,
+               rope_parameters: dict[str, Any] | None = None) -> Any:
     from trl import DPOConfig
 
     from ftrouter_local.training import trainer_arguments
 
-    return DPOConfig(**trainer_arguments(config, files, precision, has_eval=has_eval), beta=config.beta)
+    arguments = trainer_arguments(config, files, precision, has_eval=has_eval, rope_parameters=rope_parameters)
+    return DPOConfig(**arguments, beta=config.beta)
 
 
 def dpo_trainer(config: TrainConfig, files: JobFiles, precision: Any, tokenizer: Any, train_set: Any,
-                eval_set: Any, callback: Any, writer: Any) -> Any:
+                eval_set: Any, callback: Any, writer: Any, *, rope_parameters: dict[str, Any] | None = None) -> Any:
     """A DPOTrainer for the job; ``ref_model`` is left to TRL as described in the module docstring."""
     from trl import DPOTrainer
 
@@ -50,7 +52,8 @@ def dpo_trainer(config: TrainConfig, files: JobFiles, precision: Any, tokenizer:
                  data={"beta": config.beta, "reference": "base_adapter_disabled" if config.adapter != "full"
                        else "frozen_copy"})
     return DPOTrainer(model=config.model, ref_model=None,
-                      args=dpo_config(config, files, precision, has_eval=eval_set is not None),
+                      args=dpo_config(config, files, precision, has_eval=eval_set is not None,
+                                      rope_parameters=rope_parameters),
                       train_dataset=train_set, eval_dataset=eval_set, processing_class=tokenizer,
                       peft_config=peft_config(config), quantization_config=quantization_config(config, precision),
                       callbacks=[callback])

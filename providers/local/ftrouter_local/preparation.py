@@ -145,6 +145,23 @@ def check_lengths(config: TrainConfig, tokenizer: Any, converted: dict[str, tupl
     return summary, messages
 
 
+def check_context(config: TrainConfig) -> tuple[TrainConfig, dict[str, Any], list[str]]:
+    """The training length and RoPE scaling against the model's own config, when it is at hand (a local
+    folder, the hub cache); otherwise the worker checks once it has it. A refusal is a UsageError (exit 2)."""
+    from ftrouter_local.context import load_model_config, plan_for_config
+
+    hf_config, why = load_model_config(config.model, revision=config.revision,
+                                       trust_remote_code=config.trust_remote_code)
+    if hf_config is None:
+        later = [f"max_length and rope_scaling not checked against the model before the start: {why}; the "
+                 "worker checks them"] if config.rope_scaling is not None else []
+        return config, {"not_checked": why}, later
+    plan = plan_for_config(config, hf_config, length_was_set="max_length" in config.model_fields_set)
+    if plan.max_length != config.max_length:
+        config = config.model_copy(update={"max_length": plan.max_length})
+    return config, plan.describe(), plan.warnings
+
+
 def recipe_notes(spec: JobSpec, config: TrainConfig) -> list[str]:
     """A warning when the recipe file used shadows a same-named one (a shipped recipe); the file used is
     always in the plan (``config.recipe_file``) and the submit event."""
@@ -164,12 +181,14 @@ def prepare_job(spec: JobSpec, local_id: str, files: JobFiles) -> PreparedJob:
 
         return prepare_labelled_job(spec, local_id, files, config)
     warnings = recipe_notes(spec, config) + check_model(config.model) + check_machine(config)
+    config, context, context_lines = check_context(config)
+    warnings += context_lines
     report = validate_data(spec, config)
     if report.warnings:
         warnings.append(f"the data has {report.warnings} warning(s): `ftrouter data validate {spec.data} "
                         "--backend local` lists them")
     private_dir(files.root)  # 0700: it will hold a copy of the training data
-    stats: dict[str, Any] = {}
+    stats: dict[str, Any] = {"context": context}
     train = _convert(spec.data, files.train_data, spec.method)
     stats["train"] = {**train.as_dict(), "tokens": report.report.tokens.total,
                       "tokenizer": report.report.tokenizer.get("method")}
@@ -217,7 +236,9 @@ def _estimate(config: TrainConfig, example_tokens: list[int]) -> tuple[JobEstima
         precision = resolve_precision(config.adapter, config.dtype, device="cuda")
         assumptions = {"seq_len": config.max_length, "full_precision": precision.memory_mode,
                        "lora_rank": config.lora_r, "micro_batch": config.batch_size,
-                       "activation_checkpointing": config.activation_checkpointing}
+                       "activation_checkpointing": config.activation_checkpointing,
+                       "rope_scaling": config.rope_scaling.as_spec() if config.rope_scaling else None,
+                       "attention": "eager" if config.attn_implementation == "eager" else "sdpa"}
         estimates = estimate_training("local", example_tokens=example_tokens, model=config.model,
                                       epochs=max(1, math.ceil(config.epochs)), adapter=config.adapter,
                                       method=config.method, assumptions=assumptions, measured=registry_runs())

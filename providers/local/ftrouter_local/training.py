@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ftrouter_local.config import TrainConfig
+from ftrouter_local.context import ContextPlan, write_rope_file
 from ftrouter_local.jobfiles import JobFiles, write_atomic
 from ftrouter_local.progress import ProgressCallback
 from ftrouter_local.reporting import StatusWriter, StopFlag, peak_rss_gb
@@ -138,8 +139,11 @@ def quantization_config(config: TrainConfig, precision: Precision) -> Any:
                               bnb_4bit_compute_dtype=compute)
 
 
-def model_init_kwargs(config: TrainConfig, precision: Precision) -> dict[str, Any]:
+def model_init_kwargs(config: TrainConfig, precision: Precision,
+                      rope_parameters: dict[str, Any] | None = None) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"dtype": precision.dtype}  # explicit: TRL would otherwise load float32
+    if rope_parameters:  # from_pretrained sets it on the model's config: the rotary embedding uses it
+        kwargs["rope_parameters"] = rope_parameters
     if config.revision:
         kwargs["revision"] = config.revision
     if config.attn_implementation:
@@ -155,9 +159,11 @@ def tensorboard_available() -> bool:
     return importlib.util.find_spec("tensorboard") is not None or importlib.util.find_spec("tensorboardX") is not None
 
 
-def trainer_arguments(config: TrainConfig, files: JobFiles, precision: Precision, *, has_eval: bool) -> dict[str, Any]:
+def trainer_arguments(config: TrainConfig, files: JobFiles, precision: Precision, *, has_eval: bool,
+                      rope_parameters: dict[str, Any] | None = None) -> dict[str, Any]:
     """The arguments every TRL trainer of this worker shares (SFT and DPO): schedule, batching,
-    checkpoints, evaluation, precision and logging, all from the job's config."""
+    checkpoints, evaluation, precision and logging, all from the job's config; ``rope_parameters``:
+    the RoPE scaling the model loads with (``ftrouter_local.context``)."""
     return {
         "output_dir": str(files.checkpoints),
         "num_train_epochs": config.epochs,
@@ -182,7 +188,7 @@ def trainer_arguments(config: TrainConfig, files: JobFiles, precision: Precision
         "fp16": precision.fp16,
         "use_cpu": precision.device == "cpu",
         "activation_checkpointing": config.activation_checkpointing,
-        "model_init_kwargs": model_init_kwargs(config, precision),
+        "model_init_kwargs": model_init_kwargs(config, precision, rope_parameters),
         "trust_remote_code": config.trust_remote_code,
         "include_num_input_tokens_seen": "non_padding",
         "report_to": ["tensorboard"] if config.tensorboard and tensorboard_available() else "none",
@@ -190,11 +196,40 @@ def trainer_arguments(config: TrainConfig, files: JobFiles, precision: Precision
     }
 
 
-def sft_config(config: TrainConfig, files: JobFiles, precision: Precision, *, has_eval: bool) -> Any:
+def sft_config(config: TrainConfig, files: JobFiles, precision: Precision, *, has_eval: bool,
+               rope_parameters: dict[str, Any] | None = None) -> Any:
     from trl import SFTConfig
 
-    return SFTConfig(**trainer_arguments(config, files, precision, has_eval=has_eval), packing=config.packing,
+    arguments = trainer_arguments(config, files, precision, has_eval=has_eval, rope_parameters=rope_parameters)
+    return SFTConfig(**arguments, packing=config.packing,
                      completion_only_loss=True)  # records are prompt-completion: loss on the assistant turn only
+
+
+def context_plan(config: TrainConfig, writer: StatusWriter) -> tuple[TrainConfig, ContextPlan | None]:
+    """Check the training length and RoPE scaling against the model's own config (``prepare`` did when the
+    config was at hand) and say what the run covers; the config comes back with max_length lowered to the
+    native window when nobody set it past it."""
+    from ftrouter.errors import UsageError
+    from ftrouter_local.context import load_model_config, plan_for_config
+
+    hf_config, why = load_model_config(config.model, revision=config.revision,
+                                       trust_remote_code=config.trust_remote_code, local_only=False)
+    if hf_config is None:
+        if config.rope_scaling is not None:
+            raise TrainingError("model_not_loadable", f"cannot apply rope_scaling: {why}")
+        return config, None
+    try:
+        plan = plan_for_config(config, hf_config)
+    except UsageError as exc:
+        raise TrainingError(exc.code, exc.message) from None
+    for line in plan.warnings:
+        writer.event(line, level="warning", data={"context": plan.describe()})
+    if config.rope_scaling is not None:
+        writer.event(f"RoPE scaling {config.rope_scaling.label()}: context {plan.native:,} -> {plan.window:,} tokens, "
+                     f"training length {plan.max_length:,}", data={"context": plan.describe()})
+    if plan.max_length != config.max_length:
+        config = config.model_copy(update={"max_length": plan.max_length})
+    return config, plan
 
 
 def _world() -> tuple[int, int]:
@@ -219,6 +254,8 @@ def train(config: TrainConfig, files: JobFiles, stop: StopFlag, writer: StatusWr
     precision = resolve_precision(config)
     writer.event(f"loading {config.model}: {precision.describe()}", data={"dtype": precision.dtype,
                  "device": precision.device, "processes": world_size})
+    config, context = context_plan(config, writer)
+    rope = context.rope_parameters if context else None
     tokenizer = AutoTokenizer.from_pretrained(config.model, revision=config.revision,
                                               trust_remote_code=config.trust_remote_code)
     train_set = checked_records(files.train_data, "train", config, tokenizer, writer)
@@ -227,16 +264,19 @@ def train(config: TrainConfig, files: JobFiles, stop: StopFlag, writer: StatusWr
     if config.method == "dpo":  # same run around it: progress, checkpoints, cancel, save (ftrouter_local.dpo)
         from ftrouter_local.dpo import dpo_trainer
 
-        trainer = dpo_trainer(config, files, precision, tokenizer, train_set, eval_set, callback, writer)
+        trainer = dpo_trainer(config, files, precision, tokenizer, train_set, eval_set, callback, writer,
+                              rope_parameters=rope)
     else:
         trainer = SFTTrainer(model=config.model, args=sft_config(config, files, precision,
-                                                                 has_eval=eval_set is not None),
+                                                                 has_eval=eval_set is not None, rope_parameters=rope),
                              train_dataset=train_set, eval_dataset=eval_set, processing_class=tokenizer,
                              peft_config=peft_config(config),
                              quantization_config=quantization_config(config, precision), callbacks=[callback])
     trainable, total = _parameter_counts(trainer.model)
     writer.event(f"{len(train_set)} training records, {trainable:,} of {total:,} parameters trainable",
                  data={"records": len(train_set), "trainable_parameters": trainable, "parameters": total})
+    if rope:
+        _confirm_rope(trainer.model, writer)
     prepared = len(trainer.train_dataset) if not config.packing else len(train_set)
     if prepared < len(train_set):  # TRL left out records we kept: say so rather than train on fewer silently
         writer.event(f"TRL left out {len(train_set) - prepared} of {len(train_set)} records while preparing them",
@@ -255,10 +295,19 @@ def train(config: TrainConfig, files: JobFiles, stop: StopFlag, writer: StatusWr
     trainer.save_model(str(files.output))
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(str(files.output))
+        if context is not None and context.rope_parameters:  # an adapter's files hold no base config
+            write_rope_file(files.output, context)
         write_atomic(files.output / "summary.json", json.dumps(_summary(trainer, config, runtime), indent=1))
     what = "model" if config.adapter == "full" else "adapter"
     writer.set_state("succeeded", f"succeeded: {what} and tokenizer in {files.output}",
                      adapter_path=str(files.output), runtime=runtime)
+
+
+def _confirm_rope(model: Any, writer: StatusWriter) -> None:
+    """Say what RoPE the loaded model really uses (read back from its config, not from our request)."""
+    loaded = dict(getattr(model.config, "rope_parameters", None) or {})
+    writer.event(f"model loaded with RoPE {loaded.get('rope_type')} x{loaded.get('factor')}",
+                 data={"rope_parameters": loaded})
 
 
 def _parameter_counts(model: Any) -> tuple[int, int]:

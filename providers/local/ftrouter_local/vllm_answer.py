@@ -60,6 +60,18 @@ def pick_engine(requested: str) -> str:
     return requested
 
 
+def _rope_options(adapter_dir: Path) -> dict[str, Any]:
+    """An adapter trained with RoPE scaling (``ftrouter_local.context``): the base model's config is
+    overridden with the scaled rope_parameters (vLLM's ``hf_overrides``), and the context it covers is the
+    engine's max_model_len."""
+    from ftrouter_local.context import saved_rope
+
+    rope, context = saved_rope(adapter_dir)
+    if rope is None:
+        return {}
+    return {"hf_overrides": {"rope_parameters": rope}, **({"max_model_len": context} if context else {})}
+
+
 def _lora_rank(adapter_dir: Path) -> int:
     """The adapter's rank ``r`` from adapter_config.json, rounded up to a power of two vLLM accepts."""
     try:
@@ -95,6 +107,7 @@ class VllmAnswerer:
 
             options["max_lora_rank"] = _lora_rank(self.adapter_dir)
             self._lora = LoRARequest(self.adapter_dir.name or "adapter", 1, str(self.adapter_dir))
+            options.update(_rope_options(self.adapter_dir))
         try:
             self._llm = LLM(model=self.model_ref, **options)
         except (OSError, ValueError) as exc:

@@ -136,6 +136,16 @@ def test_vllm_request_is_greedy_with_the_adapter_as_a_lora(calls: Calls, model_d
     assert [(a.text, a.input_tokens, a.output_tokens) for a in answers] == [("ONE", 3, 2), ("TWO", 6, 2)]
 
 
+def test_an_adapter_trained_with_rope_scaling_serves_with_it(calls: Calls, model_dir: Path,
+                                                             adapter_dir: Path) -> None:
+    rope = {"rope_theta": 10000.0, "rope_type": "yarn", "factor": 2.0, "original_max_position_embeddings": 512}
+    (adapter_dir / "rope_scaling.json").write_text(json.dumps({"rope_parameters": rope, "native_context": 512,
+                                                               "context": 1024}), encoding="utf-8")
+    _answerer(model_dir, "vllm", adapter_dir).answer([[{"role": "user", "content": "x"}]], GenerationSettings())
+    assert calls.llm_kwargs[0]["hf_overrides"] == {"rope_parameters": rope}
+    assert calls.llm_kwargs[0]["max_model_len"] == 1024
+
+
 def test_vllm_without_adapter_sends_no_lora(calls: Calls, model_dir: Path) -> None:
     _answerer(model_dir, "vllm").answer([[{"role": "user", "content": "x"}]], GenerationSettings())
     assert calls.llm_kwargs[0]["enable_lora"] is False and "max_lora_rank" not in calls.llm_kwargs[0]
