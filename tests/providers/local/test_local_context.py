@@ -117,10 +117,10 @@ def test_the_jobs_memory_estimate_is_made_at_the_long_length_with_its_scaling() 
     config = TrainConfig(model="Qwen/Qwen2.5-1.5B-Instruct", max_length=65_536, rope_scaling="yarn:4")
     estimate, problem = _estimate(config, [70_000] * 10)
     assert problem is None
-    assumptions = estimate["assumptions"]
+    assumptions = estimate.as_dict()["assumptions"]
     assert (assumptions["seq_len"], assumptions["rope_scaling"], assumptions["context"]) == (65_536, "yarn x4", 131_072)
     plain, _ = _estimate(config.model_copy(update={"rope_scaling": None}), [70_000] * 10)
-    assert plain["assumptions"]["seq_len"] == 32_768  # without it, capped at the native context
+    assert plain.as_dict()["assumptions"]["seq_len"] == 32_768  # without it, capped at the native context
 
 
 def test_a_scaling_short_of_the_length_is_a_warning(backend: LocalBackend, tiny_model: Path,
