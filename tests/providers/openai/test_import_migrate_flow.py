@@ -73,7 +73,7 @@ def test_import_then_migrate_to_local_and_train(capsys: pytest.CaptureFixture[st
         assert job.backend == "local" and job.state.value == "succeeded" and job.result and job.result.adapter_path
         assert job.spec.data == imported["files"]["training"] and job.spec.val == imported["files"]["validation"]
         assert job.spec.hyperparameters.epochs == 3 and job.spec.hyperparameters.learning_rate == 2e-4
-        assert plan["data"]["examples"] == 10 and plan["estimate"] == job.estimate
+        assert plan["data"]["examples"] == 10 and plan["estimate"] == job.estimate.as_dict()
         old_spec = f"openai:{imported['fine_tuned_model']}"
         assert plan["eval_command"] == (f"ftrouter eval --data {imported['files']['validation']} --model "
                                         f"{old_spec} --model {job.id}")
