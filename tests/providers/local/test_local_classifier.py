@@ -155,6 +155,17 @@ def test_wrong_data_for_the_task_is_refused_with_the_line(backend: LocalBackend,
         backend.prepare(_spec(encoder, single, None, "classification", 5), "ftr-bad003")
 
 
+def test_prepare_estimates_an_encoder_the_catalog_knows(backend: LocalBackend, encoder: Path,
+                                                        keyword_data: tuple[Path, Path]) -> None:
+    train, _ = keyword_data
+    prepared = backend.prepare(_spec(Path("answerdotai/ModernBERT-base"), train, None, "classification", 5,
+                                     adapter="full"), "ftr-est001")
+    assert prepared.estimate["model"] == "answerdotai/ModernBERT-base" and prepared.estimate["cost_usd"] is not None
+    assert not any(w.startswith("no cost estimate") for w in prepared.warnings)
+    prepared = backend.prepare(_spec(encoder, train, None, "classification", 5), "ftr-est002")
+    assert any(w.startswith("no cost estimate") for w in prepared.warnings)  # a folder the catalog does not know
+
+
 def test_submit_task_through_the_cli_reports_metrics_in_status(capsys: pytest.CaptureFixture[str],
                                                                backend: LocalBackend, encoder: Path,
                                                                keyword_data: tuple[Path, Path]) -> None:
