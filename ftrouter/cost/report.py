@@ -238,7 +238,7 @@ def compare_for_file(
     from ftrouter.cost.labelled import COMPARE_FORMATS, as_chat, count_labelled
     from ftrouter.data.labelled import labelled_format
 
-    fmt = labelled_format(path)
+    fmt = labelled_format(path) if Path(path).is_file() else None  # a pipe is read once: never sniffed
     extra = None
     if fmt is not None:
         if fmt not in COMPARE_FORMATS:

@@ -99,10 +99,13 @@ def encoder_task(data: Path, specs: list[ModelSpec]) -> str | None:
     """The task of an encoder run on ``data`` with these models, or None for a generative run."""
     from ftrouter.data.labelled import labelled_format
 
-    if not data.exists():
-        raise UsageError("no such file", path=str(data), code="file_not_found")
     tasks = {s.raw: t for s in specs if (t := model_task(s)) is not None}
-    fmt = labelled_format(data)
+    if not data.is_file():  # a pipe is read once: not sniffed; only encoder models route it here
+        if not tasks:
+            return None
+        fmt: str | None = TASK_FORMATS[next(iter(tasks.values()))]
+    else:
+        fmt = labelled_format(data)
     if not tasks and fmt not in ENCODER_ONLY_FORMATS:
         return None
     if fmt is None:
@@ -194,7 +197,7 @@ def as_eval_example(example: LabelledExample, task: str) -> EvalExample:
         return EvalExample(example.line, (("user", texts[0]),), texts[1])
     if task == "token-classification":
         return EvalExample(example.line, (("user", " ".join(texts)),), " ".join(labels))
-    prompt = tuple(("user", t) for t in texts)
+    prompt = (("user", "\n\n".join(texts)),)  # a pair's two texts in one turn, as reports show one prompt
     return EvalExample(example.line, prompt, ", ".join(labels), is_label=task != "multi-label")
 
 

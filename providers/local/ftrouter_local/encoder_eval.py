@@ -107,6 +107,12 @@ def _max_length(folder: Path, tokenizer_limit: int | None) -> int:
     return min(limits) if limits else DEFAULT_MAX_LENGTH
 
 
+def _one_line(exc: Exception) -> str:
+    """A loader's message (transformers writes several lines) as one line of a bounded length."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
 def _device() -> str:
     import torch
 
@@ -134,7 +140,7 @@ class HeadPredictor:
             self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
             model = auto.from_pretrained(str(folder))
         except (OSError, ValueError) as exc:
-            raise UsageError(f"cannot load {folder}: {exc}", code="model_not_loadable") from None
+            raise UsageError(f"cannot load {folder}: {_one_line(exc)}", code="model_not_loadable") from None
         heads = [a for a in model.config.architectures or [] if a.endswith(("ForSequenceClassification",
                                                                            "ForTokenClassification"))]
         if not heads:
@@ -199,7 +205,7 @@ class EmbeddingPredictor:
         try:
             self.model = SentenceTransformer(str(folder), device=_device())
         except (OSError, ValueError) as exc:
-            raise UsageError(f"cannot load {folder}: {exc}", code="model_not_loadable") from None
+            raise UsageError(f"cannot load {folder}: {_one_line(exc)}", code="model_not_loadable") from None
         self.identity = f"hf:{folder}#{fingerprint(folder)}"
 
     def predict(self, examples: Sequence[LabelledExample]) -> Predictions:

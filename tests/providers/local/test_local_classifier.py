@@ -117,7 +117,8 @@ def _multi_label(count: int, seed: int) -> list[dict[str, Any]]:
     return rows
 
 
-def test_multi_label_and_pairs_train_and_report_their_metrics(backend: LocalBackend, encoder: Path,
+def test_multi_label_and_pairs_train_and_report_their_metrics(capsys: pytest.CaptureFixture[str],
+                                                             backend: LocalBackend, encoder: Path,
                                                              tmp_path: Path) -> None:
     train = write_jsonl(_multi_label(200, 1), tmp_path / "ml.jsonl")
     val = write_jsonl(_multi_label(50, 2), tmp_path / "ml-val.jsonl")
@@ -126,18 +127,34 @@ def test_multi_label_and_pairs_train_and_report_their_metrics(backend: LocalBack
     final = wait_until(backend, ref, ended, timeout=240)
     assert final.state is JobState.SUCCEEDED, final.error
     assert final.metrics["micro_f1"] >= 0.9 and "macro_f1" in final.metrics, final.metrics
+    _eval_matches_status(capsys, val, final, ["micro_f1", "macro_f1", "exact_match"])
 
     def pairs(count: int, seed: int, name: str) -> Path:
         rows = [{"text1": "what is this about", "text2": row["text"], "label": row["label"]}
                 for row in synthetic_classification(count, seed=seed)]
         return write_jsonl(rows, tmp_path / name)
 
-    ref = backend.submit(backend.prepare(_spec(encoder, pairs(200, 3, "p.jsonl"), pairs(50, 4, "pv.jsonl"),
+    pair_val = pairs(50, 4, "pv.jsonl")
+    ref = backend.submit(backend.prepare(_spec(encoder, pairs(200, 3, "p.jsonl"), pair_val,
                                                "pair-classification", 300, adapter="full",
                                                learning_rate=5e-4), "ftr-pair01"))
     final = wait_until(backend, ref, ended, timeout=240)
     assert final.state is JobState.SUCCEEDED, final.error
     assert final.metrics["accuracy"] >= 0.9, final.metrics
+    _eval_matches_status(capsys, pair_val, final, ["accuracy", "macro_f1"])
+
+
+def _eval_matches_status(capsys: pytest.CaptureFixture[str], val: Path, final: Any, names: list[str]) -> None:
+    """``ftrouter eval hf:OUTPUT`` on the job's validation file: its status metrics, same names and values."""
+    from clirun import run_cli
+
+    code, out, err = run_cli(capsys, "eval", "--data", str(val), "--model",
+                             f"hf:{final.result.adapter_path if final.result else ''}", "--json")
+    assert code == 0, err
+    scored = json.loads(out)["models"][0]["metrics"]
+    assert list(scored) == names
+    for name, value in scored.items():
+        assert value == pytest.approx(final.metrics[name], abs=1e-4), (name, scored, final.metrics)
 
 
 def test_wrong_data_for_the_task_is_refused_with_the_line(backend: LocalBackend, encoder: Path,
