@@ -52,6 +52,10 @@ class Predictor(Protocol):
     identity: str
     label_names: list[str]  # the model's labels in id order (empty for an embedder)
 
+    def load(self) -> None:
+        """Bring the model into memory (once; ``predict`` calls it too)."""
+        ...
+
     def predict(self, examples: Sequence[LabelledExample]) -> Predictions:
         ...
 
@@ -81,6 +85,7 @@ class LocalEncoderScorer:
         self.identity = predictor.identity
 
     def score(self, examples: list[LabelledExample]) -> EncoderScores:
+        self.predictor.load()  # its load time is not the model's latency
         started = time.perf_counter()
         predictions = self.predictor.predict(examples)
         elapsed_ms = (time.perf_counter() - started) * 1000
@@ -127,31 +132,38 @@ def _quiet() -> None:
 
 
 class HeadPredictor:
-    """A classifier or tagger with its labels (``config.json`` ``id2label``)."""
+    """A classifier or tagger with its labels (``config.json`` ``id2label``), loaded at the first
+    prediction (``prepare`` stays quick: a service answers before any model is in memory)."""
 
     def __init__(self, folder: Path, task: str) -> None:
+        self.folder, self.task = folder, task
+        self.identity = f"hf:{folder}#{fingerprint(folder)}"
+        self.label_names: list[str] = []
+        self._model: Any = None
+
+    def load(self) -> None:
+        if self._model is not None:
+            return
         import torch
         from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
 
         _quiet()
-        auto = AutoModelForTokenClassification if task == "token-classification" \
+        auto = AutoModelForTokenClassification if self.task == "token-classification" \
             else AutoModelForSequenceClassification
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
-            model = auto.from_pretrained(str(folder))
+            self.tokenizer = AutoTokenizer.from_pretrained(str(self.folder))
+            model = auto.from_pretrained(str(self.folder))
         except (OSError, ValueError) as exc:
-            raise UsageError(f"cannot load {folder}: {_one_line(exc)}", code="model_not_loadable") from None
+            raise UsageError(f"cannot load {self.folder}: {_one_line(exc)}", code="model_not_loadable") from None
         heads = [a for a in model.config.architectures or [] if a.endswith(("ForSequenceClassification",
                                                                            "ForTokenClassification"))]
         if not heads:
-            raise UsageError(f"{folder} has no trained classification head (config.json architectures): score a "
-                             f"model trained with `submit --task {task}`", code="model_not_loadable")
+            raise UsageError(f"{self.folder} has no trained classification head (config.json architectures): "
+                             f"score a model trained with `submit --task {self.task}`", code="model_not_loadable")
         self.device = _device()
-        self.model = model.to(self.device).eval()
-        self.task = task
+        self._model = model.to(self.device).eval()
         self.label_names = [model.config.id2label[i] for i in range(model.config.num_labels)]
-        self.max_length = _max_length(folder, getattr(self.tokenizer, "model_max_length", None))
-        self.identity = f"hf:{folder}#{fingerprint(folder)}"
+        self.max_length = _max_length(self.folder, getattr(self.tokenizer, "model_max_length", None))
         self._torch = torch
 
     def _logits(self, batch: Sequence[LabelledExample]) -> tuple[Any, Any]:
@@ -163,7 +175,7 @@ class HeadPredictor:
             enc = self.tokenizer(*columns, truncation=True, max_length=self.max_length, padding=True,
                                  return_tensors="pt")
         with self._torch.no_grad():
-            logits = self.model(**{k: v.to(self.device) for k, v in enc.items()}).logits
+            logits = self._model(**{k: v.to(self.device) for k, v in enc.items()}).logits
         return enc, logits.float().cpu().numpy()
 
     def _tags(self, enc: Any, logits: Any, batch: Sequence[LabelledExample]) -> list[tuple[str, ...]]:
@@ -179,6 +191,7 @@ class HeadPredictor:
         return out
 
     def predict(self, examples: Sequence[LabelledExample]) -> Predictions:
+        self.load()
         labels: list[tuple[str, ...]] = []
         for start in range(0, len(examples), BATCH_SIZE):
             batch = examples[start:start + BATCH_SIZE]
@@ -197,20 +210,27 @@ class EmbeddingPredictor:
     """A sentence-transformers model (or a bare encoder, mean-pooled) ranking the file's texts."""
 
     def __init__(self, folder: Path) -> None:
-        from sentence_transformers import SentenceTransformer
-
+        self.folder = folder
         self.label_names: list[str] = []
+        self.identity = f"hf:{folder}#{fingerprint(folder)}"
+        self._model: Any = None
+
+    def load(self) -> None:
+        if self._model is not None:
+            return
+        from sentence_transformers import SentenceTransformer
 
         _quiet()
         try:
-            self.model = SentenceTransformer(str(folder), device=_device())
+            self._model = SentenceTransformer(str(self.folder), device=_device())
         except (OSError, ValueError) as exc:
-            raise UsageError(f"cannot load {folder}: {_one_line(exc)}", code="model_not_loadable") from None
-        self.identity = f"hf:{folder}#{fingerprint(folder)}"
+            raise UsageError(f"cannot load {self.folder}: {_one_line(exc)}", code="model_not_loadable") from None
 
     def predict(self, examples: Sequence[LabelledExample]) -> Predictions:
         import torch
         from sentence_transformers.util import cos_sim
+
+        self.load()
 
         # the evaluator's corpus: p0, n0, p1, n1, ...; ties rank by corpus id (string order), as it does
         ids, texts = [], []
@@ -222,8 +242,9 @@ class EmbeddingPredictor:
                 texts.append(ex.texts[2])
         order = {cid: rank for rank, cid in enumerate(sorted(ids))}
         id_rank = torch.tensor([order[cid] for cid in ids])
-        queries = self.model.encode([ex.texts[0] for ex in examples], batch_size=BATCH_SIZE, convert_to_tensor=True)
-        corpus = self.model.encode(texts, batch_size=BATCH_SIZE, convert_to_tensor=True)
+        queries = self._model.encode([ex.texts[0] for ex in examples], batch_size=BATCH_SIZE,
+                                     convert_to_tensor=True)
+        corpus = self._model.encode(texts, batch_size=BATCH_SIZE, convert_to_tensor=True)
         scores = cos_sim(queries, corpus).cpu()
         position = {cid: j for j, cid in enumerate(ids)}
         ranks, answers = [], []

@@ -99,7 +99,10 @@ class FakePredictor:
     """Tags every example right except the first, where it finds nothing."""
 
     def __init__(self) -> None:
-        self.identity, self.label_names = "fake", ["O", "B-PER", "I-PER"]
+        self.identity, self.label_names, self.loads = "fake", ["O", "B-PER", "I-PER"], 0
+
+    def load(self) -> None:
+        self.loads += 1
 
     def predict(self, examples: Sequence[LabelledExample]) -> Predictions:
         tags = [tuple("O" for _ in ex.labels) if i == 0 else ex.labels for i, ex in enumerate(examples)]
@@ -108,7 +111,9 @@ class FakePredictor:
 
 def test_scorer_with_a_fake_predictor() -> None:
     examples = [LabelledExample(i + 1, ("Ada", "Lovelace", "wrote"), ("B-PER", "I-PER", "O")) for i in range(4)]
-    scores = LocalEncoderScorer("token-classification", FakePredictor()).score(examples)
+    predictor = FakePredictor()
+    scores = LocalEncoderScorer("token-classification", predictor).score(examples)
+    assert predictor.loads == 1  # loaded before the timed prediction
     assert scores.scored["recall"].value() == pytest.approx(0.75) and scores.scored["precision"].value() == 1.0
     assert scores.scored["f1"].value() == pytest.approx(2 * 0.75 / 1.75)
     assert scores.answers[0] == "O O O" and scores.latency_ms is not None and scores.latency_ms >= 0
