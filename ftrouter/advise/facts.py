@@ -19,6 +19,9 @@ Kind = Literal["number", "int", "bool", "enum", "list", "text"]
 
 KNOWLEDGE_FAILURES = frozenset({"knowledge_missing", "knowledge_stale", "knowledge_proprietary"})
 BEHAVIOUR_FAILURES = frozenset({"format", "style", "tone", "consistency"})
+# Below this recall@10 the retriever misses the relevant passage for more than one question in five: the
+# generator cannot answer from context it is not given, so retrieval itself is the failure.
+RETRIEVAL_RECALL_FLOOR = 0.8
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ def _inputs() -> dict[str, FactSpec]:
     for which in ("prompting", "rag", "target"):
         facts[f"score_{which}"] = FactSpec("approach", "number", f"measured {which} score (0..1)",
                                            field=f"scores.{which}")
+    facts["retrieval_recall"] = FactSpec("approach", "number", "measured recall@10 of the retriever (0..1)",
+                                         field="scores.retrieval_recall")
     return facts
 
 
@@ -64,6 +69,8 @@ FACTS: dict[str, FactSpec] = {
     # derived from the profile
     "knowledge_failure": FactSpec("approach", "bool", "a failure is missing, stale or proprietary knowledge"),
     "behaviour_failure": FactSpec("approach", "bool", "a failure is format, style, tone or consistency"),
+    "retrieval_failure": FactSpec("approach", "bool", "retrieval is the failure: listed in failures, or the "
+                                  f"retriever's measured recall@10 is below {RETRIEVAL_RECALL_FLOOR}"),
     "prompting_gap": FactSpec("approach", "number", "target score minus prompting score"),
     "rag_gain": FactSpec("approach", "number", "RAG score minus prompting score"),
     "prompting_meets_target": FactSpec("approach", "bool", "prompting already reaches the target score"),
@@ -137,6 +144,9 @@ def profile_facts(profile: TaskProfile) -> dict[str, Any]:
         score_target=scores.target,
         knowledge_failure=bool(KNOWLEDGE_FAILURES & set(profile.failures)),
         behaviour_failure=bool(BEHAVIOUR_FAILURES & set(profile.failures)),
+        retrieval_recall=scores.retrieval_recall,
+        retrieval_failure="retrieval" in profile.failures or (
+            scores.retrieval_recall is not None and scores.retrieval_recall < RETRIEVAL_RECALL_FLOOR),
         prompting_gap=_gap(scores.target, scores.prompting),
         rag_gain=_gap(scores.rag, scores.prompting),
         prompting_meets_target=_meets(scores.prompting, scores.target),

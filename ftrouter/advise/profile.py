@@ -23,6 +23,7 @@ Failure = Literal[
     "reasoning",
     "latency",
     "cost",
+    "retrieval",  # RAG is in place and its retriever misses the relevant passages
     "none",
 ]
 KnowledgeChange = Literal["never", "yearly", "monthly", "weekly", "daily"]
@@ -45,6 +46,9 @@ class Scores(BaseModel):
     prompting: float | None = Field(default=None, ge=0, le=1)
     rag: float | None = Field(default=None, ge=0, le=1)
     target: float | None = Field(default=None, ge=0, le=1)
+    # the retriever's recall@10 on the eval set's questions: the share whose relevant passage it returns
+    # (`ftrouter eval` on (query, passage) pairs measures it; `advise --eval RUN` reads it from such a run)
+    retrieval_recall: float | None = Field(default=None, ge=0, le=1)
 
 
 class TaskProfile(BaseModel):

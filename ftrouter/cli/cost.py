@@ -8,6 +8,7 @@ root app maps them to exit codes.
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,20 +92,24 @@ def estimate(
                                            "catalog)."),
     sets: list[str] | None = SET_OPT,
     catalogs: list[Path] | None = CATALOG_OPT,
+    task: str | None = typer.Option(None, "--task", help="An encoder task on labelled data (classification, "
+                                    "multi-label, pair-classification, token-classification, embedding): "
+                                    "estimate fine-tuning an encoder (default answerdotai/ModernBERT-base, full) "
+                                    "on the local GPU planner, and serving it."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
 ) -> None:
     """Training cost, time and feasibility of a dataset on each backend."""
     from ftrouter.cli.progress import data_progress
     from ftrouter.cost.calibration import registry_runs
-    from ftrouter.cost.report import estimate_for_file
+    from ftrouter.cost.report import encoder_estimate_for_file, estimate_for_file
 
     assumptions = {**_parse_sets(sets), **_flags(seq_len=seq_len, micro_batch=micro_batch, mfu=mfu,
                                                  gpu_usd_per_hour=gpu_price)}
     catalog = _load_catalog(catalogs)
+    how = estimate_for_file if task is None else partial(encoder_estimate_for_file, task=task)
     with data_progress("counting tokens", data) as progress:
-        report = estimate_for_file(data, catalog=catalog, backend=backend, model=model, epochs=epochs,
-                                   method=method, adapter=adapter, gpu=gpu, assumptions=assumptions,
-                                   progress=progress, measured=registry_runs())
+        report = how(data, catalog=catalog, backend=backend, model=model, epochs=epochs, method=method,
+                     adapter=adapter, gpu=gpu, assumptions=assumptions, progress=progress, measured=registry_runs())
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
         return
@@ -187,6 +192,9 @@ def compare(
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
     eval_run: str | None = typer.Option(None, "--eval", help="A stored `ftrouter eval` run (ev-...): its "
                                         "models' measured quality is shown next to the costs."),
+    encoder: bool = typer.Option(False, "--encoder", help="Add an encoder classifier (fine-tuned "
+                                 "ModernBERT-base on one GPU) as an option; automatic when --data is labelled "
+                                 "classification data (text/label, pairs, multi-label)."),
 ) -> None:
     """Compare training, inference and break-even across prompting, RAG, fine-tuning and self-hosting."""
     from ftrouter.cli.progress import data_progress
@@ -214,7 +222,7 @@ def compare(
     with data_progress("counting tokens", data) as progress:
         comparison = compare_for_file(data, catalog=catalog, workload=work, backend=backend, gpu=gpu,
                                       prompt_model=prompt_model, assumptions=assumptions,
-                                      progress=progress, measured=registry_runs())
+                                      progress=progress, measured=registry_runs(), encoder=encoder)
     comparison.notes[:0] = notes
     if quality is not None:
         (comparison.quality_title, comparison.quality), comparison.quality_rows = quality

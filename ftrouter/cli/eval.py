@@ -103,7 +103,7 @@ def eval_command(
     need_extra()
     prepared = prepare(data, models, metrics, limit=limit, concurrency=concurrency, judge=judge,
                        engine=engine)
-    with _progress(len(prepared.examples) * len(prepared.models)) as tick:
+    with _progress(prepared.work) as tick:
         record, rows = run_prepared(prepared, tick)
     typer.echo(f"stored as {record['id']} (ftrouter evals show {record['id']})", err=True)
     _emit(record, iter(rows), fmt, out)

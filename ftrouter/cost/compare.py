@@ -136,8 +136,11 @@ def chart_volumes(work: Workload, options: list[InferenceOption]) -> list[float]
 def build_comparison(
     estimates: list[TrainingEstimate], work: Workload, *, catalog: Catalog, today: date,
     prompt_model: str | None = None, data: dict[str, Any] | None = None,
+    encoder: tuple[TrainingEstimate, dict[str, Any]] | None = None,
 ) -> Comparison:
-    """``prompt_model``: the base model prompted today (None: ``default_prompt_model``)."""
+    """Every option at ``work``'s volume. ``prompt_model``: the base model prompted today (None:
+    ``default_prompt_model``); ``encoder`` (its training estimate and serving figures, from
+    ``ftrouter.cost.encoder``) adds the encoder classifier beside them."""
     base = catalog.get_model(prompt_model or default_prompt_model(catalog))
     baseline = prompting_option(base, work, catalog)
     notes: list[str] = []
@@ -150,6 +153,16 @@ def build_comparison(
         elif est.cost_usd is None:  # a managed row without a published price (its catalog note says where)
             notes.append(f"fine-tuning {est.model} ({est.backend}): not priced offline "
                          f"({est.assumptions.get('price')}); {est.billed_tokens:,} billed tokens")
+    training = list(estimates)
+    if encoder is not None:
+        from ftrouter.cost.encoder import encoder_option
+
+        option = encoder_option(*encoder)
+        training.append(encoder[0])
+        if option is not None:
+            options.append(option)
+        else:
+            notes.append(f"encoder classifier {encoder[0].model}: not priced (no GPU or price for it)")
     for option in options[1:]:
         if option.kind in ("fine-tuned", "self-hosted"):
             option.break_even = break_even(option, baseline, work, today)
@@ -159,6 +172,6 @@ def build_comparison(
                   caveats=_shutdown_caveats(options, work, today))
     notes.append("RAG excludes the retrieval stack (embedding, vector store); self-hosting assumes dedicated, "
                  "always-on GPUs (730 h a month) and excludes engineering time.")
-    return Comparison(data=data or {}, today=today, training=estimates, workload=work, baseline=baseline.name,
-                      options=options, prices=price_dates([o.model for o in options], estimates, catalog),
+    return Comparison(data=data or {}, today=today, training=training, workload=work, baseline=baseline.name,
+                      options=options, prices=price_dates([o.model for o in options], training, catalog),
                       notes=notes, chart=chart)

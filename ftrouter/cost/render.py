@@ -121,6 +121,17 @@ def workload_lines(c: Comparison) -> list[str]:
 # -- estimate ------------------------------------------------------------------------------------
 
 
+def serving_lines(serving: dict[str, Any] | None) -> list[str]:
+    """``estimate --task``: what serving the trained encoder takes (``ftrouter.cost.encoder``)."""
+    if not serving or "requests_per_second_per_gpu" not in serving:
+        return []
+    lines = [f"{serving['requests_per_second_per_gpu']:,} requests/s per {serving['gpu']} at "
+             f"{serving['mean_input_tokens']:g} input tokens (2 x parameters FLOPs per token, MFU {serving['mfu']})"]
+    if "always_on_gpu_usd_per_month" in serving:
+        lines.append(f"one always-on GPU: ${serving['always_on_gpu_usd_per_month']:,.2f} a month")
+    return lines
+
+
 def print_estimate(report: EstimateReport, console: Console) -> None:
     from rich.table import Table
 
@@ -129,6 +140,7 @@ def print_estimate(report: EstimateReport, console: Console) -> None:
     for b, total in data["tokens_total"].items():
         console.print(f"  {b} tokens: {total:,}, counted with {data['counted_with'][b]}", markup=False)
     console.print(_training_table(report.backends, Table))
+    _print_section(console, "Serving the encoder", serving_lines(report.serving))
     _print_section(console, "Problems", problem_lines(report.backends))
     console.print(_heading("Assumptions", " (override with --set KEY=VALUE)"))
     for line in assumption_lines(report.backends):

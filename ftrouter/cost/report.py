@@ -20,7 +20,7 @@ from ftrouter.cost.compare import Comparison, build_comparison, default_prompt_m
 from ftrouter.cost.inference import Workload
 from ftrouter.cost.training import estimate_training, managed_models
 from ftrouter.cost.types import PriceDate, TrainingEstimate, parse_assumptions
-from ftrouter.errors import CatalogError, DataError, UnknownName
+from ftrouter.errors import CatalogError, DataError, UnknownName, UsageError
 from ftrouter.profiles import installed_profiles, profile_for, profile_names, self_hosted_backend
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ class EstimateReport(BaseModel):
     backends: list[TrainingEstimate]
     prices_as_of: date | None  # the oldest price date used (each item has its own too)
     prices: list[PriceDate]
+    serving: dict[str, Any] | None = None  # ``--task``: serving the trained encoder (ftrouter.cost.encoder)
 
 
 @dataclass
@@ -194,16 +195,86 @@ def estimate_for_file(
                           prices_as_of=min((p.as_of for p in prices), default=None), prices=prices)
 
 
+def encoder_estimate_for_file(
+    path: str | Path, task: str, *, catalog: Catalog, backend: str = "all", model: str | None = None,
+    epochs: int | None = None, method: str = "sft", adapter: str | None = None, gpu: str | None = None,
+    assumptions: dict[str, Any] | None = None, progress: Progress | None = None,
+    measured: Sequence[Any] | None = None,
+) -> EstimateReport:
+    """``estimate --task TASK``: fine-tuning an encoder on the labelled file, and serving it."""
+    from ftrouter.cost.encoder import ENCODER_SEQ_LEN, encoder_serving, encoder_training
+    from ftrouter.cost.labelled import check_task_data, count_labelled
+
+    planner = self_hosted_backend()
+    if backend not in ("all", planner):
+        raise UsageError(f"--task {task} trains an encoder on the {planner} backend, not {backend}",
+                         code="bad_option")
+    if method != "sft":
+        raise UsageError(f"--method {method} fine-tunes chat models; leave it out with --task", code="bad_option")
+    parse_assumptions(assumptions)  # fail on a typo before reading a large file
+    counts = count_labelled(path, check_task_data(path, task), progress)
+    train = encoder_training(counts.tokens, catalog=catalog, model=model, epochs=epochs, adapter=adapter, gpu=gpu,
+                             assumptions=assumptions, measured=measured)
+    cut = [min(t, ENCODER_SEQ_LEN) for t in counts.tokens]
+    serving = encoder_serving(train, sum(cut) / len(cut), monthly_requests=None, catalog=catalog)
+    data = {"path": counts.path, "format": counts.format, "task": task, "examples": counts.examples,
+            "tokens_total": {planner: sum(counts.tokens)}, "counted_with": {planner: counts.counted_with}}
+    prices = price_dates([], [train], catalog)
+    return EstimateReport(data=data, backends=[train], prices_as_of=min((p.as_of for p in prices), default=None),
+                          prices=prices, serving=serving)
+
+
+def _encoder_for_compare(counts: list[int], work: Workload, catalog: Catalog, gpu: str | None,
+                         assumptions: dict[str, Any] | None, measured: Sequence[Any] | None) -> Any:
+    from ftrouter.cost.encoder import ENCODER_SEQ_LEN, encoder_serving, encoder_training
+
+    train = encoder_training(counts, catalog=catalog, gpu=gpu, assumptions=assumptions, measured=measured)
+    cut = [min(t, ENCODER_SEQ_LEN) for t in counts]
+    return train, encoder_serving(train, sum(cut) / len(cut), monthly_requests=work.monthly_requests,
+                                  catalog=catalog)
+
+
 def compare_for_file(
     path: str | Path, *, catalog: Catalog, workload: Workload, backend: str = "all", gpu: str | None = None,
     prompt_model: str | None = None, assumptions: dict[str, Any] | None = None,
     today: date | None = None, progress: Progress | None = None, measured: Sequence[Any] | None = None,
+    encoder: bool = False,
 ) -> Comparison:
     """Training on every backend, then inference and break-even against prompting (``compare``).
+
+    Labelled classification data is priced as the chat file an LLM would be fine-tuned on, and adds the
+    encoder classifier (``encoder`` adds it for chat data too, its inputs ``query_tokens`` long).
     ``prompt_model``: the base model prompted today (None: the catalog's ``prompt_baseline`` model)."""
     prompt_model = catalog.get_model(prompt_model or default_prompt_model(catalog)).name  # before the file is read
-    report = estimate_for_file(path, catalog=catalog, backend=backend, gpu=gpu, assumptions=assumptions,
-                               progress=progress, measured=measured)
+    from ftrouter.cost.labelled import COMPARE_FORMATS, as_chat, count_labelled
+    from ftrouter.data.labelled import labelled_format
+
+    fmt = labelled_format(path) if Path(path).is_file() else None  # a pipe is read once: never sniffed
+    extra = None
+    if fmt is not None:
+        if fmt not in COMPARE_FORMATS:
+            raise UsageError(f"compare prices a classifier against LLM options, and this file is {fmt} data: "
+                             f"`ftrouter estimate --task {_task_of(fmt)} --data {path}` prices the encoder fine-tune",
+                             path=str(path), code="wrong_format")
+        counts = count_labelled(path, fmt)
+        with as_chat(path, fmt) as chat:
+            report = estimate_for_file(chat, catalog=catalog, backend=backend, gpu=gpu, assumptions=assumptions,
+                                       progress=progress, measured=measured)
+        report.data.update(path=str(path), format=f"{fmt} (priced for LLMs as chat: the input as the user turn, "
+                           "the label as the answer)")
+        extra = _encoder_for_compare(counts.tokens, workload, catalog, gpu, assumptions, measured)
+    else:
+        report = estimate_for_file(path, catalog=catalog, backend=backend, gpu=gpu, assumptions=assumptions,
+                                   progress=progress, measured=measured)
+        if encoder:
+            extra = _encoder_for_compare([workload.query_tokens] * report.data["examples"], workload, catalog, gpu,
+                                         assumptions, measured)
     when = today or parse_assumptions(assumptions).today or date.today()
     return build_comparison(report.backends, workload, catalog=catalog, today=when, prompt_model=prompt_model,
-                            data=report.data)
+                            data=report.data, encoder=extra)
+
+
+def _task_of(fmt: str) -> str:
+    from ftrouter.data.labelled import TASK_FORMATS
+
+    return next(task for task, f in TASK_FORMATS.items() if f == fmt)

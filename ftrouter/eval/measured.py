@@ -5,7 +5,8 @@ Mapping: the run's headline metric (its first: the default set puts the task's m
 ``--metric`` order chooses it) on 0..1; ``prompting`` is the best score among the run's models that are
 not fine-tuned (base models, prompted); ``eval_set_size`` is the run's example count. ``rag`` and
 ``target`` are not measured by a run and stay as the profile says. A run with only tuned models has no
-prompting baseline to give and is refused.
+prompting baseline to give and is refused. An embedding run (an encoder eval on (query, passage) pairs)
+gives ``retrieval_recall`` instead: the best recall@10 among its untuned embedders (today's retriever).
 """
 
 from __future__ import annotations
@@ -16,6 +17,18 @@ from ftrouter.advise.loader import EvalScores
 from ftrouter.errors import UsageError
 from ftrouter.eval.store import load_run
 
+RETRIEVAL_METRIC = "recall@10"  # what a RAG prompt holds: the top 10 passages
+
+
+def _untuned_best(record: dict[str, Any], metric: str, what: str) -> float:
+    tuned = record["details"].get("tuned", {})
+    baseline = [m["metrics"].get(metric) for m in record["summary"]["models"] if not tuned.get(m["model"], False)]
+    measured = [v for v in baseline if v is not None]
+    if not measured:
+        raise UsageError(f"eval run {record['id']} has no {what} (every model in it is fine-tuned, or none has a "
+                         f"{metric} score): evaluate the base model too", code="bad_eval_run")
+    return float(max(measured))
+
 
 def scores_from_run(run: str) -> EvalScores:
     record = load_run(run)
@@ -23,14 +36,10 @@ def scores_from_run(run: str) -> EvalScores:
     metrics = details.get("metrics") or []
     if not metrics:
         raise UsageError(f"eval run {record['id']} has no metrics", code="bad_eval_run")
-    headline = metrics[0]
-    tuned = details.get("tuned", {})
-    baseline = [m["metrics"].get(headline) for m in summary["models"] if not tuned.get(m["model"], False)]
-    measured = [v for v in baseline if v is not None]
-    if not measured:
-        raise UsageError(f"eval run {record['id']} has no prompting baseline (every model in it is fine-tuned, "
-                         f"or none has a {headline} score): evaluate the base model too", code="bad_eval_run")
-    return EvalScores(prompting=max(measured), eval_set_size=int(summary["examples"]))
+    if RETRIEVAL_METRIC in metrics:  # an embedder scored on (query, passage) pairs: today's retriever
+        return EvalScores(retrieval_recall=_untuned_best(record, RETRIEVAL_METRIC, "untuned embedder"))
+    return EvalScores(prompting=_untuned_best(record, metrics[0], "prompting baseline"),
+                      eval_set_size=int(summary["examples"]))
 
 
 def looks_like_run(value: str) -> bool:

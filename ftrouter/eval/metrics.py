@@ -93,6 +93,12 @@ def _mean(stats: np.ndarray) -> float:
     return float(stats.mean()) if len(stats) else float("nan")
 
 
+def per_example(name: str, binary: bool, values: np.ndarray, detail: dict[str, Any] | None = None) -> Scored:
+    """A metric that is the mean of per-example values (0/1 when ``binary``)."""
+    values = np.asarray(values, dtype=float)
+    return Scored(name, binary, values, _mean, values.tolist(), detail)
+
+
 def _per_example(name: str, binary: bool, fn: Callable[[str, str], float],
                  refs: list[str], answers: list[str]) -> Scored:
     values = np.array([fn(r, a) for r, a in zip(refs, answers, strict=True)], dtype=float)
@@ -141,9 +147,14 @@ def _labels(name: str, refs: list[str], answers: list[str]) -> Scored:
 
 
 def _macro_f1_batch(samples: np.ndarray) -> np.ndarray:
+    return macro_f1_batch(samples)
+
+
+def macro_f1_batch(samples: np.ndarray, *, union: bool = False) -> np.ndarray:
     """Macro F1 of every resample in ``samples`` (B, n, 2: reference id, prediction id) at once, from
     per-class counts, as ``f1_score(average="macro", labels=<classes in the resample's references>,
-    zero_division=0)`` computes it (a test checks the two agree). One ``sklearn`` call per resample would
+    zero_division=0)`` computes it — with ``union``, over the classes in its references or predictions,
+    scikit-learn's default labels (tests check both agree). One ``sklearn`` call per resample would
     take seconds per model at a few thousand examples."""
     refs, preds = samples[..., 0], samples[..., 1]
     width = int(max(refs.max(), preds.max())) + 1
@@ -156,7 +167,7 @@ def _macro_f1_batch(samples: np.ndarray) -> np.ndarray:
     in_refs, in_preds = counts(offset + refs), counts(offset + preds)
     denominator = in_refs + in_preds  # 2 TP + FP + FN
     f1 = np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
-    present = in_refs > 0
+    present = (in_refs + in_preds > 0) if union else in_refs > 0
     return np.asarray((f1 * present).sum(axis=1) / present.sum(axis=1))
 
 

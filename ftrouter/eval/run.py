@@ -31,7 +31,7 @@ PreferenceFn = Callable[[list[EvalExample], str, list[Outcome], str, list[Outcom
 @dataclass
 class ModelResult:
     spec: ModelSpec
-    answerer: Answerer
+    answerer: Answerer | None  # None for an encoder model (``ftrouter.eval.encoder``): it predicts, not answers
     outcomes: list[Outcome]
     scored: dict[str, Scored] = field(default_factory=dict)  # over the answered examples
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -73,7 +73,7 @@ def _score_model(result: ModelResult, examples: list[EvalExample], metrics: list
         result.intervals[name] = ci95(result.scored[name])
 
 
-def _pairwise(models: list[ModelResult], metrics: list[str], examples: list[EvalExample],
+def pairwise(models: list[ModelResult], metrics: list[str], examples: list[EvalExample],
               preference: PreferenceFn | None) -> list[Comparison]:
     comparisons = []
     for a, b in combinations(models, 2):
@@ -106,4 +106,4 @@ def evaluate(data: Path, examples: list[EvalExample], models: list[tuple[ModelSp
         raise BackendError(f"every request failed; the first error: {first}", code="all_requests_failed")
     for result in results:
         _score_model(result, examples, metrics, judge)
-    return EvalResult(data, examples, metrics, results, _pairwise(results, metrics, examples, preference), settings)
+    return EvalResult(data, examples, metrics, results, pairwise(results, metrics, examples, preference), settings)

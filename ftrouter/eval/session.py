@@ -11,11 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ftrouter.errors import PluginMissing, UsageError
 from ftrouter.eval.answerer import ENGINES, Answerer, ModelSpec
 from ftrouter.eval.dataset import EvalExample
+
+if TYPE_CHECKING:
+    from ftrouter.eval.encoder import EncoderPlan
 
 
 @dataclass
@@ -27,6 +30,18 @@ class PreparedEval:
     concurrency: int | None
     judge: str | None
     judge_answerer: Answerer | None
+    encoder: EncoderPlan | None = None  # an encoder run: scorers instead of answerers (``models`` is empty)
+
+    @property
+    def model_specs(self) -> list[ModelSpec]:
+        if self.encoder is not None:
+            return [spec for spec, _ in self.encoder.models]
+        return [spec for spec, _ in self.models]
+
+    @property
+    def work(self) -> int:
+        """Predictions to make: examples x models (what the progress bar counts)."""
+        return len(self.examples) * len(self.model_specs)
 
 
 def need_extra() -> None:
@@ -42,7 +57,9 @@ def prepare(data: Path, models: list[str], metrics: list[str] | None = None, *, 
             concurrency: int | None = None, judge: str | None = None, engine: str = "auto") -> PreparedEval:
     """Validate the options, read the eval file and make the answerers (credentials are checked here).
 
-    ``engine`` picks how local (``hf:``) models generate; it means nothing to remote ones."""
+    ``engine`` picks how local (``hf:``) models generate; it means nothing to remote ones. Encoder models
+    (and data only encoders read) make an encoder run (``ftrouter.eval.encoder``)."""
+    from ftrouter.eval import encoder
     from ftrouter.eval.dataset import read_examples
     from ftrouter.eval.metrics import JUDGE, check_names
     from ftrouter.eval.run import choose_metrics
@@ -53,6 +70,11 @@ def prepare(data: Path, models: list[str], metrics: list[str] | None = None, *, 
     if concurrency is not None and concurrency < 1:
         raise UsageError(f"--concurrency must be at least 1, got {concurrency}", code="bad_option")
     asked = list(metrics or [])
+    resolved = [spec_for(raw) for raw in models]
+    task = encoder.encoder_task(data, resolved)
+    if task is not None:
+        plan, chosen, rows = encoder.plan(data, resolved, task, asked=asked, limit=limit, judge=judge, engine=engine)
+        return PreparedEval(data, rows, [], chosen, concurrency, None, None, plan)
     check_names(asked)
     if JUDGE in asked and judge is None:
         raise UsageError("--metric judge needs --judge SPEC (the model that grades)", code="bad_option")
@@ -60,7 +82,7 @@ def prepare(data: Path, models: list[str], metrics: list[str] | None = None, *, 
     chosen = choose_metrics(examples, asked)
     if judge is not None and JUDGE not in chosen:
         chosen.append(JUDGE)
-    specs = [_with_engine(spec_for(raw), engine) for raw in models]
+    specs = [_with_engine(spec, engine) for spec in resolved]
     if engine != "auto" and not any(s.provider == LOCAL_PREFIX for s in specs):
         raise UsageError(f"--engine {engine} applies to local models (hf:PATH or a local job), and none is given",
                          code="bad_option")
@@ -83,15 +105,18 @@ def _with_engine(spec: ModelSpec, engine: str) -> ModelSpec:
 def run_prepared(prepared: PreparedEval, tick: Callable[[int], None] | None = None,
                  run_id: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Answer, score, compare and store; returns the stored record and its example rows."""
-    from ftrouter.eval import store
     from ftrouter.eval.answerer import GenerationSettings
     from ftrouter.eval.cache import AnswerCache
     from ftrouter.eval.engine import ModelRun
     from ftrouter.eval.judge import JUDGE_SETTINGS, make_judge, make_preference
     from ftrouter.eval.run import evaluate
-    from ftrouter.eval.summary import details, example_rows, summary
     from ftrouter.http import RetryPolicy
 
+    if prepared.encoder is not None:
+        from ftrouter.eval.encoder import run
+
+        result = run(prepared.encoder, prepared.data, prepared.examples, prepared.metrics, tick)
+        return _store(result, run_id)
     cache = AnswerCache()
     judge_fn = preference = None
     if prepared.judge_answerer is not None:
@@ -106,6 +131,13 @@ def run_prepared(prepared: PreparedEval, tick: Callable[[int], None] | None = No
                           judge=judge_fn, preference=preference, tick=tick)
     finally:
         cache.close()
+    return _store(result, run_id)
+
+
+def _store(result: Any, run_id: str | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    from ftrouter.eval import store
+    from ftrouter.eval.summary import details, example_rows, summary
+
     rows = list(example_rows(result))
     saved = store.save_run(summary(result), details(result), rows, run_id=run_id)
     return store.load_run(saved), rows

@@ -3,7 +3,8 @@
 ``openai:MODEL[@BASE_URL]``, ``vertex:MODEL``, ``hf:PATH[+ADAPTER_DIR]`` resolve through a table of
 built-in prefixes (module path + install hint, like ``ftrouter.backends``); plugins add prefixes under the
 ``ftrouter.answerers`` entry-point group. A registry job id (``ftr-...``) becomes its result: a tuned model
-id on the job's backend, or base model + adapter folder for a local job.
+id on the job's backend, base model + adapter folder for a local job, or the saved model folder of a
+local encoder job (``submit --task``; scored by ``ftrouter.eval.encoder``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import importlib
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
+from ftrouter.data.labelled import TASK_FORMATS
 from ftrouter.errors import PluginMissing, UsageError
 from ftrouter.eval.answerer import Answerer, ModelSpec
 
@@ -76,6 +78,10 @@ def resolve_job(raw: str) -> ModelSpec:
     if result is None or not (result.model_id or result.endpoint or result.adapter_path):
         raise UsageError(f"--model {raw}: job {record.id} has no tuned model yet (state {record.state.value}); "
                          f"see `ftrouter status {record.id}`", code="no_result")
+    task = record.spec.options.get("task")
+    if result.adapter_path and task in TASK_FORMATS:  # an encoder (submit --task): its output is a whole model
+        return ModelSpec(raw=raw, provider=LOCAL_PREFIX, model=result.adapter_path, job=record.id,
+                         options={"task": task})
     if result.adapter_path:
         return ModelSpec(raw=raw, provider=LOCAL_PREFIX, model=record.spec.model, adapter=result.adapter_path,
                          job=record.id)

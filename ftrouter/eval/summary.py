@@ -65,7 +65,7 @@ def model_summary(result: ModelResult) -> dict[str, Any]:
         "cached": sum(1 for o in result.outcomes if o.ok and o.cached),
         "latency_ms": _latency(result.outcomes),
         "tokens": tokens,
-        "cost_usd": _cost(result.answerer.price_model, tokens),
+        "cost_usd": _cost(result.answerer.price_model if result.answerer else None, tokens),
     }
 
 

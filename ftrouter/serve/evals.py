@@ -75,8 +75,8 @@ class EvalRunner:
     def start(self, prepared: PreparedEval) -> PendingRun:
         from ftrouter.eval.store import new_run_id
 
-        run = PendingRun(new_run_id(), str(prepared.data), [spec.raw for spec, _ in prepared.models],
-                         len(prepared.examples) * len(prepared.models))
+        run = PendingRun(new_run_id(), str(prepared.data), [spec.raw for spec in prepared.model_specs],
+                         prepared.work)
         with self._lock:
             if sum(r.state != "failed" for r in self._runs.values()) >= self._max_pending:
                 raise RateLimited(f"{self._max_pending} eval runs are already queued or running; retry later",

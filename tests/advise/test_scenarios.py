@@ -276,3 +276,21 @@ def test_format_failures_name_structured_outputs_first() -> None:
         assert "constrained decoding" in advice.next_steps[0]["text"]
     assert all(s["rule"] != "step.structured_outputs"
                for s in run(profile(task_type="chat", failures=["tone"], examples=800)).next_steps)
+
+
+RAG_CASE = {"task_type": "chat", "knowledge_change": "monthly", "examples": 300, "eval_set_size": 100,
+            "scores": {"prompting": 0.5, "rag": 0.62, "target": 0.85}}
+
+
+def test_a_retrieval_failure_names_fine_tuning_the_embedder() -> None:
+    for fields in ({**RAG_CASE, "failures": ["retrieval"]},  # said by the user
+                   {**RAG_CASE, "scores": {**RAG_CASE["scores"], "retrieval_recall": 0.55}}):  # or measured
+        advice = run(profile(**fields))
+        assert advice.recommendation == "rag"  # the generator is not what fails: no fine-tune of it
+        [alternative] = advice.alternatives
+        assert alternative["rule"] == "alternative.embedding_finetune"
+        assert "submit --backend local --task embedding" in alternative["text"] and "recall@10" in alternative["text"]
+        assert any(f["rule"] == "failure.retrieval" for f in advice.factors)
+    # a retriever that finds the passage (recall 0.9) is not the failure
+    fine = run(profile(**{**RAG_CASE, "scores": {**RAG_CASE["scores"], "retrieval_recall": 0.9}}))
+    assert fine.alternatives == [] and not any(f["rule"] == "failure.retrieval" for f in fine.factors)

@@ -92,3 +92,18 @@ def test_compare_csv_carries_measured_quality(capsys: pytest.CaptureFixture[str]
     assert training["score"] == "" and training["backend"]  # the cost rows keep their columns
     code, out, _ = run_cli(capsys, "compare", "--data", str(chat), "--format", "csv")
     assert code == 0 and "quality" not in {r["section"] for r in csv.DictReader(io.StringIO(out))}
+
+
+def test_an_embedding_run_gives_the_retrievers_recall(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """``advise --eval RUN`` on an encoder eval of (query, passage) pairs: the best untuned embedder's
+    recall@10 is today's retriever; below 0.8 the advice names fine-tuning the embedder."""
+    run = stored({"hf:/models/bge-small": (0.4, False), "ftr-emb123": (0.8, True)},
+                 metrics=("recall@1", "recall@10"))
+    scores = scores_from_run(run)
+    # the helper gives every model 0.1 on the second metric: recall@10 here
+    assert scores.retrieval_recall == 0.1 and scores.prompting is None and scores.eval_set_size is None
+    task = tmp_path / "rag.yaml"
+    task.write_text("task: answer questions from the manuals\ntask_type: chat\nknowledge_change: monthly\n")
+    code, out, err = run_cli(capsys, "advise", str(task), "--eval", run, "--json")
+    assert code == 0, err
+    assert [a["rule"] for a in json.loads(out)["alternatives"]] == ["alternative.embedding_finetune"]

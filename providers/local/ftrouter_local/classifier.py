@@ -117,38 +117,25 @@ def loss_function(task: str, weights: Any) -> Callable[..., Any] | None:
 
 
 def metrics_function(space: LabelSpace) -> Callable[[Any], dict[str, float]]:
-    """``compute_metrics`` for the task, with scikit-learn and seqeval."""
+    """``compute_metrics`` for the task: the definitions ``ftrouter eval`` uses too (``encoder_metrics``)."""
     import numpy as np
 
-    def classification(pred: Any) -> dict[str, float]:
-        from sklearn.metrics import accuracy_score, f1_score
+    from ftrouter_local.encoder_metrics import classification_scores, entity_scores, multi_label_scores
 
-        y_true, y_pred = pred.label_ids, np.argmax(pred.predictions, axis=-1)
-        return {"accuracy": float(accuracy_score(y_true, y_pred)),
-                "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0))}
+    def classification(pred: Any) -> dict[str, float]:
+        return classification_scores(pred.label_ids, np.argmax(pred.predictions, axis=-1))
 
     def multi_label(pred: Any) -> dict[str, float]:
-        from sklearn.metrics import accuracy_score, f1_score
-
-        y_true, y_pred = pred.label_ids.astype(int), (pred.predictions > 0).astype(int)  # sigmoid > 0.5
-        return {"micro_f1": float(f1_score(y_true, y_pred, average="micro", zero_division=0)),
-                "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
-                "exact_match": float(accuracy_score(y_true, y_pred))}
+        return multi_label_scores(pred.label_ids.astype(int), (pred.predictions > 0).astype(int))  # sigmoid > 0.5
 
     def entities(pred: Any) -> dict[str, float]:
-        from seqeval.metrics import f1_score, precision_score, recall_score
-
         predicted = np.argmax(pred.predictions, axis=-1)
         truth, guess = [], []
         for gold_row, pred_row in zip(pred.label_ids, predicted, strict=True):
             kept = [(g, p) for g, p in zip(gold_row, pred_row, strict=True) if g != IGNORE]
             truth.append([space.names[g] for g, _ in kept])
             guess.append([space.names[p] for _, p in kept])
-        pairs = [(g, p) for t, q in zip(truth, guess, strict=True) for g, p in zip(t, q, strict=True)]
-        return {"f1": float(f1_score(truth, guess, zero_division=0)),
-                "precision": float(precision_score(truth, guess, zero_division=0)),
-                "recall": float(recall_score(truth, guess, zero_division=0)),
-                "accuracy": sum(g == p for g, p in pairs) / len(pairs) if pairs else 0.0}
+        return entity_scores(truth, guess)
 
     return {"multi-label": multi_label, "token-classification": entities}.get(space.task, classification)
 

@@ -19,7 +19,7 @@ from ftrouter.jobs.models import JobSpec, PlannedRequest, PreparedJob
 from ftrouter.jobs.paths import private_dir
 from ftrouter_local.config import TrainConfig
 from ftrouter_local.jobfiles import JobFiles, write_atomic
-from ftrouter_local.preparation import check_machine, check_model
+from ftrouter_local.preparation import _estimate, check_machine, check_model
 
 # Past this ratio (examples of the largest class over the smallest) ``class_weights=auto`` weighs the
 # loss by inverse class frequency; below it, plain cross-entropy (weights would mostly add noise).
@@ -151,5 +151,10 @@ def prepare_labelled_job(spec: JobSpec, local_id: str, files: JobFiles, config: 
     request = PlannedRequest(method="SPAWN", url=f"file://{files.root}",
                              body={"command": worker_command(files, config), "config": config.model_dump(mode="json")},
                              note="a detached local worker process; nothing leaves this machine")
-    warnings.append("no cost estimate: the cost engine does not cover encoder fine-tuning yet")
-    return PreparedJob(spec=spec, local_id=local_id, files=paths, stats=stats, requests=[request], warnings=warnings)
+    # the local planner's estimate when the catalog knows the model (e.g. answerdotai/ModernBERT-base);
+    # a model folder it does not know is a warning, as for SFT
+    estimate, problem = _estimate(config, list(train.lengths))
+    if problem:
+        warnings.append(f"no cost estimate: {problem}")
+    return PreparedJob(spec=spec, local_id=local_id, files=paths, stats=stats, requests=[request], warnings=warnings,
+                       estimate=estimate)

@@ -117,7 +117,8 @@ def _multi_label(count: int, seed: int) -> list[dict[str, Any]]:
     return rows
 
 
-def test_multi_label_and_pairs_train_and_report_their_metrics(backend: LocalBackend, encoder: Path,
+def test_multi_label_and_pairs_train_and_report_their_metrics(capsys: pytest.CaptureFixture[str],
+                                                             backend: LocalBackend, encoder: Path,
                                                              tmp_path: Path) -> None:
     train = write_jsonl(_multi_label(200, 1), tmp_path / "ml.jsonl")
     val = write_jsonl(_multi_label(50, 2), tmp_path / "ml-val.jsonl")
@@ -126,18 +127,34 @@ def test_multi_label_and_pairs_train_and_report_their_metrics(backend: LocalBack
     final = wait_until(backend, ref, ended, timeout=240)
     assert final.state is JobState.SUCCEEDED, final.error
     assert final.metrics["micro_f1"] >= 0.9 and "macro_f1" in final.metrics, final.metrics
+    _eval_matches_status(capsys, val, final, ["micro_f1", "macro_f1", "exact_match"])
 
     def pairs(count: int, seed: int, name: str) -> Path:
         rows = [{"text1": "what is this about", "text2": row["text"], "label": row["label"]}
                 for row in synthetic_classification(count, seed=seed)]
         return write_jsonl(rows, tmp_path / name)
 
-    ref = backend.submit(backend.prepare(_spec(encoder, pairs(200, 3, "p.jsonl"), pairs(50, 4, "pv.jsonl"),
+    pair_val = pairs(50, 4, "pv.jsonl")
+    ref = backend.submit(backend.prepare(_spec(encoder, pairs(200, 3, "p.jsonl"), pair_val,
                                                "pair-classification", 300, adapter="full",
                                                learning_rate=5e-4), "ftr-pair01"))
     final = wait_until(backend, ref, ended, timeout=240)
     assert final.state is JobState.SUCCEEDED, final.error
     assert final.metrics["accuracy"] >= 0.9, final.metrics
+    _eval_matches_status(capsys, pair_val, final, ["accuracy", "macro_f1"])
+
+
+def _eval_matches_status(capsys: pytest.CaptureFixture[str], val: Path, final: Any, names: list[str]) -> None:
+    """``ftrouter eval hf:OUTPUT`` on the job's validation file: its status metrics, same names and values."""
+    from clirun import run_cli
+
+    code, out, err = run_cli(capsys, "eval", "--data", str(val), "--model",
+                             f"hf:{final.result.adapter_path if final.result else ''}", "--json")
+    assert code == 0, err
+    scored = json.loads(out)["models"][0]["metrics"]
+    assert list(scored) == names
+    for name, value in scored.items():
+        assert value == pytest.approx(final.metrics[name], abs=1e-4), (name, scored, final.metrics)
 
 
 def test_wrong_data_for_the_task_is_refused_with_the_line(backend: LocalBackend, encoder: Path,
@@ -153,6 +170,17 @@ def test_wrong_data_for_the_task_is_refused_with_the_line(backend: LocalBackend,
     single = write_jsonl([{"text": "a", "label": "x"}, {"text": "b", "label": "x"}], tmp_path / "one.jsonl")
     with pytest.raises(Exception, match="at least 2"):
         backend.prepare(_spec(encoder, single, None, "classification", 5), "ftr-bad003")
+
+
+def test_prepare_estimates_an_encoder_the_catalog_knows(backend: LocalBackend, encoder: Path,
+                                                        keyword_data: tuple[Path, Path]) -> None:
+    train, _ = keyword_data
+    prepared = backend.prepare(_spec(Path("answerdotai/ModernBERT-base"), train, None, "classification", 5,
+                                     adapter="full"), "ftr-est001")
+    assert prepared.estimate["model"] == "answerdotai/ModernBERT-base" and prepared.estimate["cost_usd"] is not None
+    assert not any(w.startswith("no cost estimate") for w in prepared.warnings)
+    prepared = backend.prepare(_spec(encoder, train, None, "classification", 5), "ftr-est002")
+    assert any(w.startswith("no cost estimate") for w in prepared.warnings)  # a folder the catalog does not know
 
 
 def test_submit_task_through_the_cli_reports_metrics_in_status(capsys: pytest.CaptureFixture[str],
@@ -174,6 +202,66 @@ def test_submit_task_through_the_cli_reports_metrics_in_status(capsys: pytest.Ca
     code, out, err = run_cli(capsys, "submit", "--backend", "local", "--task", "sentiment", "--model", str(encoder),
                              "--data", str(train), "--dry-run")
     assert code == 2 and "sentiment" in err and "\n" not in err.strip()
+
+    # `ftrouter eval` on the job: on its own validation file, the very metrics status reports (same names,
+    # same values); on a fresh test file, high scores with intervals; every report format renders
+    code, out, err = run_cli(capsys, "eval", "--data", str(val), "--model", job["id"], "--json")
+    assert code == 0, err
+    scored = json.loads(out)["models"][0]
+    assert list(scored["metrics"]) == ["accuracy", "macro_f1"]
+    for name, value in scored["metrics"].items():
+        assert value == pytest.approx(status["metrics"][name], abs=1e-4), (name, scored, status["metrics"])
+    test = write_jsonl(synthetic_classification(90, seed=7), train.parent / "test.jsonl")
+    code, out, err = run_cli(capsys, "eval", "--data", str(test), "--model", job["id"], "--json")
+    assert code == 0, err
+    scored = json.loads(out)["models"][0]
+    assert scored["metrics"]["accuracy"] >= 0.9 and scored["metrics"]["macro_f1"] >= 0.9, scored
+    assert scored["ci95"]["accuracy"][0] <= scored["metrics"]["accuracy"] <= scored["ci95"]["accuracy"][1]
+    run_id = err.split("stored as ")[1].split()[0]
+    for fmt in ("table", "md", "html", "csv"):
+        code, out, _ = run_cli(capsys, "evals", "show", run_id, "--format", fmt)
+        assert code == 0 and "accuracy" in out, fmt
+
+
+def test_eval_scores_a_tagger_and_compares_embedders(capsys: pytest.CaptureFixture[str], backend: LocalBackend,
+                                                     encoder: Path, tmp_path: Path) -> None:
+    """``ftrouter eval hf:OUTPUT`` on a token classifier and on an embedder (against its untrained base):
+    the metrics status reports, under the same names and values, and a paired comparison."""
+    from clirun import run_cli
+    from ftrouter_local.tiny_encoder import synthetic_retrieval
+
+    train = write_jsonl(synthetic_entities(200, seed=1), tmp_path / "ner.jsonl")
+    val = write_jsonl(synthetic_entities(50, seed=2), tmp_path / "ner-val.jsonl")
+    tagger = wait_until(backend, backend.submit(backend.prepare(
+        _spec(encoder, train, val, "token-classification", 90, adapter="full", learning_rate=3e-3), "ftr-ner002")),
+        ended, timeout=240)
+    assert tagger.state is JobState.SUCCEEDED, tagger.error
+    code, out, err = run_cli(capsys, "eval", "--data", str(val), "--model",
+                             f"hf:{tagger.result.adapter_path if tagger.result else ''}", "--json")
+    assert code == 0, err
+    scored = json.loads(out)["models"][0]["metrics"]
+    assert list(scored) == ["f1", "precision", "recall", "accuracy"] and scored["f1"] >= 0.9
+    for name, value in scored.items():
+        assert value == pytest.approx(tagger.metrics[name], abs=1e-4), (name, scored, tagger.metrics)
+
+    train = write_jsonl(synthetic_retrieval(240, 1), tmp_path / "emb.jsonl")
+    val = write_jsonl(synthetic_retrieval(12, 2), tmp_path / "emb-val.jsonl")
+    embedder = wait_until(backend, backend.submit(backend.prepare(
+        _spec(encoder, train, val, "embedding", 200, adapter="full", learning_rate=1e-3), "ftr-emb004")),
+        ended, timeout=240)
+    assert embedder.state is JobState.SUCCEEDED, embedder.error
+    tuned = f"hf:{embedder.result.adapter_path if embedder.result else ''}"
+    code, out, err = run_cli(capsys, "eval", "--data", str(val), "--model", f"hf:{encoder}", "--model", tuned,
+                             "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    base, scored = (m["metrics"] for m in doc["models"])
+    assert list(scored) == ["recall@1", "recall@10", "mrr"]
+    for name, value in scored.items():
+        assert value == pytest.approx(embedder.metrics[name], abs=1e-4), (name, scored, embedder.metrics)
+    assert scored["recall@1"] >= base["recall@1"] + 0.3, (base, scored)
+    tests = {c["metric"]: c["test"] for c in doc["comparisons"]}
+    assert tests == {"recall@1": "mcnemar_exact", "recall@10": "mcnemar_exact", "mrr": "paired_bootstrap"}
 
 
 @pytest.mark.parametrize("negatives", [False, True], ids=["pairs-mnrl", "triplets"])
