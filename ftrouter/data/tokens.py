@@ -95,8 +95,14 @@ WORD_SPLIT_ENCODINGS = frozenset({"o200k_base", "cl100k_base"})
 _LONG_WORD = 64  # longer "words" (URLs, base64...) are counted but not cached
 
 
+# What an empty "word" counts in the word caches: more than any real text's tokens, so one empty word (an
+# empty text, a leading or trailing space, two spaces in a row) shows in the sum without a separate
+# search of the text for double spaces, which costs more than the lookups themselves.
+_EMPTY_WORD = 1 << 48
+
+
 class _WordLengths(dict[str, int]):
-    """Token counts of ``prefix + word`` by word, computed on first use."""
+    """Token counts of ``prefix + word`` by word, computed on first use (``""``: ``_EMPTY_WORD``)."""
 
     __slots__ = ("length", "prefix")
 
@@ -104,12 +110,17 @@ class _WordLengths(dict[str, int]):
         super().__init__()
         self.length = length
         self.prefix = prefix
+        self[""] = _EMPTY_WORD
 
     def __missing__(self, word: str) -> int:
         n = self.length(self.prefix + word)
         if len(word) <= _LONG_WORD:
             self[word] = n
         return n
+
+    def clear(self) -> None:
+        super().clear()
+        self[""] = _EMPTY_WORD
 
 
 class TiktokenCounter(TokenCounter):
@@ -150,10 +161,6 @@ class TiktokenCounter(TokenCounter):
                 return None
         elif not text.isprintable():
             return None
-        # an empty text, a leading or trailing space, or two spaces in a row would give an empty "word":
-        # checked on the text (C string searches) rather than by scanning the list of words
-        if not text or text[0] == " " or text[-1] == " " or "  " in text:
-            return None
         words = text.split(" ")
         spaced = self._spaced_words
         if len(spaced) > self.WORD_ENTRIES:
@@ -161,7 +168,8 @@ class TiktokenCounter(TokenCounter):
             self._first_words.clear()
         first = words[0]
         # every word but the first is counted with its leading space; the first one, without
-        return sum(map(spaced.__getitem__, words)) - spaced[first] + self._first_words[first]
+        n = sum(map(spaced.__getitem__, words)) - spaced[first] + self._first_words[first]
+        return n if n < _EMPTY_WORD else None  # an empty word: not a text of single spaces between words
 
     def text_tokens(self, text: str) -> int:
         n = self._lengths.get(text)

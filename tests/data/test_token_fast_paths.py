@@ -64,3 +64,16 @@ def test_word_path_is_exact_for_every_ascii_character(encoding: str) -> None:
 def test_buffer_length_equals_encode_ordinary(text: str) -> None:
     encoding = get_encoding("o200k_base")
     assert length_counter(encoding)(text) == len(encoding.encode_ordinary(text))
+
+
+@pytest.mark.parametrize("encoding", sorted(WORD_SPLIT_ENCODINGS))
+def test_word_path_stays_exact_after_its_cache_starts_over(encoding: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty "word" (double, leading or trailing spaces) must still leave the word path after the
+    bounded word cache is cleared."""
+    monkeypatch.setattr(TiktokenCounter, "WORD_ENTRIES", 3)
+    tiktoken_encoding = get_encoding(encoding)
+    counter = TiktokenCounter(encoding)
+    texts = ["one two three four five", "six  seven", " eight nine", "ten eleven ", "twelve thirteen fourteen"] * 3
+    for text in texts:
+        assert counter.text_tokens(text + "!") == len(tiktoken_encoding.encode_ordinary(text + "!")), repr(text)
+    assert counter._words_tokens("six  seven") is None and counter._words_tokens("a b") is not None
