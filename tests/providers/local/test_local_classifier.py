@@ -177,7 +177,7 @@ def test_prepare_estimates_an_encoder_the_catalog_knows(backend: LocalBackend, e
     train, _ = keyword_data
     prepared = backend.prepare(_spec(Path("answerdotai/ModernBERT-base"), train, None, "classification", 5,
                                      adapter="full"), "ftr-est001")
-    assert prepared.estimate["model"] == "answerdotai/ModernBERT-base" and prepared.estimate["cost_usd"] is not None
+    assert prepared.estimate.model == "answerdotai/ModernBERT-base" and prepared.estimate.cost_usd is not None
     assert not any(w.startswith("no cost estimate") for w in prepared.warnings)
     prepared = backend.prepare(_spec(encoder, train, None, "classification", 5), "ftr-est002")
     assert any(w.startswith("no cost estimate") for w in prepared.warnings)  # a folder the catalog does not know
