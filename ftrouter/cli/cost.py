@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 DATA_OPT = typer.Option(..., "--data", help="The training data (JSONL, any format `data inspect` reads).",
                         show_default=False)
-BACKEND_OPT = typer.Option("all", "--backend", help="openai, vertex, local or all.")
+BACKEND_OPT = typer.Option("all", "--backend", help="openai, vertex, local, together, a plugin backend's name, or all.")
 GPU_OPT = typer.Option(None, "--gpu", help="Local backend: train on this GPU kind (default: the smallest that fits).")
 SET_OPT = typer.Option(None, "--set", metavar="KEY=VALUE",
                        help="Override an assumption (repeatable), e.g. --set mfu=0.4 --set gpu_provider=lambda.")
@@ -181,7 +181,7 @@ def compare(
     backend: str = BACKEND_OPT,
     gpu: str | None = GPU_OPT,
     prompt_model: str | None = typer.Option(None, "--prompt-model", help="The base model prompted today "
-                                            "[the catalog's prompt_baseline model: gpt-4.1-2025-04-14]."),
+                                            "(default: the catalog's prompt_baseline model, gpt-4.1-2025-04-14)."),
     monthly_requests: int | None = typer.Option(None, "--monthly-requests", help="Requests per month [100,000]."),
     prompt_tokens: int | None = typer.Option(None, "--prompt-tokens", help="Today's prompt incl. few-shot "
                                              "examples [3,000]."),

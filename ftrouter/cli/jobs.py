@@ -190,7 +190,7 @@ def _method_of(data: Path) -> str:
 
 
 def submit(
-    backend: str = typer.Option(..., "--backend", "-b", help="openai, vertex, local, or a plugin's name."),
+    backend: str = typer.Option(..., "--backend", "-b", help="openai, vertex, local, together, or a plugin's name."),
     data: Path = typer.Option(..., "--data", help="Training data (JSONL in any format ftrouter reads)."),
     model: str = typer.Option(..., "--model", "-m", help="Base model to fine-tune."),
     val: Path | None = typer.Option(None, "--val", help="Validation data (JSONL)."),
