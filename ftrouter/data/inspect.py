@@ -259,11 +259,12 @@ def run_inspection(scan: FileScan, counter: TokenCounter, check: ExampleCheck | 
 
 def _limit_to_training_length(counter: TokenCounter, max_length: int | None) -> None:
     """A local model is trained at a training length (``--max-length``, else the local trainer's
-    default), usually far below what its tokenizer accepts: the examples over THAT are the ones the
-    trainer cuts or drops, so that is the limit reported."""
+    default, lowered to the model's context window as the trainer lowers it), usually far below what its
+    tokenizer accepts: the examples over THAT are the ones the trainer cuts or drops, so that is the
+    limit reported."""
     from ftrouter.training import DEFAULT_MAX_LENGTH
 
-    length = max_length or DEFAULT_MAX_LENGTH
+    length = max_length or min(DEFAULT_MAX_LENGTH, counter.context or DEFAULT_MAX_LENGTH)
     counter.limit = min(counter.limit, length) if counter.limit else length
     counter.limit_label = "the training length" if counter.limit == length else counter.limit_label
 

@@ -63,3 +63,17 @@ def test_the_parallel_path_counts_the_same(write_jsonl, monkeypatch: pytest.Monk
 def test_a_local_folders_context_comes_from_its_config(tmp_path, config: str, context: int | None) -> None:
     (tmp_path / "config.json").write_text(config)
     assert model_context(tmp_path) == context
+
+
+@pytest.mark.parametrize(("context", "max_length", "limit"), [(512, None, 512), (4096, None, 1024),
+                                                              (512, 900, 900), (None, None, 1024)])
+def test_a_local_models_training_length_is_lowered_to_its_window_as_the_trainer_does(
+        context: int | None, max_length: int | None, limit: int) -> None:
+    """With no --max-length the local trainer trains at min(1,024, the model's window): the limit that
+    ``data inspect --model DIR`` reports is that length, not the 1,024 default."""
+    from ftrouter.data.inspect import _limit_to_training_length
+
+    counter = TiktokenCounter("o200k_base")
+    counter.context = context
+    _limit_to_training_length(counter, max_length)
+    assert counter.limit == limit and counter.limit_label == "the training length"

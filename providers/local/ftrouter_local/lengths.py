@@ -124,8 +124,8 @@ def decide(check: LengthCheck, on_long: OnLong | None, max_length: int, role: st
     if on_long is None and share > MAX_DEFAULT_DROP_SHARE:
         raise TooLong("examples_too_long", f"{where}{len(check.dropped)} of {check.records} record(s) have a prompt "
                       f"that alone fills max_length {max_length} and would be dropped ({share:.0%}, more than the "
-                      f"{MAX_DEFAULT_DROP_SHARE:.0%} the default allows); raise --max-length, or pass "
-                      "--on-long truncate (drop them) or drop")
+                      f"{MAX_DEFAULT_DROP_SHARE:.0%} the default allows); raise --max-length, pass --on-long "
+                      "truncate to accept dropping them, or --on-long drop to drop every record over it")
 
 
 def describe(check: LengthCheck, on_long: OnLong | None, max_length: int, role: str) -> str | None:

@@ -125,7 +125,8 @@ def test_data_inspect_reports_examples_over_the_training_length(capsys: pytest.C
     assert code == 0 and (report["over_limit"], report["token_limit"]) == (3, 96)
     assert any("over the training length of 96" in p["message"] for p in report["problems"])
     code, out, _ = run_cli(capsys, "data", "inspect", str(data), "--model", str(tiny_model), "--json")
-    assert (json.loads(out)["over_limit"], json.loads(out)["token_limit"]) == (0, 1024)  # the trainer's default
+    # the trainer's default (1,024) lowered to the tiny model's 512-position window, as submit lowers it
+    assert (json.loads(out)["over_limit"], json.loads(out)["token_limit"]) == (0, 512)
 
 
 # -- recipes: which file, and no remote code from a file ------------------------------------------------
