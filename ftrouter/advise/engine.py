@@ -222,12 +222,14 @@ def decide(profile: TaskProfile, env: Environment, *, plan: bool = False) -> Dec
 
 def outcome_facts(decision: Decision) -> dict[str, Any]:
     """Facts about the decision itself, for step and warning rules."""
+    top = decision.outcome()[2]
     return {
         **decision.facts,
         "recommendation": decision.recommendation,
         "includes_finetune": decision.includes_finetune,
         "chosen_method": decision.method,
-        "top_backend": decision.outcome()[2],
+        "top_backend": top,
+        "top_backend_managed": None if top is None else profile_for(top).managed,
         "shortlist": decision.shortlist if decision.includes_finetune else (),
         "prompting_floor": floored(decision),
     }

@@ -116,6 +116,8 @@ FACTS: dict[str, FactSpec] = {
     "includes_finetune": FactSpec("outcome", "bool", "fine-tuning is part of the recommendation"),
     "chosen_method": FactSpec("outcome", "enum", "the recommended method (lora, qlora, full, managed)"),
     "top_backend": FactSpec("outcome", "enum", "the first backend of the shortlist"),
+    "top_backend_managed": FactSpec("outcome", "bool", "the first backend of the shortlist is a provider's managed "
+                                    "API (not trained on your GPUs)"),
     "shortlist": FactSpec("outcome", "list", "the backend shortlist"),
     "prompting_floor": FactSpec("outcome", "bool", "prompting leads only because no approach has net evidence"),
 }

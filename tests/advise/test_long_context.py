@@ -70,3 +70,18 @@ def test_the_datas_lengths_stand_in_for_input_tokens(tmp_path: Path) -> None:
     advice = run(profile(**{**fields, "context_window": 256}, answer_span="passages"), signals=read_signals(path))
     chunk = next(f for f in advice.factors if f["rule"] == "long_context.chunk")
     assert "do not fit the 256-token window" in chunk["reason"]
+
+
+def test_a_managed_top_backend_gets_a_model_whose_window_covers_the_input_instead() -> None:
+    """Managed fine-tuning APIs have no RoPE settings: when a provider heads the shortlist, the step names
+    a base model whose context covers the inputs, not a local RoPE-scaled run (which stays for local)."""
+    managed = {k: v for k, v in LONG.items() if k != "gpu_memory_gb"}  # no GPU of your own: a provider trains
+    advice = run(profile(**managed, answer_span="whole_document"))
+    assert advice.recommendation == "finetune" and advice.backends and advice.backends[0] != "local"
+    steps = _rules(advice, "next_steps")
+    assert "step.long_context_managed" in steps and "step.long_context_extension" not in steps
+    step = next(s for s in advice.next_steps if s["rule"] == "step.long_context_managed")
+    assert f"on {advice.backends[0]} whose context already covers the 60,000-token inputs" in step["text"]
+    local = run(profile(**LONG, answer_span="whole_document"))
+    assert local.backends and local.backends[0] == "local"
+    assert "step.long_context_managed" not in _rules(local, "next_steps")
