@@ -167,20 +167,10 @@ def build_model(config: TrainConfig, space: LabelSpace, precision: Precision) ->
 def training_arguments(config: TrainConfig, files: JobFiles, precision: Precision, *, has_eval: bool) -> Any:
     from transformers import TrainingArguments
 
-    from ftrouter_local.training import tensorboard_available
+    from ftrouter_local.training import schedule_arguments
 
-    return TrainingArguments(
-        output_dir=str(files.checkpoints), num_train_epochs=config.epochs, max_steps=config.max_steps or -1,
-        learning_rate=config.resolved_learning_rate, per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.batch_size, gradient_accumulation_steps=config.gradient_accumulation_steps,
-        lr_scheduler_type=config.lr_scheduler_type, warmup_steps=config.warmup_ratio, weight_decay=config.weight_decay,
-        logging_steps=config.logging_steps, logging_first_step=True, save_strategy="steps",
-        save_steps=config.save_steps, save_total_limit=config.save_total_limit,
-        eval_strategy="steps" if has_eval else "no", eval_steps=config.eval_steps or config.save_steps,
-        seed=config.seed, bf16=precision.bf16, fp16=precision.fp16, use_cpu=precision.device == "cpu",
-        include_num_input_tokens_seen="non_padding", disable_tqdm=True,
-        report_to=["tensorboard"] if config.tensorboard and tensorboard_available() else "none",
-        remove_unused_columns=False)
+    return TrainingArguments(**schedule_arguments(config, files, precision, has_eval=has_eval),
+                             include_num_input_tokens_seen="non_padding", remove_unused_columns=False)
 
 
 def _dataset(rows: list[dict[str, Any]], space: LabelSpace, tokenizer: Any, max_length: int) -> Any:

@@ -25,7 +25,7 @@ from ftrouter_local.config import TrainConfig
 from ftrouter_local.jobfiles import JobFiles, write_atomic
 from ftrouter_local.progress import ProgressCallback
 from ftrouter_local.reporting import StatusWriter, StopFlag
-from ftrouter_local.training import Precision, peak_memory_fn, resolve_precision, tensorboard_available
+from ftrouter_local.training import Precision, peak_memory_fn, resolve_precision, schedule_arguments
 
 METRICS = {"recall@1": "cosine_recall@1", "recall@10": "cosine_recall@10", "mrr": "cosine_mrr@10"}
 
@@ -65,16 +65,7 @@ def retrieval_evaluator(rows: list[list[str]]) -> Any:
 def _arguments(config: TrainConfig, files: JobFiles, precision: Precision, *, has_eval: bool) -> Any:
     from sentence_transformers import SentenceTransformerTrainingArguments
 
-    return SentenceTransformerTrainingArguments(
-        output_dir=str(files.checkpoints), num_train_epochs=config.epochs, max_steps=config.max_steps or -1,
-        learning_rate=config.resolved_learning_rate, per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.batch_size, gradient_accumulation_steps=config.gradient_accumulation_steps,
-        lr_scheduler_type=config.lr_scheduler_type, warmup_steps=config.warmup_ratio, weight_decay=config.weight_decay,
-        logging_steps=config.logging_steps, logging_first_step=True, save_strategy="steps",
-        save_steps=config.save_steps, save_total_limit=config.save_total_limit,
-        eval_strategy="steps" if has_eval else "no", eval_steps=config.eval_steps or config.save_steps,
-        seed=config.seed, bf16=precision.bf16, fp16=precision.fp16, use_cpu=precision.device == "cpu",
-        disable_tqdm=True, report_to=["tensorboard"] if config.tensorboard and tensorboard_available() else "none")
+    return SentenceTransformerTrainingArguments(**schedule_arguments(config, files, precision, has_eval=has_eval))
 
 
 def retrieval_metrics(scores: dict[str, float]) -> dict[str, float]:

@@ -159,11 +159,10 @@ def tensorboard_available() -> bool:
     return importlib.util.find_spec("tensorboard") is not None or importlib.util.find_spec("tensorboardX") is not None
 
 
-def trainer_arguments(config: TrainConfig, files: JobFiles, precision: Precision, *, has_eval: bool,
-                      rope_parameters: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The arguments every TRL trainer of this worker shares (SFT and DPO): schedule, batching,
-    checkpoints, evaluation, precision and logging, all from the job's config; ``rope_parameters``:
-    the RoPE scaling the model loads with (``ftrouter_local.context``)."""
+def schedule_arguments(config: TrainConfig, files: JobFiles, precision: Precision, *, has_eval: bool) -> dict[str, Any]:
+    """The transformers ``TrainingArguments`` every trainer of this worker shares (SFT, DPO, encoder
+    classifiers, embedders): schedule, batching, checkpoints, evaluation, precision and logging, all from
+    the job's config."""
     return {
         "output_dir": str(files.checkpoints),
         "num_train_epochs": config.epochs,
@@ -172,7 +171,6 @@ def trainer_arguments(config: TrainConfig, files: JobFiles, precision: Precision
         "per_device_train_batch_size": config.batch_size,
         "per_device_eval_batch_size": config.batch_size,
         "gradient_accumulation_steps": config.gradient_accumulation_steps,
-        "max_length": config.max_length,
         "lr_scheduler_type": config.lr_scheduler_type,
         "warmup_steps": config.warmup_ratio,  # a float below 1 is a ratio of the total steps
         "weight_decay": config.weight_decay,
@@ -187,12 +185,23 @@ def trainer_arguments(config: TrainConfig, files: JobFiles, precision: Precision
         "bf16": precision.bf16,
         "fp16": precision.fp16,
         "use_cpu": precision.device == "cpu",
+        "report_to": ["tensorboard"] if config.tensorboard and tensorboard_available() else "none",
+        "disable_tqdm": True,
+    }
+
+
+def trainer_arguments(config: TrainConfig, files: JobFiles, precision: Precision, *, has_eval: bool,
+                      rope_parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The arguments every TRL trainer of this worker shares (SFT and DPO): ``schedule_arguments`` plus the
+    training length and how TRL loads the model; ``rope_parameters``: the RoPE scaling the model loads
+    with (``ftrouter_local.context``)."""
+    return {
+        **schedule_arguments(config, files, precision, has_eval=has_eval),
+        "max_length": config.max_length,
         "activation_checkpointing": config.activation_checkpointing,
         "model_init_kwargs": model_init_kwargs(config, precision, rope_parameters),
         "trust_remote_code": config.trust_remote_code,
         "include_num_input_tokens_seen": "non_padding",
-        "report_to": ["tensorboard"] if config.tensorboard and tensorboard_available() else "none",
-        "disable_tqdm": True,
     }
 
 
