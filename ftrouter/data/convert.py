@@ -92,3 +92,20 @@ def convert_file(src: str | Path, dst: str | Path, to: str, *, fmt: str = "auto"
     result.source_format = scan.format
     result.source_container = scan.container
     return result
+
+
+def convert_for_upload(data: str | Path, val: str | Path | None, folder: Path, to: str, *,
+                       name: str = "{role}.jsonl", max_bytes: int | None = None,
+                       limit: str = "too large to upload") -> dict[str, Path]:
+    """What a managed backend's ``prepare`` sends: the training file (and the validation file, if any)
+    converted to ``to`` in the job's ``folder``, as ``{"train": path, "val": path}``. A converted file
+    over ``max_bytes`` is a DataError on its source file (``limit`` says what the provider takes)."""
+    sources = {"train": data, **({"val": val} if val else {})}
+    files = {role: folder / name.format(role=role) for role in sources}
+    for role, source in sources.items():
+        convert_file(source, files[role], to=to)
+        size = files[role].stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise DataError(f"the converted {role} file is {size / 2**20:,.0f} MiB; {limit}", path=source,
+                            code="file_too_large")
+    return files

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import os
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from ftrouter.catalog import get_model
-from ftrouter.errors import DataError, NotSupported, UsageError
+from ftrouter.errors import NotSupported, UsageError
 from ftrouter.jobs.models import JobEstimate, JobSpec, PreparedJob
 from ftrouter.jobs.paths import job_dir
 from ftrouter.methods import method_refusal
@@ -50,7 +49,7 @@ def _stats(report: Any, files: dict[str, str]) -> dict[str, Any]:
 
 def prepare(spec: JobSpec, local_id: str) -> PreparedJob:
     from ftrouter.cost import estimate_training
-    from ftrouter.data import convert_file
+    from ftrouter.data.convert import convert_for_upload
     from ftrouter.data.validate import validate_file
 
     check_spec(spec)
@@ -58,17 +57,10 @@ def prepare(spec: JobSpec, local_id: str) -> PreparedJob:
     report = validate_file(spec.data, backend="openai", model=spec.model, val_path=spec.val, method=spec.method)
     report.raise_for_errors()  # includes wrong_method: data of another kind than --method trains on
     target = "dpo" if spec.method == "dpo" else "openai"
-    folder = job_dir(local_id)
-    files = {"train": str(folder / "train.jsonl")}
-    convert_file(spec.data, files["train"], to=target)
-    if spec.val:
-        files["val"] = str(folder / "val.jsonl")
-        convert_file(spec.val, files["val"], to=target)
-    sizes = {role: Path(path).stat().st_size for role, path in files.items()}
-    for role, size in sizes.items():
-        if size > MAX_UPLOAD_BYTES:
-            raise DataError(f"the converted {role} file is {size / 2**20:,.0f} MiB; OpenAI's file upload takes at most "
-                            "512 MiB", path=spec.data if role == "train" else spec.val, code="file_too_large")
+    paths = convert_for_upload(spec.data, spec.val, job_dir(local_id), target, max_bytes=MAX_UPLOAD_BYTES,
+                               limit="OpenAI's file upload takes at most 512 MiB")
+    files = {role: str(path) for role, path in paths.items()}
+    sizes = {role: path.stat().st_size for role, path in paths.items()}
     estimate = estimate_training("openai", example_tokens=report.report.example_tokens, model=spec.model,
                                  epochs=spec.hyperparameters.epochs, method=spec.method)[0]
     warnings = report.warning_lines()  # identical warnings collapsed into one line with a count

@@ -49,16 +49,12 @@ def check_spec(spec: JobSpec, entry: ModelEntry) -> None:
 
 
 def _validate_and_convert(spec: JobSpec, entry: ModelEntry, folder: Path) -> tuple[dict[str, Path], Any]:
-    from ftrouter.data import convert_file, validate_file
+    from ftrouter.data import validate_file
+    from ftrouter.data.convert import convert_for_upload
 
     report = validate_file(spec.data, backend="vertex", model=entry.name, val_path=spec.val, method=spec.method)
     report.raise_for_errors()  # includes wrong_method: preference pairs for supervised tuning
-    files = {"train": folder / "train.gemini.jsonl"}
-    convert_file(spec.data, files["train"], to="gemini")
-    if spec.val:
-        files["val"] = folder / "val.gemini.jsonl"
-        convert_file(spec.val, files["val"], to="gemini")
-    return files, report
+    return convert_for_upload(spec.data, spec.val, folder, "gemini", name="{role}.gemini.jsonl"), report
 
 
 def _estimate(entry: ModelEntry, spec: JobSpec, example_tokens: list[int]) -> JobEstimate:
