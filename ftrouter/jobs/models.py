@@ -162,6 +162,17 @@ class Progress(_Model):
             return None
         return min(1.0, self.step / self.total_steps)
 
+    def describe(self) -> str:
+        """``step 40/80 · epoch 1.5 · 50%`` (the parts that are known; empty when none is)."""
+        bits = []
+        if self.step is not None:
+            bits.append(f"step {self.step:,}" + (f"/{self.total_steps:,}" if self.total_steps else ""))
+        if self.epoch is not None:
+            bits.append(f"epoch {self.epoch:g}")
+        if self.fraction is not None:
+            bits.append(f"{self.fraction:.0%}")
+        return " · ".join(bits)
+
 
 class JobResult(_Model):
     model_id: str | None = None  # OpenAI fine_tuned_model, Vertex tuned model resource

@@ -105,15 +105,7 @@ def plan(prepared: PreparedJob) -> RenderableType:
 
 
 def _progress_text(record: JobRecord) -> str | None:
-    progress = record.progress
-    bits = []
-    if progress.step is not None:
-        bits.append(f"step {progress.step:,}" + (f"/{progress.total_steps:,}" if progress.total_steps else ""))
-    if progress.epoch is not None:
-        bits.append(f"epoch {progress.epoch:g}")
-    if progress.fraction is not None:
-        bits.append(f"{progress.fraction:.0%}")
-    return " · ".join(bits) or None
+    return record.progress.describe() or None
 
 
 def _eta_text(eta: datetime | None) -> str | None:

@@ -86,13 +86,7 @@ def days_left(record: JobRecord, today: date | None = None) -> str:
 
 
 def progress_text(record: JobRecord) -> str:
-    progress = record.progress
-    bits = []
-    if progress.step is not None:
-        bits.append(f"step {progress.step:,}" + (f"/{progress.total_steps:,}" if progress.total_steps else ""))
-    if progress.fraction is not None:
-        bits.append(f"{progress.fraction:.0%}")
-    return " · ".join(bits)
+    return record.progress.describe()
 
 
 def checkpoints(record: JobRecord, events: list[JobEvent]) -> list[str]:

@@ -225,3 +225,17 @@ def test_a_change_in_any_status_field_is_logged(field: str) -> None:
                "error": JobError(message="e"), "trained_tokens": 5}[field]
     registry.record_status(local_id, base.model_copy(update={field: changed}))
     assert len(registry.history(local_id)) == 2
+
+
+def test_progress_reads_the_same_in_the_cli_and_the_dashboard() -> None:
+    from ftrouter.jobs.view import _progress_text
+    from ftrouter.serve.facts import progress_text
+
+    def with_progress(progress: Progress) -> JobRecord:
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        return JobRecord(id="ftr-prog01", backend="fake", state=JobState.RUNNING, progress=progress,
+                         spec=JobSpec(backend="fake", model="m", data="d"), created_at=now, updated_at=now)
+
+    record = with_progress(Progress(step=1200, total_steps=4800, epoch=0.5))
+    assert progress_text(record) == _progress_text(record) == "step 1,200/4,800 · epoch 0.5 · 25%"
+    assert progress_text(with_progress(Progress())) == "" and _progress_text(with_progress(Progress())) is None
