@@ -55,7 +55,8 @@ CSV_LAYOUTS: list[tuple[frozenset[str], dict[str, str], str]] = [
     (frozenset({"prompt", "completion"}), {"prompt": "prompt", "completion": "completion"}, "prompt/completion"),
     (frozenset({"instruction", "output"}), {"instruction": "instruction", "input": "input", "output": "output",
                                            "system": "system"}, "instruction/input/output"),
-    (frozenset({"text", "label"}), {"text": "prompt", "label": "completion"}, "text/label as prompt/completion"),
+    # labelled data, as the same rows in JSON Lines are: a classification file (ftrouter.data.labelled)
+    (frozenset({"text", "label"}), {"text": "text", "label": "label"}, "text/label"),
 ]
 
 
@@ -374,8 +375,8 @@ def _csv_rows(f: Iterable[str], shown: Path, delimiter: str, kind: str, copy: _C
             if len(row) != len(names) and any(row):
                 raise DataError(f"{kind} row has {len(row)} cells, the header {len(names)}", path=shown, line=line,
                                 code="unsupported_container")
-            if any(row):
-                copy.write(orjson.dumps(dict(zip(names, row, strict=True))), line)
+            # an empty row is a blank line of the copy: the reader reports it (blank_line) at its row
+            copy.write(orjson.dumps(dict(zip(names, row, strict=True))) if any(row) else b"", line)
             line = rows.line_num + 1
     except csv.Error as exc:
         raise DataError(f"{kind}: {exc}", path=shown, line=line, code="unsupported_container") from None

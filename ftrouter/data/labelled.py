@@ -223,11 +223,11 @@ def labelled_format(path: str | Path, fmt: str = "auto") -> str | None:
 def scan_labelled(path: str | Path, fmt: str, progress: Progress | None = None) -> Iterator[LabelledRecord]:
     """Every line of a labelled file as a record (an example and/or its problems), in file order."""
     from ftrouter.data.containers import open_source
-    from ftrouter.data.reader import decode_json
+    from ftrouter.data.reader import decode_json, original_lines
 
     source = open_source(path)  # kept alive while reading: a container's JSON Lines copy goes with it
     reported: set[str] = set()
-    for raw in iter_raw_lines(source.jsonl, progress=progress):
+    for raw in original_lines(source, iter_raw_lines(source.jsonl, progress=progress)):
         if raw.problem is not None:
             yield LabelledRecord(raw.number, None, [raw.problem])
             continue

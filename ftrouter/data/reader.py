@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from ftrouter.data.canonical import Example, Problem
-from ftrouter.data.containers import open_source
+from ftrouter.data.containers import Source, open_source
 from ftrouter.data.formats import FORMATS, Format, detect_format, get_format
 from ftrouter.data.lines import RawLine, iter_raw_lines, iter_raw_lines_between
 from ftrouter.data.problems import ProblemSink, make_problem
@@ -132,6 +132,20 @@ def sniff_format(path: Path, lines: int = DETECT_LINES) -> str | None:
     return votes.most_common(1)[0][0] if votes else None
 
 
+def original_lines(source: Source, raws: Iterator[RawLine]) -> Iterator[RawLine]:
+    """The raw lines of ``source``, numbered as in the original file when it is a copy of a container (a
+    JSON array element or CSV row at the line where it starts); a plain file's lines as they are."""
+    number = source.original_line
+    if source.line_numbers is None:
+        yield from raws
+        return
+    for raw in raws:
+        raw.number = number(raw.number) or raw.number
+        if raw.problem is not None:
+            raw.problem = replace(raw.problem, line=number(raw.problem.line))
+        yield raw
+
+
 class FileScan:
     """Iterate a data file's records: the one way every data command reads its input.
 
@@ -165,20 +179,9 @@ class FileScan:
         """Records of the lines starting in the byte range [start, end) (one chunk of a parallel scan)."""
         return self._records(iter_raw_lines_between(self.jsonl, start, end, first_line))
 
-    def _original_lines(self, raws: Iterator[RawLine]) -> Iterator[RawLine]:
-        """Lines of a copied container renumbered as in the original file (a JSON array element or CSV
-        row at the line where it starts)."""
-        number = self.source.original_line
-        for raw in raws:
-            raw.number = number(raw.number) or raw.number
-            if raw.problem is not None:
-                raw.problem = replace(raw.problem, line=number(raw.problem.line))
-            yield raw
-
     def _records(self, raws: Iterator[RawLine]) -> Iterator[Record]:
         reported: set[str] = set()
-        if self.source.line_numbers is not None:
-            raws = self._original_lines(raws)
+        raws = original_lines(self.source, raws)
         for raw in raws:
             if raw.problem is not None:
                 yield Record(raw.number, None, [raw.problem])

@@ -84,7 +84,6 @@ def test_csv_prompt_completion_with_rows_at_their_lines(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("header", "row", "fmt"), [
     ("instruction\tinput\toutput", "Sum\t2 2\t4", "alpaca"),
-    ("text\tlabel", "great bike\tpositive", "prompt-completion"),
 ])
 def test_tsv_layouts(tmp_path: Path, header: str, row: str, fmt: str) -> None:
     path = tmp_path / "data.tsv"
@@ -230,3 +229,19 @@ def test_a_fifo_without_a_writer_gives_up_with_exit_2(tmp_path: Path, monkeypatc
     started = time.monotonic()
     code, _, err = run_cli(capsys, "data", "inspect", str(fifo))
     assert code == 2 and "no_writer" in err and time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize(("name", "sep"), [("labels.csv", ","), ("labels.tsv", "\t")])
+def test_text_label_columns_are_classification_data_numbered_as_in_the_file(tmp_path: Path, name: str,
+                                                                            sep: str) -> None:
+    """text/label rows are what {"text","label"} lines are: a classification file (issue 15). Problems carry
+    the line where their row starts, and an empty row is reported, not dropped in silence."""
+    from ftrouter.data.labelled_inspect import inspect_labelled
+
+    path = tmp_path / name
+    path.write_text(f'text{sep}label\n"great\nbike"{sep}positive\nslow delivery{sep}\n{sep}\nfine{sep}positive\n',
+                    encoding="utf-8")
+    report = inspect_labelled(path).train
+    assert (report.format, report.examples, dict(report.labels)) == ("classification", 2, {"positive": 2})
+    problems = sorted((p.line, p.code) for p in report.problems)
+    assert problems == [(4, "invalid_label"), (5, "blank_line")]  # row 2 spans lines 2-3
