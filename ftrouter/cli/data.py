@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from ftrouter.data.canonical import Problem
     from ftrouter.data.inspect import DatasetReport
+    from ftrouter.data.reader import FileScan
 
 data_app = typer.Typer(help="Inspect, validate, convert and split training data (JSONL).", no_args_is_help=True)
 
@@ -97,6 +98,18 @@ def _render_report(console: Console, r: DatasetReport) -> None:
     console.print(table)
 
 
+def _open_data(file: Path, fmt: str) -> tuple[FileScan | None, str | None]:
+    """(the opened chat scan, the labelled format) of ``file``: opened once, so a container is unpacked
+    once for the labelled sniff and the read; (None, fmt) when ``--format`` names a labelled format."""
+    from ftrouter.data.labelled import LABELLED_FORMATS, labelled_format
+    from ftrouter.data.reader import FileScan
+
+    if fmt in LABELLED_FORMATS:
+        return None, fmt
+    scan = FileScan(file, fmt)
+    return scan, labelled_format(scan, fmt)
+
+
 @data_app.command("inspect")
 def inspect(
     file: Path = FILE_ARG,
@@ -112,9 +125,9 @@ def inspect(
     """Format, counts, token distribution, duplicates and problems of a data file. Exit 1 on errors."""
     from ftrouter.cli.progress import data_progress
     from ftrouter.data.inspect import inspect_file
-    from ftrouter.data.labelled import labelled_format
 
-    if labelled_format(file, fmt) is not None:
+    scan, labelled = _open_data(file, fmt)
+    if scan is None or labelled is not None:
         from ftrouter.cli.labelled import inspect_labelled_command
 
         inspect_labelled_command(file, fmt=fmt, model=model, val=val, as_json=as_json)
@@ -123,7 +136,7 @@ def inspect(
         raise UsageError("--val applies to labelled data (classification, token classification, embeddings); "
                          "for chat data use `ftrouter data validate FILE --val VAL`", path=file)
     with data_progress("inspecting", file) as progress:
-        report = inspect_file(file, fmt=fmt, model=model, progress=progress, max_length=max_length)
+        report = inspect_file(scan, model=model, progress=progress, max_length=max_length)
     if as_json:
         _print_json(report.to_json())
     else:
@@ -148,12 +161,11 @@ def validate(
 ) -> None:
     """Check a data file against a backend's rules. Exit 1 when any error is found."""
     from ftrouter.cli.progress import data_progress
-    from ftrouter.data.labelled import labelled_format
     from ftrouter.data.validate import validate_file
     from ftrouter.profiles import installed_profiles
 
-    labelled = labelled_format(file, fmt)
-    if labelled is not None:
+    scan, labelled = _open_data(file, fmt)
+    if scan is None or labelled is not None:
         trainers = [p.name for p in installed_profiles() if p.labelled_tasks]  # its profile's labelled_tasks
         if not trainers:
             raise PluginMissing(f"{labelled} data trains encoder models: no installed backend trains them (install "
@@ -167,7 +179,7 @@ def validate(
         inspect_labelled_command(file, fmt=fmt, model=model, val=val, as_json=as_json)
         return
     with data_progress("validating", file, val) as progress:
-        result = validate_file(file, backend=backend, model=model, val_path=val, fmt=fmt, method=method,
+        result = validate_file(scan, backend=backend, model=model, val_path=val, fmt=fmt, method=method,
                                progress=progress)
     if as_json:
         _print_json(result.to_json())

@@ -269,7 +269,7 @@ def _limit_to_training_length(counter: TokenCounter, max_length: int | None) -> 
     counter.limit_label = "the training length" if counter.limit == length else counter.limit_label
 
 
-def inspect_file(path: str | Path, *, fmt: str = "auto", model: str | None = None,
+def inspect_file(path: str | Path | FileScan, *, fmt: str = "auto", model: str | None = None,
                  counter: TokenCounter | None = None, progress: Progress | None = None,
                  max_length: int | None = None) -> DatasetReport:
     """Inspect a data file: format, counts, token distribution for ``model``, duplicates and problems.
@@ -278,7 +278,7 @@ def inspect_file(path: str | Path, *, fmt: str = "auto", model: str | None = Non
     template), a Gemini model name (an estimate), or None (o200k_base, no per-example limit).
     ``progress`` gets (bytes read, file size) as the file is read (``ftrouter.data.progress``).
     """
-    scan = FileScan(path, fmt)
+    scan = path if isinstance(path, FileScan) else FileScan(path, fmt)
     counter = counter or counter_for_model(model)
     if model is not None and Path(model).is_dir():
         _limit_to_training_length(counter, max_length)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from hashlib import blake2b
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -31,6 +31,9 @@ from ftrouter.data.canonical import Problem
 from ftrouter.data.lines import iter_raw_lines
 from ftrouter.data.problems import ProblemSink
 from ftrouter.data.progress import Progress
+
+if TYPE_CHECKING:
+    from ftrouter.data.reader import FileScan
 
 LABELLED_FORMATS = ("classification", "multi-label", "pairs", "token-classification", "embedding")
 # ``submit --task`` name -> the data format that task trains on
@@ -206,16 +209,19 @@ def sniff_labelled(path: Path, lines: int = DETECT_LINES) -> str | None:
     return votes.most_common(1)[0][0] if votes else None
 
 
-def labelled_format(path: str | Path, fmt: str = "auto") -> str | None:
+def labelled_format(path: str | Path | FileScan, fmt: str = "auto") -> str | None:
     """The labelled format of ``path``: ``fmt`` when it names one; when ``fmt`` is auto, the sniffed
-    labelled format of a file in which no chat format was found; else None (a chat file)."""
+    labelled format of a file in which no chat format was found; else None (a chat file). ``path`` may be
+    an open ``FileScan``: its copy of a container is sniffed instead of unpacking the file again."""
     if fmt in LABELLED_FORMATS:
         return fmt
     if fmt != "auto":
         return None
     from ftrouter.data.containers import open_source
-    from ftrouter.data.reader import sniff_format
+    from ftrouter.data.reader import FileScan, sniff_format
 
+    if isinstance(path, FileScan):  # opened (a container unpacked) and sniffed for chat by the caller
+        return sniff_labelled(path.jsonl) if path.format is None else None
     source = open_source(path)  # pipes, FIFOs and containers as every data command reads them
     return sniff_labelled(source.jsonl) if sniff_format(source.jsonl) is None else None
 

@@ -185,8 +185,9 @@ def _method_problems(backend: str, method: str, rules: _Rules, kinds: dict[str, 
     return [make_problem("wrong_method", None, mismatch)] if mismatch else []
 
 
-def validate_file(path: str | Path, *, backend: str, model: str | None = None, val_path: str | Path | None = None,
-                  fmt: str = "auto", method: str | None = None, progress: Progress | None = None) -> ValidationReport:
+def validate_file(path: str | Path | FileScan, *, backend: str, model: str | None = None,
+                  val_path: str | Path | None = None, fmt: str = "auto", method: str | None = None,
+                  progress: Progress | None = None) -> ValidationReport:
     """Validate ``path`` (and ``val_path``) for ``backend`` (and ``model``; the backend's default when None)
     and training ``method`` (None: the one the data implies, dpo for preference data, else sft).
 
@@ -195,7 +196,7 @@ def validate_file(path: str | Path, *, backend: str, model: str | None = None, v
     if method is not None and method not in METHOD_DATA:
         raise UnknownName("method", method, tuple(METHOD_DATA))
     rules = rules_for(backend, model)
-    scan = FileScan(path, fmt)
+    scan = path if isinstance(path, FileScan) else FileScan(path, fmt)
     val_size = file_size(val_path) if progress is not None else 0
     leak_check = LeakCheck(val_path, fmt) if val_path is not None else None  # leaks are found in the train pass
     check = _both(rules.check, leak_check)

@@ -245,3 +245,17 @@ def test_text_label_columns_are_classification_data_numbered_as_in_the_file(tmp_
     assert (report.format, report.examples, dict(report.labels)) == ("classification", 2, {"positive": 2})
     problems = sorted((p.line, p.code) for p in report.problems)
     assert problems == [(4, "invalid_label"), (5, "blank_line")]  # row 2 spans lines 2-3
+
+
+@pytest.mark.parametrize("command", [["inspect"], ["validate", "--backend", "openai"]])
+def test_a_container_is_unpacked_once_per_data_command(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch, command: list[str]) -> None:
+    """``data inspect`` / ``validate`` sniff for labelled data, then read the chat file: one gunzip, not two."""
+    path = tmp_path / "chat.jsonl.gz"
+    path.write_bytes(gzip.compress(b"".join(json.dumps(chat(user=f"q{i}")).encode() + b"\n" for i in range(50))))
+    unpacked: list[Path] = []
+    real = containers._gunzip
+    monkeypatch.setattr(containers, "_gunzip", lambda src, shown: unpacked.append(shown) or real(src, shown))
+    code, out, err = run_cli(capsys, "data", command[0], str(path), *command[1:], "--json")
+    assert code == 0, err
+    assert unpacked == [path]
