@@ -258,4 +258,4 @@ def test_a_container_is_unpacked_once_per_data_command(tmp_path: Path, capsys: p
     monkeypatch.setattr(containers, "_gunzip", lambda src, shown: unpacked.append(shown) or real(src, shown))
     code, out, err = run_cli(capsys, "data", command[0], str(path), *command[1:], "--json")
     assert code == 0, err
-    assert unpacked == [path]
+    assert json.loads(out)["examples"] == 50 and unpacked == [path]
