@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from pathlib import Path
 
 from ftrouter.data.labelled import TASK_FORMATS
 from ftrouter.errors import PluginMissing, UsageError
@@ -69,6 +70,15 @@ def parse_spec(raw: str) -> ModelSpec:
     return ModelSpec(raw=raw, provider=prefix, model=model, base_url=url)
 
 
+def _whole_model(output: Path, adapter: str | None) -> bool:
+    """Whether a local job's output folder is a whole model (a full fine-tune) rather than an adapter for
+    its base. The folder says so (a recipe can choose ``full`` without the spec naming it); the spec
+    decides when the folder is not here."""
+    if (output / "adapter_config.json").is_file():
+        return False
+    return (output / "config.json").is_file() or adapter == "full"
+
+
 def resolve_job(raw: str) -> ModelSpec:
     """A registry job's result as a spec: a tuned model id on its backend, or base + adapter for a local job."""
     from ftrouter.jobs.registry import Registry
@@ -82,6 +92,8 @@ def resolve_job(raw: str) -> ModelSpec:
     if result.adapter_path and task in TASK_FORMATS:  # an encoder (submit --task): its output is a whole model
         return ModelSpec(raw=raw, provider=LOCAL_PREFIX, model=result.adapter_path, job=record.id,
                          options={"task": task})
+    if result.adapter_path and _whole_model(Path(result.adapter_path), record.spec.adapter):
+        return ModelSpec(raw=raw, provider=LOCAL_PREFIX, model=result.adapter_path, job=record.id)
     if result.adapter_path:
         return ModelSpec(raw=raw, provider=LOCAL_PREFIX, model=record.spec.model, adapter=result.adapter_path,
                          job=record.id)

@@ -59,6 +59,21 @@ def test_job_ids_become_their_tuned_models(tmp_path: Path) -> None:
         spec_for("ftr-running")
 
 
+def test_a_full_fine_tune_job_is_its_saved_model_not_base_plus_adapter(tmp_path: Path) -> None:
+    data = tmp_path / "d.jsonl"
+    whole, adapter = tmp_path / "full-output", tmp_path / "lora-output"
+    whole.mkdir()
+    (whole / "config.json").write_text("{}")
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text("{}")
+    _job("ftr-full001", "local", "/models/base", JobResult(adapter_path=str(whole)), data)
+    _job("ftr-lora001", "local", "/models/base", JobResult(adapter_path=str(adapter)), data)
+    full = spec_for("ftr-full001")
+    assert (full.provider, full.model, full.adapter, full.job) == ("hf", str(whole), None, "ftr-full001")
+    lora = spec_for("ftr-lora001")
+    assert (lora.model, lora.adapter) == ("/models/base", str(adapter))
+
+
 def test_row_formats_and_limit(tmp_path: Path) -> None:
     path = tmp_path / "mixed.jsonl"
     rows = [
