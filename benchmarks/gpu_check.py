@@ -8,7 +8,7 @@ separate process with its own time limit, each reported whether it passed or fai
 - ``throughput``: ``bench_local_throughput.py`` (ftrouter's bf16 LoRA defaults against plain TRL);
 - ``qlora``: ``ftrouter submit --adapter qlora --wait``, then ``ftrouter eval`` of the job (generation
   through the adapter on CUDA);
-- ``full``: a full bf16 fine-tune through ``ftrouter submit``, and its ``ftrouter eval``;
+- ``full``: a full bf16 fine-tune through ``ftrouter submit``;
 - ``fsdp``: the worker under ``accelerate launch`` with the FSDP2 config the launcher writes for
   ``--gpus N --option distributed=fsdp``, run as one process (the machine has one GPU);
 - ``tests``: the local plugin's test suite with CUDA visible.
@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--examples", type=int, default=2000)
     parser.add_argument("--shape", choices=("0.5b", "tiny"), default="0.5b")
+    parser.add_argument("--tests", nargs="*", default=["tests/providers/local"], help="what the tests stage runs")
     opts = parser.parse_args(argv)
     out = opts.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -211,14 +212,14 @@ def main(argv: list[str] | None = None) -> int:
             result["job"] = job_id
             if job_id:
                 result["status"] = job_summary(stage, job_id, env, out)
-                if result["status"].get("state") == "succeeded":
+                if stage == "qlora" and result["status"].get("state") == "succeeded":
                     result["eval"] = run_stage(f"{stage}.eval", cli("eval", "--data", str(work / "eval.jsonl"),
-                                                           "--model", job_id, "--limit", "16", "--json",
+                                                           "--model", job_id, "--limit", "8", "--json",
                                                            "--engine", "transformers"), 120, env, out)
         elif stage == "fsdp":
             result = fsdp_stage(model, str(data), opts.steps, env, work, out)
         elif stage == "tests":
-            result = run_stage(stage, [sys.executable, "-m", "pytest", "tests/providers/local", "-q", "-n", "8",
+            result = run_stage(stage, [sys.executable, "-m", "pytest", *opts.tests, "-q", "-n", "8",
                                        "-p", "no:cacheprovider", "--maxfail", "40",
                                        "--ignore", "tests/providers/local/test_local_serve.py"], 200, env, out)
             result["stdout"] = result["stdout"][-6000:]

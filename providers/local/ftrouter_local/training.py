@@ -190,6 +190,16 @@ def schedule_arguments(config: TrainConfig, files: JobFiles, precision: Precisio
     }
 
 
+def checkpointing_argument() -> str:
+    """The TrainingArguments name of activation checkpointing in the installed transformers: recent 5.x
+    releases call it ``activation_checkpointing`` (``gradient_checkpointing`` is a deprecated alias there),
+    earlier 5.x releases know only ``gradient_checkpointing`` (5.17, seen on a GPU machine's image)."""
+    from transformers import TrainingArguments
+
+    fields = getattr(TrainingArguments, "__dataclass_fields__", {})
+    return "activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing"
+
+
 def trainer_arguments(config: TrainConfig, files: JobFiles, precision: Precision, *, has_eval: bool,
                       rope_parameters: dict[str, Any] | None = None) -> dict[str, Any]:
     """The arguments every TRL trainer of this worker shares (SFT and DPO): ``schedule_arguments`` plus the
@@ -198,7 +208,7 @@ def trainer_arguments(config: TrainConfig, files: JobFiles, precision: Precision
     return {
         **schedule_arguments(config, files, precision, has_eval=has_eval),
         "max_length": config.max_length,
-        "activation_checkpointing": config.activation_checkpointing,
+        checkpointing_argument(): config.activation_checkpointing,
         "model_init_kwargs": model_init_kwargs(config, precision, rope_parameters),
         "trust_remote_code": config.trust_remote_code,
         "include_num_input_tokens_seen": "non_padding",

@@ -18,6 +18,13 @@ FAST_OPTIONS: dict[str, Any] = {"logging_steps": 5, "activation_checkpointing": 
                                 "save_steps": 1000}
 
 
+def cuda_devices() -> int:
+    """CUDA GPUs visible to the tests (CI has none; the GPU check runs this suite on one)."""
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
 def make_spec(model: Path, data: Path, *, max_steps: int, **options: Any) -> JobSpec:
     return JobSpec(backend="local", model=str(model), data=str(data),
                    hyperparameters=Hyperparameters(max_steps=max_steps, learning_rate=3e-3, batch_size=8),

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from clirun import run_cli
 from ftrouter_local import LocalBackend
+from local_helpers import cuda_devices
 
 pytestmark = pytest.mark.slow
 
@@ -79,6 +80,7 @@ def test_dry_run_shows_the_plan_and_leaves_nothing(capsys: pytest.CaptureFixture
     assert not list((ftrouter_home / "jobs").glob("*/status.json"))
 
 
+@pytest.mark.skipif(cuda_devices() > 0, reason="the refusal is for machines without a CUDA GPU")
 def test_qlora_on_cpu_fails_before_anything_starts(capsys: pytest.CaptureFixture[str], tiny_model: Path,
                                                    chat_data: Path) -> None:
     code, _, err = run(capsys, "submit", "--backend", "local", "--data", str(chat_data), "--model",

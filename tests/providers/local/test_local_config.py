@@ -147,3 +147,23 @@ def test_a_relative_model_folder_becomes_absolute_for_the_detached_worker(
     assert config.model == str(tmp_path / "models" / "tiny")
     hub = config_from_spec(JobSpec(backend="local", model="Qwen/Qwen2.5-0.5B", data="train.jsonl"))
     assert hub.model == "Qwen/Qwen2.5-0.5B"
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    ({"activation_checkpointing": None, "gradient_checkpointing": None}, "activation_checkpointing"),
+    ({"gradient_checkpointing": None}, "gradient_checkpointing"),  # transformers 5.17 (a GPU image's)
+])
+def test_activation_checkpointing_uses_the_name_the_installed_transformers_knows(
+        monkeypatch: pytest.MonkeyPatch, fields: dict[str, None], expected: str) -> None:
+    import transformers
+    from ftrouter_local.jobfiles import JobFiles
+    from ftrouter_local.training import Precision, checkpointing_argument, trainer_arguments
+
+    stub = type("TrainingArguments", (), {"__dataclass_fields__": fields})
+    monkeypatch.setattr(transformers, "TrainingArguments", stub)
+    assert checkpointing_argument() == expected
+    config = TrainConfig(model="m", activation_checkpointing=False)
+    precision = Precision("cpu", "float32", False, False, None, "test")
+    arguments = trainer_arguments(config, JobFiles(Path("job")), precision, has_eval=False)
+    assert arguments[expected] is False
+    assert {"activation_checkpointing", "gradient_checkpointing"} - {expected} - arguments.keys()
