@@ -102,17 +102,27 @@ _EMPTY_WORD = 1 << 48
 
 
 class _WordLengths(dict[str, int]):
-    """Token counts of ``prefix + word`` by word, computed on first use (``""``: ``_EMPTY_WORD``)."""
+    """Token counts of ``prefix + word`` by word, computed on first use (``""``: ``_EMPTY_WORD``).
 
-    __slots__ = ("length", "prefix")
+    A "word" across a line break ("end.\\n\\nThe", see ``TiktokenCounter._words_tokens``) is counted as its
+    head up to the last line break ("end.\\n\\n", cached: a word and its line breaks come back) plus its
+    tail, which starts a line like a text starts (``line_start``: the cache without the prefix). The
+    pre-tokenizers always cut after a run of line breaks, except that o200k_base's punctuation piece takes
+    a "/" after them: such a word is counted whole, and so is one that ends a text with its line breaks."""
 
-    def __init__(self, length: Callable[[str], int], prefix: str) -> None:
+    __slots__ = ("length", "line_start", "prefix")
+
+    def __init__(self, length: Callable[[str], int], prefix: str, line_start: _WordLengths | None = None) -> None:
         super().__init__()
         self.length = length
         self.prefix = prefix
+        self.line_start = line_start if line_start is not None else self
         self[""] = _EMPTY_WORD
 
     def __missing__(self, word: str) -> int:
+        cut = word.rfind("\n") + 1
+        if 0 < cut < len(word) and word[cut] != "/":
+            return self[word[:cut]] + self.line_start[word[cut:]]
         n = self.length(self.prefix + word)
         if len(word) <= _LONG_WORD:
             self[word] = n
@@ -129,8 +139,9 @@ class TiktokenCounter(TokenCounter):
     Datasets repeat strings (one system prompt in every example, the role names in every message):
     the lengths of strings seen twice are kept in a bounded cache, so a repeated string is encoded twice
     at most. Distinct texts
-    still repeat their words: a single-line text is counted word by word from a bounded word cache
-    (exact, see ``WORD_SPLIT_ENCODINGS``); other texts go to tiktoken whole.
+    still repeat their words: a text of words between single spaces and line breaks is counted word by
+    word from a bounded word cache (exact, see ``WORD_SPLIT_ENCODINGS`` and ``_words_tokens``); other texts
+    (tabs, indentation, runs of spaces) go to tiktoken whole.
     """
 
     exact = True
@@ -149,17 +160,22 @@ class TiktokenCounter(TokenCounter):
         self._cached_chars = 0
         self._by_words = encoding in WORD_SPLIT_ENCODINGS
         self._first_words = _WordLengths(self._length, "")
-        self._spaced_words = _WordLengths(self._length, " ")
+        self._spaced_words = _WordLengths(self._length, " ", line_start=self._first_words)
 
     def _words_tokens(self, text: str) -> int | None:
-        """The count of a text without whitespace other than single spaces between two other characters,
-        or None. ASCII text is checked for the five other ASCII whitespace characters (what ``\\s`` matches
-        there), in C and far faster than ``isprintable``; other text must be printable (isprintable() is
-        False for every Unicode whitespace but the ASCII space)."""
+        """The count of a text whose whitespace is single spaces between two other characters and line
+        breaks (``\\n``) not followed by a space, or None.
+
+        A line break stays inside its "word" ("end.\\n\\nThe"), which is counted whole: the split points
+        are still spaces after a non-space character, where these pre-tokenizers always cut. A space after
+        a line break is not such a point (``\\s*[\\r\\n]+`` can take it), so that text goes to tiktoken whole.
+        ASCII text is checked for the other ASCII whitespace characters (what ``\\s`` matches there), in C
+        and far faster than ``isprintable``; other text must be printable apart from its line breaks
+        (isprintable() is False for every Unicode whitespace but the ASCII space)."""
         if text.isascii():
-            if "\n" in text or "\t" in text or "\r" in text or "\x0b" in text or "\x0c" in text:
+            if "\t" in text or "\r" in text or "\x0b" in text or "\x0c" in text or "\n " in text:
                 return None
-        elif not text.isprintable():
+        elif "\n " in text or not (text.replace("\n", "") if "\n" in text else text).isprintable():
             return None
         words = text.split(" ")
         spaced = self._spaced_words

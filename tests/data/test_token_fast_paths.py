@@ -20,20 +20,17 @@ texts = st.lists(st.sampled_from(PIECES) | st.text(max_size=6), max_size=40).map
 
 
 @pytest.mark.parametrize("encoding", sorted(WORD_SPLIT_ENCODINGS))
-@settings(max_examples=400, deadline=None)
-@given(text=texts)
-def test_word_by_word_count_equals_tiktoken(encoding: str, text: str) -> None:
-    expected = len(get_encoding(encoding).encode_ordinary(text))
-    counter = TiktokenCounter(encoding)
-    assert counter.text_tokens(text) == expected
-    assert counter.text_tokens(text) == expected  # from the caches
-
-
-@pytest.mark.parametrize("encoding", sorted(WORD_SPLIT_ENCODINGS))
-def test_word_path_is_taken_for_prose_and_not_for_multiline(encoding: str) -> None:
+def test_word_path_is_taken_for_prose_and_paragraphs_not_for_indentation(encoding: str) -> None:
     counter = TiktokenCounter(encoding)
     assert counter._words_tokens("Please check the brake cable, then the chain.") is not None
-    assert counter._words_tokens("line one\nline two and three") is None
+    assert counter._words_tokens("line one\nline two and three") is not None
+    assert counter._words_tokens("Steps:\n\n1. Loosen the nut.\n2. Turn it.\n") is not None
+    assert counter._words_tokens("Tschüss.\n\nBis bald 🙂") is not None
+    # a space after a line break can belong to the line break's piece: not a split point
+    assert counter._words_tokens("code:\n    indented") is None
+    assert counter._words_tokens("a\n b") is None and counter._words_tokens("ä\n b") is None
+    assert counter._words_tokens("windows\r\nline") is None
+    assert counter._words_tokens("unicode\u2028line sep") is None
     assert counter._words_tokens("double  space here now") is None
     # ASCII text is checked for the other ASCII whitespace without isprintable(): a control character
     # that is not whitespace stays on the word path, a vertical tab or form feed does not
@@ -57,6 +54,41 @@ def test_word_path_is_exact_for_every_ascii_character(encoding: str) -> None:
                              f"{ch} {right}{ch}", f"{left}{ch}{ch} 12 {ch}s"):
                     n = counter._words_tokens(text)
                     assert n is None or n == len(tiktoken_encoding.encode_ordinary(text)), repr(text)
+
+
+# texts with paragraphs, lists and line breaks between words, punctuation or nothing
+LINE_SEPARATORS = [" ", " ", " ", "\n", "\n\n", "\n\n\n", " \n", ".\n", ":\n- ", "/\n", "\n/", "\n "]
+multiline_texts = st.lists(st.tuples(st.sampled_from(PIECES) | st.text(max_size=6), st.sampled_from(LINE_SEPARATORS)),
+                           max_size=30).map(lambda parts: "".join(word + sep for word, sep in parts))
+
+
+@pytest.mark.parametrize("encoding", sorted(WORD_SPLIT_ENCODINGS))
+@settings(max_examples=800, deadline=None)
+@given(text=texts | multiline_texts)
+def test_word_by_word_count_equals_tiktoken(encoding: str, text: str) -> None:
+    expected = len(get_encoding(encoding).encode_ordinary(text))
+    counter = TiktokenCounter(encoding)
+    assert counter.text_tokens(text) == expected
+    assert counter.text_tokens(text) == expected  # from the caches
+    words = counter._words_tokens(text)
+    assert words is None or words == expected
+
+
+@pytest.mark.parametrize("encoding", sorted(WORD_SPLIT_ENCODINGS))
+def test_word_path_is_exact_next_to_line_breaks_for_every_ascii_character(encoding: str) -> None:
+    tiktoken_encoding = get_encoding(encoding)
+    counter = TiktokenCounter(encoding)
+    contexts = ["a", "A", "1", "'", ".", "/", "é", "你"]
+    taken = 0
+    for ch in map(chr, range(128)):
+        for left in contexts:
+            for right in contexts:
+                for text in (f"{left}{ch}\n{right}", f"{left}\n{ch} {right}", f"{left} {ch}\n\n{ch}{right}",
+                             f"{ch}\n", f"{left}{ch} \n{right}", f"{left}\n\n{ch}\n{right} {ch}"):
+                    n = counter._words_tokens(text)
+                    taken += n is not None
+                    assert n is None or n == len(tiktoken_encoding.encode_ordinary(text)), repr(text)
+    assert taken > 10_000  # the path is really taken for these, not refused
 
 
 @given(text=st.text(max_size=50))
