@@ -11,10 +11,7 @@ register under the ``ftrouter.backends`` entry-point group::
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
 from ftrouter.errors import NotSupported, PluginMissing, UnknownName
@@ -26,6 +23,7 @@ from ftrouter.jobs.models import (
     Refresh,
     RemoteRef,
 )
+from ftrouter.plugins import Builtin, PluginGroup
 
 ENTRY_POINT_GROUP = "ftrouter.backends"
 
@@ -85,53 +83,29 @@ class Backend(ABC):
         return None
 
 
-@dataclass(frozen=True)
-class BuiltinBackend:
-    target: str  # "module:Class"
-    install_hint: str
-
-
 # The one place the core lists the built-in plugins (name -> adapter target, install hint), so that a
 # missing one is named with how to install it; everything else about a backend is in its plugin's
 # profile (ftrouter.profiles) and catalog.yaml. tests/test_backend_boundary.py allows names only here.
-BUILTIN_BACKENDS: dict[str, BuiltinBackend] = {
-    "openai": BuiltinBackend("ftrouter_openai:OpenAIBackend", "pip install -e providers/openai"),
-    "vertex": BuiltinBackend("ftrouter_vertex:VertexBackend", "pip install -e providers/vertex"),
-    "local": BuiltinBackend("ftrouter_local:LocalBackend", "pip install -e providers/local"),
+BUILTIN_BACKENDS: dict[str, Builtin] = {
+    "openai": Builtin("ftrouter_openai:OpenAIBackend", "pip install -e providers/openai"),
+    "vertex": Builtin("ftrouter_vertex:VertexBackend", "pip install -e providers/vertex"),
+    "local": Builtin("ftrouter_local:LocalBackend", "pip install -e providers/local"),
 }
-
-
-def _entry_point_targets() -> dict[str, str]:
-    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+BACKENDS = PluginGroup(ENTRY_POINT_GROUP, BUILTIN_BACKENDS)
 
 
 def backend_names() -> list[str]:
     """Every name that ``get_backend`` accepts (built-in or registered), sorted."""
-    return sorted(set(BUILTIN_BACKENDS) | set(_entry_point_targets()))
+    return BACKENDS.names()
 
 
 def load_backend_class(name: str) -> type[Backend]:
     """Import the class behind ``name`` without instantiating it."""
-    targets = _entry_point_targets()
-    builtin = BUILTIN_BACKENDS.get(name)
-    target = targets.get(name) or (builtin.target if builtin else None)
-    if target is None:
+    cls = BACKENDS.load(name, f"the {name!r} backend")
+    if cls is None:
         raise UnknownName("backend", name, backend_names())
-    module_name, _, attr = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name.split(".")[0]):
-            hint = builtin.install_hint if builtin else f"install the package that provides {module_name}"
-            raise PluginMissing(f"the {name!r} backend is not installed: {hint}") from exc
-        missing = exc.name or "a dependency"
-        raise PluginMissing(
-            f"the {name!r} backend needs {missing!r}, which is not installed"
-            + (f": {builtin.install_hint}" if builtin else "")
-        ) from exc
-    cls = getattr(module, attr)
     if not (isinstance(cls, type) and issubclass(cls, Backend)):
-        raise PluginMissing(f"{target} is not an ftrouter Backend")
+        raise PluginMissing(f"{BACKENDS.targets()[name]} is not an ftrouter Backend")
     return cls
 
 

@@ -94,10 +94,10 @@ def _package(target: str) -> str:
 
 
 def _targets() -> dict[str, _Target]:
-    from ftrouter.backends import BUILTIN_BACKENDS, _entry_point_targets
+    from ftrouter.backends import BACKENDS, BUILTIN_BACKENDS
 
     found = {name: _Target(_package(b.target), b.install_hint) for name, b in BUILTIN_BACKENDS.items()}
-    for name, value in _entry_point_targets().items():
+    for name, value in BACKENDS.registered().items():
         builtin = found.get(name)
         if builtin is not None and builtin.package == _package(value):
             continue  # a built-in plugin also registers itself: keep its install hint

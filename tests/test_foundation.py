@@ -11,6 +11,7 @@ import pytest
 from ftrouter.backends import BUILTIN_BACKENDS, backend_names, load_backend_class
 from ftrouter.catalog import get_model
 from ftrouter.errors import AuthError, DataError, PluginMissing, UnknownName, UsageError
+from ftrouter.plugins import Builtin
 
 
 def test_error_renders_file_line_code() -> None:
@@ -38,7 +39,7 @@ def test_missing_plugin_gives_install_hint(monkeypatch: pytest.MonkeyPatch) -> N
     from ftrouter import backends
 
     monkeypatch.setitem(backends.BUILTIN_BACKENDS, "ghost",
-                        backends.BuiltinBackend("ftrouter_ghost_xyz:Ghost", "pip install -e providers/ghost"))
+                        Builtin("ftrouter_ghost_xyz:Ghost", "pip install -e providers/ghost"))
     with pytest.raises(PluginMissing, match="pip install -e providers/ghost"):
         load_backend_class("ghost")
 
@@ -61,3 +62,28 @@ def test_cli_help_does_not_import_heavy_modules() -> None:
             "print(','.join(heavy))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == ""
+
+
+def test_plugin_groups_find_builtins_and_registered_plugins_and_name_what_is_missing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from ftrouter import plugins
+
+    group = plugins.PluginGroup("ftrouter.test-group", {
+        "json": Builtin("json:dumps", "(stdlib)"),
+        "ghost": Builtin("ftrouter_ghost_xyz.sub:thing", "pip install ghost"),
+    })
+
+    class EntryPoint:
+        name, value = "registered", "os.path:join"
+
+    monkeypatch.setattr(plugins, "entry_points", lambda group: [EntryPoint()] if group == "ftrouter.test-group" else [])
+    assert group.names() == ["ghost", "json", "registered"]
+    import json
+    import os
+
+    assert group.load("json", "the json plugin") is json.dumps
+    assert group.load("registered", "it") is os.path.join
+    assert group.load("nobody", "it") is None
+    with pytest.raises(PluginMissing, match=r"the ghost plugin needs 'ftrouter_ghost_xyz', which is not "
+                                            r"installed: pip install ghost$"):
+        group.load("ghost", "the ghost plugin")

@@ -9,39 +9,29 @@ local encoder job (``submit --task``; scored by ``ftrouter.eval.encoder``).
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 
 from ftrouter.data.labelled import TASK_FORMATS
-from ftrouter.errors import PluginMissing, UsageError
+from ftrouter.errors import UsageError
 from ftrouter.eval.answerer import Answerer, ModelSpec
+from ftrouter.plugins import Builtin, PluginGroup
 
 ENTRY_POINT_GROUP = "ftrouter.answerers"
 JOB_PREFIX = "ftr-"
 LOCAL_PREFIX = "hf"  # what a local job's base + adapter is evaluated with
 
 
-@dataclass(frozen=True)
-class BuiltinAnswerer:
-    target: str  # "module:function" taking a ModelSpec
-    install_hint: str
-
-
-BUILTIN_ANSWERERS: dict[str, BuiltinAnswerer] = {
-    "openai": BuiltinAnswerer("ftrouter_openai.answer:make_answerer", "pip install -e providers/openai"),
-    "vertex": BuiltinAnswerer("ftrouter_vertex.answer:make_answerer", "pip install -e providers/vertex"),
-    "hf": BuiltinAnswerer("ftrouter_local.answer:make_answerer", "pip install -e providers/local"),
+# target: "module:function" taking a ModelSpec
+BUILTIN_ANSWERERS: dict[str, Builtin] = {
+    "openai": Builtin("ftrouter_openai.answer:make_answerer", "pip install -e providers/openai"),
+    "vertex": Builtin("ftrouter_vertex.answer:make_answerer", "pip install -e providers/vertex"),
+    "hf": Builtin("ftrouter_local.answer:make_answerer", "pip install -e providers/local"),
 }
-
-
-def _entry_points() -> dict[str, str]:
-    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+ANSWERERS = PluginGroup(ENTRY_POINT_GROUP, BUILTIN_ANSWERERS)
 
 
 def known_prefixes() -> list[str]:
-    return sorted(set(BUILTIN_ANSWERERS) | set(_entry_points()))
+    return ANSWERERS.names()
 
 
 def _split_url(rest: str) -> tuple[str, str | None]:
@@ -107,16 +97,8 @@ def spec_for(raw: str) -> ModelSpec:
 
 def make_answerer(spec: ModelSpec) -> Answerer:
     """Import the plugin behind ``spec.provider`` and build its answerer (credentials are checked here)."""
-    builtin = BUILTIN_ANSWERERS.get(spec.provider)
-    target = _entry_points().get(spec.provider) or (builtin.target if builtin else None)
-    if target is None:
+    factory = ANSWERERS.load(spec.provider, f"--model {spec.raw}:")
+    if factory is None:
         raise UsageError(f"--model {spec.raw}: no answerer for provider {spec.provider!r}", code="bad_model_spec")
-    module_name, _, attr = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        hint = builtin.install_hint if builtin else f"install the package that provides {module_name}"
-        missing = exc.name or module_name
-        raise PluginMissing(f"--model {spec.raw}: needs {missing!r}, which is not installed: {hint}") from exc
-    answerer: Answerer = getattr(module, attr)(spec)
+    answerer: Answerer = factory(spec)
     return answerer

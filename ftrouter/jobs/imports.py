@@ -13,25 +13,27 @@ imports running at once). A download that fails part-way leaves no folder and no
 
 from __future__ import annotations
 
-import importlib
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ftrouter.errors import NotSupported, PluginMissing, UsageError
+from ftrouter.errors import NotSupported, UsageError
 from ftrouter.jobs.models import JobEvent, JobSpec, JobState, JobStatus
 from ftrouter.jobs.paths import job_dir
 from ftrouter.jobs.record import JobRecord
 from ftrouter.jobs.registry import new_local_id
+from ftrouter.plugins import Builtin, PluginGroup
 
 ENTRY_POINT_GROUP = "ftrouter.importers"
-BUILTIN_IMPORTERS = {"openai": "ftrouter_openai.importing:OpenAIImporter"}
+BUILTIN_IMPORTERS: dict[str, Builtin] = {
+    "openai": Builtin("ftrouter_openai.importing:OpenAIImporter", "pip install -e providers/openai"),
+}
+IMPORTERS = PluginGroup(ENTRY_POINT_GROUP, BUILTIN_IMPORTERS)
 
 
 class RemoteJob(BaseModel):
@@ -76,22 +78,15 @@ class ImportOutcome:
 
 def importer_names() -> list[str]:
     """Every backend whose jobs ftrouter can import (built-in or registered), sorted."""
-    return sorted(set(BUILTIN_IMPORTERS) | {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
+    return IMPORTERS.names()
 
 
 def load_importer(backend_name: str, backend: Any) -> Importer:
     """The importer for ``backend_name``, built around the (already configured) backend instance."""
-    targets = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
-    target = targets.get(backend_name) or BUILTIN_IMPORTERS.get(backend_name)
-    if target is None:
-        names = ", ".join(sorted(set(targets) | set(BUILTIN_IMPORTERS)))
+    factory: Callable[[Any], Importer] | None = IMPORTERS.load(backend_name, f"importing from {backend_name!r}")
+    if factory is None:
+        names = ", ".join(importer_names())
         raise NotSupported(f"ftrouter cannot import jobs from {backend_name!r} (it can from: {names})")
-    module_name, _, attr = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise PluginMissing(f"importing from {backend_name!r} needs {exc.name!r}, which is not installed") from exc
-    factory: Callable[[Any], Importer] = getattr(module, attr)
     return factory(backend)
 
 

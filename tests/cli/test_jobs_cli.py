@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from clirun import run_cli as run
 
+from ftrouter.plugins import Builtin
+
 FAKE_DIR = Path(__file__).resolve().parent.parent / "jobs"
 FAKE_CLI = FAKE_DIR / "fake_backend.py"
 if str(FAKE_DIR) not in sys.path:
@@ -23,7 +25,7 @@ def _fake_backend(monkeypatch: pytest.MonkeyPatch) -> None:
     from ftrouter import backends
 
     monkeypatch.setitem(backends.BUILTIN_BACKENDS, "fake",
-                        backends.BuiltinBackend("fake_backend:FakeBackend", "(test backend)"))
+                        Builtin("fake_backend:FakeBackend", "(test backend)"))
     monkeypatch.setattr("time.sleep", lambda s: None)  # --wait / --watch poll without waiting
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from ftrouter.plugins import Builtin
+
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
@@ -20,7 +22,7 @@ def fake_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[FakeBackend]]
     from ftrouter import backends
 
     monkeypatch.setitem(backends.BUILTIN_BACKENDS, "fake",
-                        backends.BuiltinBackend("fake_backend:FakeBackend", "(test backend)"))
+                        Builtin("fake_backend:FakeBackend", "(test backend)"))
     FakeBackend.calls = []
     FakeBackend.lookup_down = False
     yield FakeBackend

@@ -33,6 +33,7 @@ from ftrouter.jobs.models import (
     RemoteRef,
 )
 from ftrouter.jobs.paths import ftrouter_home, job_dir
+from ftrouter.plugins import Builtin
 
 STATES = {"queued": JobState.PENDING, "running": JobState.RUNNING, "succeeded": JobState.SUCCEEDED,
           "failed": JobState.FAILED, "cancelled": JobState.CANCELLED, "paused": JobState.PAUSED}
@@ -147,7 +148,7 @@ class FakeBackend(Backend):
 def register() -> None:
     from ftrouter import backends
 
-    backends.BUILTIN_BACKENDS["fake"] = backends.BuiltinBackend("fake_backend:FakeBackend", "(test backend)")
+    backends.BUILTIN_BACKENDS["fake"] = Builtin("fake_backend:FakeBackend", "(test backend)")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from ftrouter.jobs.record import JobRecord
 from ftrouter.jobs.registry import Registry
 from ftrouter.jobs.service import JobService
 from ftrouter.migrate.deadlines import deadlines_for
+from ftrouter.plugins import Builtin
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 
@@ -41,7 +42,7 @@ class FlakyImporter:
 
 @pytest.fixture
 def service(monkeypatch: pytest.MonkeyPatch) -> JobService:
-    monkeypatch.setitem(imports.BUILTIN_IMPORTERS, "fake", f"{__name__}:FlakyImporter")
+    monkeypatch.setitem(imports.BUILTIN_IMPORTERS, "fake", Builtin(f"{__name__}:FlakyImporter", "(test importer)"))
     FlakyImporter.failures = 1
     return JobService(Registry(), backend_factory=lambda name: object())  # type: ignore[arg-type,return-value]
 

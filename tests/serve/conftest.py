@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from ftrouter.plugins import Builtin
+
 JOBS_TESTS = Path(__file__).resolve().parent.parent / "jobs"
 EVAL_TESTS = Path(__file__).resolve().parent.parent / "eval"  # the loopback OpenAI-compatible fake
 for folder in (JOBS_TESTS, EVAL_TESTS):
@@ -29,7 +31,7 @@ def fake_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[FakeBackend]]
     from ftrouter import backends
 
     monkeypatch.setitem(backends.BUILTIN_BACKENDS, "fake",
-                        backends.BuiltinBackend("fake_backend:FakeBackend", "(test backend)"))
+                        Builtin("fake_backend:FakeBackend", "(test backend)"))
     FakeBackend.calls = []
     yield FakeBackend
 
