@@ -4,7 +4,9 @@ Generates two chat files (default 200,000 examples each) shaped like a real fine
 system prompt in every example, a short user turn, a longer assistant answer, some multi-turn
 examples. In the *repeated* file every example uses one of four system prompts (what many sets look
 like; repeated strings are cached); in the *distinct* file every text is different (the system prompt
-too), so no cache helps. Then, on each file, in fresh processes, runs
+too), so no cache helps; the *paragraphs* file is the distinct one with system prompts and answers
+written as paragraphs and short lists (line breaks in most texts). Then, on each file, in fresh
+processes, runs
 
 - the reference: ``json.loads`` each line, ``tiktoken`` ``encode`` every message value, apply OpenAI's
   per-message rule (3 per message + 1 per name + 3 reply priming), and
@@ -16,8 +18,8 @@ runs of each), the ratio, every run's ratio, each side's CPU seconds
 (all its processes: the work done, whatever else runs on the machine) and peak RSS (ftrouter: the larger
 of the main process and its forked workers; target < 300 MB).
 
-    python benchmarks/bench_data_inspect.py [--examples 200000] [--system-words 300] [--only repeated|distinct]
-        [--repeat 3]
+    python benchmarks/bench_data_inspect.py [--examples 200000] [--system-words 300] [--repeat 3]
+        [--only repeated|distinct|paragraphs]
 """
 
 from __future__ import annotations
@@ -63,17 +65,37 @@ def _text(rng: random.Random, n_words: int) -> str:
     return " ".join(parts)
 
 
-def generate(path: Path, examples: int, system_words: int, seed: int = 0, *, distinct: bool = False) -> None:
-    """Write the chat file; ``distinct``: a new system prompt per example instead of one of four."""
+def _paragraphs(rng: random.Random, n_words: int) -> str:
+    """About ``n_words`` words as paragraphs separated by blank lines, some ending in a short list."""
+    parts, left = [], n_words
+    while left > 0:
+        if rng.random() < 0.25:
+            numbered = rng.random() < 0.5
+            items = [f"{i}. " if numbered else "- " for i in range(1, rng.randint(3, 6))]
+            block = "\n".join(item + _text(rng, rng.randint(3, 9)) for item in items)
+            left -= 6 * len(items)
+        else:
+            n = min(left, rng.randint(15, 60))
+            block = _text(rng, n)
+            left -= n
+        parts.append(block)
+    return "\n\n".join(parts)
+
+
+def generate(path: Path, examples: int, system_words: int, seed: int = 0, *, distinct: bool = False,
+             paragraphs: bool = False) -> None:
+    """Write the chat file; ``distinct``: a new system prompt per example instead of one of four;
+    ``paragraphs``: system prompts and answers written as paragraphs and lists (line breaks)."""
     rng = random.Random(seed)
-    systems = [_text(rng, system_words) for _ in range(4)]
+    text = _paragraphs if paragraphs else _text
+    systems = [text(rng, system_words) for _ in range(4)]
     with path.open("w", encoding="utf-8") as f:
         for _ in range(examples):
-            system = _text(rng, system_words) if distinct else rng.choice(systems)
+            system = text(rng, system_words) if distinct else rng.choice(systems)
             messages = [{"role": "system", "content": system}]
             for _turn in range(1 if rng.random() < 0.8 else 2):
                 messages.append({"role": "user", "content": _text(rng, rng.randint(8, 60))})
-                messages.append({"role": "assistant", "content": _text(rng, rng.randint(20, 160))})
+                messages.append({"role": "assistant", "content": text(rng, rng.randint(20, 160))})
             f.write(json.dumps({"messages": messages}) + "\n")
 
 
@@ -161,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=200_000)
     parser.add_argument("--system-words", type=int, default=300, help="length of the system prompts")
-    parser.add_argument("--only", choices=("repeated", "distinct"), help="run one of the two files")
+    parser.add_argument("--only", choices=("repeated", "distinct", "paragraphs"), help="run one of the files")
     parser.add_argument("--keep", type=Path, help="write the generated files into this folder")
     parser.add_argument("--repeat", type=int, default=3, help="interleaved runs of each side; medians are compared")
     args = parser.parse_args(argv)
@@ -169,14 +191,16 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp)
-        for label in ("repeated", "distinct"):
+        for label in ("repeated", "distinct", "paragraphs"):
             if args.only not in (None, label):
                 continue
             path = folder / f"chat-{label}.jsonl"
-            generate(path, args.examples, args.system_words, distinct=label == "distinct")
+            generate(path, args.examples, args.system_words, distinct=label != "repeated",
+                     paragraphs=label == "paragraphs")
             print(f"[{label}] generated {args.examples:,} examples, {path.stat().st_size / 1e6:.1f} MB")
             ratio, same, rss = measure(path, label, args.repeat)
-            failed = failed or not same or ratio < 3 or rss >= 300
+            # the 3x target is the issue's, for the first two files; "paragraphs" is reported, not judged
+            failed = failed or not same or rss >= 300 or (ratio < 3 and label != "paragraphs")
     if failed:
         print("FAILED: a target was missed (>= 3x, identical totals, RSS < 300 MB)", file=sys.stderr)
     return 1 if failed else 0
