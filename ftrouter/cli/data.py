@@ -130,7 +130,7 @@ def inspect(
     if scan is None or labelled is not None:
         from ftrouter.cli.labelled import inspect_labelled_command
 
-        inspect_labelled_command(file, fmt=fmt, model=model, val=val, as_json=as_json)
+        inspect_labelled_command(file, scan, fmt=fmt, model=model, val=val, as_json=as_json)
         return
     if val is not None:
         raise UsageError("--val applies to labelled data (classification, token classification, embeddings); "
@@ -176,7 +176,7 @@ def validate(
                              "models", path=file)
         from ftrouter.cli.labelled import inspect_labelled_command
 
-        inspect_labelled_command(file, fmt=fmt, model=model, val=val, as_json=as_json)
+        inspect_labelled_command(file, scan, fmt=fmt, model=model, val=val, as_json=as_json)
         return
     with data_progress("validating", file, val) as progress:
         result = validate_file(scan, backend=backend, model=model, val_path=val, fmt=fmt, method=method,

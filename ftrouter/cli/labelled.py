@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from ftrouter.errors import ValidationFailed
 
+if TYPE_CHECKING:
+    from ftrouter.data.reader import FileScan
+
 SHOWN_LABELS = 12
 
 
-def inspect_labelled_command(file: Path, *, fmt: str, model: str | None, val: Path | None, as_json: bool) -> None:
+def inspect_labelled_command(file: Path, scan: FileScan | None, *, fmt: str, model: str | None, val: Path | None,
+                             as_json: bool) -> None:
+    """``data inspect`` of labelled data; ``scan``: the file already opened by the caller (a container is not
+    unpacked again), None when ``--format`` named a labelled format."""
     from rich.table import Table
     from rich.text import Text
 
@@ -25,7 +32,7 @@ def inspect_labelled_command(file: Path, *, fmt: str, model: str | None, val: Pa
     from ftrouter.data.labelled_inspect import inspect_labelled
 
     with data_progress("inspecting", file, val) as progress:
-        result = inspect_labelled(file, fmt=fmt, model=model, val=val, progress=progress)
+        result = inspect_labelled(scan or file, fmt=fmt, model=model, val=val, progress=progress)
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
     else:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ftrouter.data.containers import Source, open_source
 from ftrouter.data.labelled import TASK_FORMATS, LabelledExample
 from ftrouter.errors import DataError, UsageError
 
@@ -41,11 +42,14 @@ class LabelledCounts:
         return sum(self.tokens) / len(self.tokens)
 
 
-def count_labelled(path: str | Path, fmt: str = "auto", progress: Progress | None = None) -> LabelledCounts:
-    """The file's per-example input tokens; the first error stops with FILE:LINE (exit 1)."""
+def count_labelled(path: str | Path | Source, fmt: str = "auto", progress: Progress | None = None) -> LabelledCounts:
+    """The file's per-example input tokens; the first error stops with FILE:LINE (exit 1). ``path`` may be an
+    open ``Source`` (a container unpacked once for all the readers of one command)."""
     from ftrouter.data.labelled_inspect import inspect_labelled
 
-    report = inspect_labelled(path, fmt=fmt, progress=progress).train
+    source = open_source(path)
+    path = source.path
+    report = inspect_labelled(source, fmt=fmt, progress=progress).train
     first = next((p for p in report.problems if p.severity == "error"), None)
     if report.errors:
         detail = f"{first.code}: {first.message}" if first else "see `ftrouter data inspect`"
@@ -64,15 +68,16 @@ def task_format(task: str) -> str:
     return TASK_FORMATS[task]
 
 
-def check_task_data(path: str | Path, task: str) -> str:
+def check_task_data(path: str | Path | Source, task: str) -> str:
     """The data format ``task`` trains on, after checking ``path`` holds it (exit 2 naming what it holds)."""
     from ftrouter.data.labelled import labelled_format
 
     wanted = task_format(task)
-    found = labelled_format(path)
+    source = open_source(path)
+    found = labelled_format(source)
     if found != wanted:
         what = f"{found} data" if found else "chat data (no labelled format)"
-        raise UsageError(f"--task {task} needs {wanted} data; this file holds {what}", path=str(path),
+        raise UsageError(f"--task {task} needs {wanted} data; this file holds {what}", path=str(source.path),
                          code="wrong_format")
     return wanted
 
@@ -83,7 +88,7 @@ def _chat(example: LabelledExample) -> dict[str, Any]:
 
 
 @contextmanager
-def as_chat(path: str | Path, fmt: str) -> Iterator[Path]:
+def as_chat(path: str | Path | Source, fmt: str) -> Iterator[Path]:
     """The labelled file as the chat file an LLM fine-tune would train on, in a temporary file that is
     removed afterwards (lines with errors are left out: ``count_labelled`` refuses those first)."""
     from ftrouter.data.labelled import scan_labelled

@@ -25,6 +25,7 @@ from ftrouter.profiles import installed_profiles, profile_for, profile_names, se
 
 if TYPE_CHECKING:
     from ftrouter.data.progress import Progress
+    from ftrouter.data.reader import FileScan
 
 
 class EstimateReport(BaseModel):
@@ -88,26 +89,30 @@ def _estimate_model(backend: str, catalog: Catalog) -> str:
     return rows[0].name
 
 
-def _inspect(path: str | Path, model: str | None, catalog: Catalog, progress: Progress | None = None) -> Any:
+def _inspect(scan: FileScan, model: str | None, catalog: Catalog, progress: Progress | None = None) -> Any:
     from ftrouter.data import inspect_file  # the data engine (tiktoken) loads only when a file is read
 
-    report = inspect_file(path, counter=_counter(model, catalog), progress=progress)
+    report = inspect_file(scan, counter=_counter(model, catalog), progress=progress)
     if report.errors:
         first = next((p for p in report.problems if p.severity == "error"), None)
         detail = f"{first.code}: {first.message}" if first else "see `ftrouter data validate`"
         raise DataError(f"{report.errors} error(s) in the data; the first: {detail} "
-                        f"(run `ftrouter data validate {path}` for all)", path=report.path,
+                        f"(run `ftrouter data validate {report.path}` for all)", path=report.path,
                         line=first.line if first else None, code="invalid_data")
     if not report.example_tokens:
         raise DataError("no examples in the file", path=report.path, code="no_examples")
     return report
 
 
-def count_tokens(path: str | Path, backends: list[str], model: str | None, catalog: Catalog, *,
+def count_tokens(path: str | Path | FileScan, backends: list[str], model: str | None, catalog: Catalog, *,
                  progress: Progress | None = None) -> TokenCounts:
-    """Per-example token counts for each backend (one pass per distinct tokenizer). ``progress`` gets
-    (bytes read, bytes of all the passes) (``ftrouter.data.progress``)."""
+    """Per-example token counts for each backend (one pass per distinct tokenizer, over one opening of the
+    file: a container is unpacked once). ``progress`` gets (bytes read, bytes of all the passes)
+    (``ftrouter.data.progress``)."""
     from ftrouter.data.progress import file_size, shifted
+    from ftrouter.data.reader import FileScan
+
+    scan = path if isinstance(path, FileScan) else FileScan(path)
 
     model_backend = backend_of_model(model, catalog) if model else None
     # the model's own encoding when its backend counts exactly (tiktoken), else o200k_base
@@ -118,9 +123,9 @@ def count_tokens(path: str | Path, backends: list[str], model: str | None, catal
     report = None
     tiktoken = [b for b in backends if profile_for(b).token_counter != "gemini"]
     tiktoken_pass = bool(tiktoken)
-    size = file_size(path) if progress is not None else 0
+    size = file_size(scan.jsonl) if progress is not None else 0
     if tiktoken_pass:
-        report = _inspect(path, openai_model, catalog, shifted(progress, 0, size if gemini_backends else 0))
+        report = _inspect(scan, openai_model, catalog, shifted(progress, 0, size if gemini_backends else 0))
         how = report.tokenizer.get("encoding") or report.tokenizer.get("method") or "tiktoken"
         for b in tiktoken:
             by_backend[b] = list(report.example_tokens)
@@ -128,7 +133,7 @@ def count_tokens(path: str | Path, backends: list[str], model: str | None, catal
             counted[b] = f"{how} (exact)" if exact else f"{how} (proxy for the open model's tokenizer)"
     if gemini_backends:
         count_with = model if model_backend in gemini_backends else _estimate_model(gemini_backends[0], catalog)
-        gemini = _inspect(path, count_with, catalog, shifted(progress, size if tiktoken_pass else 0, 0))
+        gemini = _inspect(scan, count_with, catalog, shifted(progress, size if tiktoken_pass else 0, 0))
         band = gemini.tokenizer.get("error_band")
         rule = gemini.tokenizer.get("rule", "estimate")
         for b in gemini_backends:
@@ -169,7 +174,7 @@ def _backend_model_names(backend: str, catalog: Catalog) -> list[str]:
 
 
 def estimate_for_file(
-    path: str | Path, *, catalog: Catalog, backend: str = "all", model: str | None = None,
+    path: str | Path | FileScan, *, catalog: Catalog, backend: str = "all", model: str | None = None,
     epochs: int | None = None, method: str = "sft", adapter: str | None = None, gpu: str | None = None,
     assumptions: dict[str, Any] | None = None, progress: Progress | None = None,
     measured: Sequence[Any] | None = None,
@@ -204,6 +209,7 @@ def encoder_estimate_for_file(
     """``estimate --task TASK``: fine-tuning an encoder on the labelled file, and serving it."""
     from ftrouter.cost.encoder import ENCODER_SEQ_LEN, encoder_serving, encoder_training
     from ftrouter.cost.labelled import check_task_data, count_labelled
+    from ftrouter.data.containers import open_source
 
     planner = self_hosted_backend()
     if backend not in ("all", planner):
@@ -212,7 +218,8 @@ def encoder_estimate_for_file(
     if method != "sft":
         raise UsageError(f"--method {method} fine-tunes chat models; leave it out with --task", code="bad_option")
     parse_assumptions(assumptions)  # fail on a typo before reading a large file
-    counts = count_labelled(path, check_task_data(path, task), progress)
+    source = open_source(path)  # one unpacking of a container for the format check and the count
+    counts = count_labelled(source, check_task_data(source, task), progress)
     train = encoder_training(counts.tokens, catalog=catalog, model=model, epochs=epochs, adapter=adapter, gpu=gpu,
                              assumptions=assumptions, measured=measured)
     cut = [min(t, ENCODER_SEQ_LEN) for t in counts.tokens]
@@ -248,23 +255,27 @@ def compare_for_file(
     prompt_model = catalog.get_model(prompt_model or default_prompt_model(catalog)).name  # before the file is read
     from ftrouter.cost.labelled import COMPARE_FORMATS, as_chat, count_labelled
     from ftrouter.data.labelled import labelled_format
+    from ftrouter.data.reader import FileScan
 
-    fmt = labelled_format(path) if Path(path).is_file() else None  # a pipe is read once: never sniffed
+    # opened once: a container is unpacked once for the sniff and every reading below
+    scan: str | Path | FileScan = FileScan(path) if Path(path).is_file() else path
+    fmt = labelled_format(scan) if isinstance(scan, FileScan) else None  # a pipe is read once: never sniffed
     extra = None
     if fmt is not None:
+        assert isinstance(scan, FileScan)
         if fmt not in COMPARE_FORMATS:
             raise UsageError(f"compare prices a classifier against LLM options, and this file is {fmt} data: "
                              f"`ftrouter estimate --task {_task_of(fmt)} --data {path}` prices the encoder fine-tune",
                              path=str(path), code="wrong_format")
-        counts = count_labelled(path, fmt)
-        with as_chat(path, fmt) as chat:
+        counts = count_labelled(scan.source, fmt)
+        with as_chat(scan.source, fmt) as chat:
             report = estimate_for_file(chat, catalog=catalog, backend=backend, gpu=gpu, assumptions=assumptions,
                                        progress=progress, measured=measured)
         report.data.update(path=str(path), format=f"{fmt} (priced for LLMs as chat: the input as the user turn, "
                            "the label as the answer)")
         extra = _encoder_for_compare(counts.tokens, workload, catalog, gpu, assumptions, measured)
     else:
-        report = estimate_for_file(path, catalog=catalog, backend=backend, gpu=gpu, assumptions=assumptions,
+        report = estimate_for_file(scan, catalog=catalog, backend=backend, gpu=gpu, assumptions=assumptions,
                                    progress=progress, measured=measured)
         if encoder:
             extra = _encoder_for_compare([workload.query_tokens] * report.data["examples"], workload, catalog, gpu,

@@ -114,9 +114,12 @@ def _remove(name: str) -> None:
     Path(name).unlink(missing_ok=True)
 
 
-def open_source(path: str | Path) -> Source:
+def open_source(path: str | Path | Source) -> Source:
     """The file at ``path`` as JSON Lines (see the module docstring). Usage errors (exit 2) for a missing
-    path or an unsupported folder; DataError (exit 1) for a container that cannot be read."""
+    path or an unsupported folder; DataError (exit 1) for a container that cannot be read. A Source is
+    already open: it comes back as it is, so a reader handed one does not unpack the file again."""
+    if isinstance(path, Source):
+        return path
     p = Path(path)
     if p.is_dir():
         return _directory(p)

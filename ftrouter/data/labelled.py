@@ -33,6 +33,7 @@ from ftrouter.data.problems import ProblemSink
 from ftrouter.data.progress import Progress
 
 if TYPE_CHECKING:
+    from ftrouter.data.containers import Source
     from ftrouter.data.reader import FileScan
 
 LABELLED_FORMATS = ("classification", "multi-label", "pairs", "token-classification", "embedding")
@@ -209,10 +210,10 @@ def sniff_labelled(path: Path, lines: int = DETECT_LINES) -> str | None:
     return votes.most_common(1)[0][0] if votes else None
 
 
-def labelled_format(path: str | Path | FileScan, fmt: str = "auto") -> str | None:
+def labelled_format(path: str | Path | Source | FileScan, fmt: str = "auto") -> str | None:
     """The labelled format of ``path``: ``fmt`` when it names one; when ``fmt`` is auto, the sniffed
     labelled format of a file in which no chat format was found; else None (a chat file). ``path`` may be
-    an open ``FileScan``: its copy of a container is sniffed instead of unpacking the file again."""
+    an open ``Source`` or ``FileScan``: its copy of a container is sniffed instead of unpacking the file again."""
     if fmt in LABELLED_FORMATS:
         return fmt
     if fmt != "auto":
@@ -226,8 +227,9 @@ def labelled_format(path: str | Path | FileScan, fmt: str = "auto") -> str | Non
     return sniff_labelled(source.jsonl) if sniff_format(source.jsonl) is None else None
 
 
-def scan_labelled(path: str | Path, fmt: str, progress: Progress | None = None) -> Iterator[LabelledRecord]:
-    """Every line of a labelled file as a record (an example and/or its problems), in file order."""
+def scan_labelled(path: str | Path | Source, fmt: str, progress: Progress | None = None) -> Iterator[LabelledRecord]:
+    """Every line of a labelled file (or of an open ``Source``) as a record (an example and/or its
+    problems), in file order, numbered as in the original file."""
     from ftrouter.data.containers import open_source
     from ftrouter.data.reader import decode_json, original_lines
 

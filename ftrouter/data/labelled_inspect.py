@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from ftrouter.data.canonical import Problem
+from ftrouter.data.containers import Source, open_source
 from ftrouter.data.inspect import MAX_LISTED_PROBLEMS
 from ftrouter.data.labelled import LabelledExample, labelled_format, scan_labelled
 from ftrouter.data.problems import make_problem
 from ftrouter.data.progress import Progress
+from ftrouter.data.reader import FileScan
 from ftrouter.errors import UsageError
 
 _SANE_MAX_LENGTH = 10_000_000  # tokenizers without a real limit report a huge sentinel
@@ -134,10 +136,10 @@ class LabelledReport:
                              for p in sorted(self.problems, key=lambda p: p.line or 0)]}
 
 
-def _read(path: Path, fmt: str, tokenizer: LabelledTokenizer, progress: Progress | None) -> LabelledReport:
-    report = LabelledReport(str(path), fmt, tokenizer=tokenizer.describe, token_limit=tokenizer.limit)
+def _read(source: Source, fmt: str, tokenizer: LabelledTokenizer, progress: Progress | None) -> LabelledReport:
+    report = LabelledReport(str(source.path), fmt, tokenizer=tokenizer.describe, token_limit=tokenizer.limit)
     first: dict[int, tuple[int, tuple[str, ...]]] = {}
-    for record in scan_labelled(path, fmt, progress):
+    for record in scan_labelled(source, fmt, progress):
         for problem in record.problems:
             report.note(problem)
         example = record.example
@@ -189,18 +191,20 @@ class LabelledInspection:
         return out
 
 
-def inspect_labelled(path: str | Path, *, fmt: str = "auto", model: str | None = None, val: str | Path | None = None,
-                     progress: Progress | None = None) -> LabelledInspection:
-    """Inspect a labelled file (and its validation file); ``fmt`` auto-detects. UsageError when ``path``
-    holds no labelled data."""
-    found = labelled_format(path, fmt)
+def inspect_labelled(path: str | Path | Source | FileScan, *, fmt: str = "auto", model: str | None = None,
+                     val: str | Path | None = None, progress: Progress | None = None) -> LabelledInspection:
+    """Inspect a labelled file (and its validation file); ``fmt`` auto-detects. ``path`` may be open already
+    (a ``Source`` or ``FileScan``): a container is then not unpacked again. UsageError when it holds no
+    labelled data."""
+    source = path.source if isinstance(path, FileScan) else open_source(path)
+    found = labelled_format(path if isinstance(path, FileScan) else source, fmt)
     if found is None:
         raise UsageError("not labelled data (text/label, text/labels, text1/text2/label, tokens/tags or "
-                         "anchor/positive)", path=path, code="unknown_format")
+                         "anchor/positive)", path=source.path, code="unknown_format")
     tokenizer = tokenizer_for(model)
-    result = LabelledInspection(_read(Path(path), found, tokenizer, progress))
+    result = LabelledInspection(_read(source, found, tokenizer, progress))
     if val is not None:
-        result.val = _read(Path(val), found, tokenizer, None)
+        result.val = _read(open_source(val), found, tokenizer, None)
         for label in result.only_in_val:
             result.val.note(make_problem("label_only_in_val", None, f"label {label!r} is in the validation "
                                          "file but never in the training file"))

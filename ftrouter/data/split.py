@@ -83,9 +83,9 @@ def _keyed(scan: FileScan, fmt: str, progress: Progress | None) -> Iterator[tupl
     in the same split."""
     from ftrouter.data.labelled import labelled_format, scan_labelled
 
-    labelled = labelled_format(scan.jsonl, fmt)
+    labelled = labelled_format(scan, fmt)
     if labelled is not None:
-        for item in scan_labelled(scan.jsonl, labelled, progress):
+        for item in scan_labelled(scan.source, labelled, progress):
             ex = item.example
             yield item.problems, ex.key() if ex else None, ex.fields(labelled) if ex else {}
         return

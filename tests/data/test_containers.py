@@ -259,3 +259,33 @@ def test_a_container_is_unpacked_once_per_data_command(tmp_path: Path, capsys: p
     code, out, err = run_cli(capsys, "data", command[0], str(path), *command[1:], "--json")
     assert code == 0, err
     assert json.loads(out)["examples"] == 50 and unpacked == [path]
+
+
+LABELLED_ROWS = [{"text": f"ticket {i} about {'brakes' if i % 2 else 'delivery'}", "label": "a" if i % 2 else "b"}
+                 for i in range(40)]
+CHAT_ROWS = [chat(user=f"q{i}") for i in range(40)]
+
+
+@pytest.mark.parametrize(("rows", "command"), [
+    (LABELLED_ROWS, ["data", "inspect", "{}", "--json"]),
+    (LABELLED_ROWS, ["data", "split", "{}", "--stratify", "label", "-o", "{out}"]),
+    (LABELLED_ROWS, ["estimate", "--data", "{}", "--task", "classification", "--json"]),
+    (LABELLED_ROWS, ["compare", "--data", "{}", "--format", "json"]),
+    (CHAT_ROWS, ["estimate", "--data", "{}", "--json"]),  # a tiktoken pass and a Gemini pass
+    (CHAT_ROWS, ["compare", "--data", "{}", "--format", "json"]),
+])
+def test_every_command_that_reads_a_container_unpacks_it_once(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        rows: list[dict[str, Any]], command: list[str]) -> None:
+    """The format sniff (chat or labelled), the counts of each tokenizer and the reading all use one copy."""
+    path = tmp_path / "data.jsonl.gz"
+    path.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode()))
+    unpacked: list[Path] = []
+    real = containers._gunzip
+    monkeypatch.setattr(containers, "_gunzip", lambda src, shown: unpacked.append(shown) or real(src, shown))
+    args = [a.format(path, out=tmp_path / "out") for a in command]
+    code, out, err = run_cli(capsys, *args)
+    assert code == 0, err
+    assert unpacked == [path]
+    if "split" not in args:  # the report counts every example of the file
+        assert '"examples": 40' in out
