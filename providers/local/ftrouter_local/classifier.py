@@ -192,7 +192,7 @@ def train_classifier(config: TrainConfig, files: JobFiles, stop: StopFlag, write
     """Run (or continue) the job's training and leave it succeeded or cancelled."""
     from transformers import AutoTokenizer, Trainer
 
-    from ftrouter_local.training import _runtime
+    from ftrouter_local.training import run_trainer
 
     precision = resolve_precision(config)
     space = LabelSpace(files, config.task)
@@ -221,15 +221,8 @@ def train_classifier(config: TrainConfig, files: JobFiles, stop: StopFlag, write
     total = sum(p.numel() for p in model.parameters())
     writer.event(f"{len(train_rows)} training examples, {trainable:,} of {total:,} parameters trainable",
                  data={"records": len(train_rows), "trainable_parameters": trainable, "parameters": total})
-    if stop.requested:
-        writer.set_state("cancelled", "cancelled before training started")
-        return
-    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    runtime = _runtime(trainer, callback, precision, config, 1, writer)
-    if callback.stopped:
-        checkpoint = files.checkpoints / f"checkpoint-{trainer.state.global_step}"
-        writer.set_state("cancelled", f"cancelled at step {trainer.state.global_step}; checkpoint {checkpoint}",
-                         checkpoint=str(checkpoint), runtime=runtime)
+    runtime = run_trainer(trainer, callback, precision, config, files, stop, writer, resume_from)
+    if runtime is None:  # cancelled
         return
     final = _final_metrics(trainer, writer) if val_rows else {}
     writer.update(state="saving", force=True)

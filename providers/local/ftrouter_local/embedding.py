@@ -85,7 +85,7 @@ def train_embedding(config: TrainConfig, files: JobFiles, stop: StopFlag, writer
     from sentence_transformers.sentence_transformer import losses
     from transformers import set_seed
 
-    from ftrouter_local.training import _runtime
+    from ftrouter_local.training import run_trainer
 
     precision = resolve_precision(config)
     train_rows = _rows(files.train_data)
@@ -108,15 +108,8 @@ def train_embedding(config: TrainConfig, files: JobFiles, stop: StopFlag, writer
     total = sum(p.numel() for p in model.parameters())
     writer.event(f"{len(train_rows)} training examples, {total:,} parameters trainable",
                  data={"records": len(train_rows), "trainable_parameters": total, "parameters": total})
-    if stop.requested:
-        writer.set_state("cancelled", "cancelled before training started")
-        return
-    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    runtime = _runtime(trainer, callback, precision, config, 1, writer)
-    if callback.stopped:
-        checkpoint = files.checkpoints / f"checkpoint-{trainer.state.global_step}"
-        writer.set_state("cancelled", f"cancelled at step {trainer.state.global_step}; checkpoint {checkpoint}",
-                         checkpoint=str(checkpoint), runtime=runtime)
+    runtime = run_trainer(trainer, callback, precision, config, files, stop, writer, resume_from)
+    if runtime is None:  # cancelled
         return
     final = retrieval_metrics(evaluator(model)) if evaluator is not None else {}
     if final:

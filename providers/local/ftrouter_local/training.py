@@ -300,15 +300,8 @@ def train(config: TrainConfig, files: JobFiles, stop: StopFlag, writer: StatusWr
     if prepared < len(train_set):  # TRL left out records we kept: say so rather than train on fewer silently
         writer.event(f"TRL left out {len(train_set) - prepared} of {len(train_set)} records while preparing them",
                      level="warning", data={"records_after_trl": prepared})
-    if stop.requested:
-        writer.set_state("cancelled", "cancelled before training started")
-        return
-    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    runtime = _runtime(trainer, callback, precision, config, world_size, writer)
-    if callback.stopped:
-        checkpoint = files.checkpoints / f"checkpoint-{trainer.state.global_step}"
-        writer.set_state("cancelled", f"cancelled at step {trainer.state.global_step}; checkpoint {checkpoint}",
-                         checkpoint=str(checkpoint), runtime=runtime)
+    runtime = run_trainer(trainer, callback, precision, config, files, stop, writer, resume_from, world_size=world_size)
+    if runtime is None:  # cancelled
         return
     writer.update(state="saving", force=True)
     trainer.save_model(str(files.output))
@@ -333,6 +326,26 @@ def _parameter_counts(model: Any) -> tuple[int, int]:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     return trainable, total
+
+
+def run_trainer(trainer: Any, callback: ProgressCallback, precision: Precision, config: TrainConfig,
+                files: JobFiles, stop: StopFlag, writer: StatusWriter, resume_from: Path | None, *,
+                world_size: int = 1) -> dict[str, Any] | None:
+    """Train (or continue from ``resume_from``) unless a cancel came first; every trainer of this worker
+    (SFT/DPO, encoder classifiers, embedders) ends its run here. Returns the run's measured runtime, or
+    None when the job ended cancelled: before training, or at the checkpoint the callback saved."""
+    if stop.requested:
+        writer.set_state("cancelled", "cancelled before training started")
+        return None
+    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    runtime = _runtime(trainer, callback, precision, config, world_size, writer)
+    if callback.stopped:
+        step = trainer.state.global_step
+        checkpoint = files.checkpoints / f"checkpoint-{step}"
+        writer.set_state("cancelled", f"cancelled at step {step}; checkpoint {checkpoint}",
+                         checkpoint=str(checkpoint), runtime=runtime)
+        return None
+    return runtime
 
 
 def _runtime(trainer: Any, callback: ProgressCallback, precision: Precision, config: TrainConfig,
