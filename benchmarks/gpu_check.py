@@ -13,7 +13,7 @@ separate process with its own time limit, each reported whether it passed or fai
   ``--gpus N --option distributed=fsdp``, run as one process (the machine has one GPU);
 - ``tests``: the local plugin's test suite with CUDA visible.
 
-    python benchmarks/gpu_check.py [--out DIR] [--stages throughput,qlora,...] [--steps 30]
+    python benchmarks/gpu_check.py [--out DIR] [--stages throughput,qlora,...] [--steps 30] [--budget-s 480]
 
 Results go to DIR/gpu_check.json and one line per stage on stdout.
 """
@@ -77,8 +77,14 @@ def build_model(out: Path, rows: list[dict[str, Any]], shape: dict[str, Any]) ->
     return out
 
 
+# when the whole check must end (--budget-s): every step's time limit is cut to what is left, so the report
+# of the stages that ran is written even when the machine is lent for less time than all of them need
+_DEADLINE = float("inf")
+
+
 def run_stage(name: str, command: list[str], timeout: int, env: dict[str, str], log_dir: Path) -> dict[str, Any]:
     """Run one step in its own process; its output is appended to LOG_DIR/NAME.log (stage and step share one)."""
+    timeout = max(1, int(min(timeout, _DEADLINE - time.monotonic())))
     started = time.perf_counter()
     log = log_dir / f"{name.split('.')[0]}.log"
     try:
@@ -151,6 +157,41 @@ def fsdp_stage(model: str, data: str, steps: int, env: dict[str, str], work: Pat
     return result
 
 
+def run_named_stage(stage: str, opts: argparse.Namespace, model: str, data: Path, work: Path, env: dict[str, str],
+                    out: Path) -> dict[str, Any]:
+    """Run one stage (see the module docstring); its result for the report."""
+    steps = str(opts.steps)
+    if stage == "throughput":
+        result = run_stage(stage, [sys.executable, "benchmarks/bench_local_throughput.py", "--model", model,
+                                   "--data", str(data), "--steps", steps, "--batch-size", "8",
+                                   "--max-length", "512", "--repeat", "1", "--json"], 240, env, out)
+        with contextlib.suppress(ValueError):
+            result["result"] = json.loads(result["stdout"][result["stdout"].index("{"):])
+    elif stage in ("qlora", "full"):
+        result = run_stage(stage, cli("submit", "--backend", "local", "--model", model, "--data", str(data),
+                                      "--adapter", stage,
+                                      "--max-steps", steps, "--batch-size", "8", "--max-length", "512",
+                                      "--wait", "--json"), 180, env, out)
+        job_id = submitted_id(result)
+        result["job"] = job_id
+        if job_id:
+            result["status"] = job_summary(stage, job_id, env, out)
+            if stage == "qlora" and result["status"].get("state") == "succeeded":
+                evaluate = cli("eval", "--data", str(work / "eval.jsonl"), "--model", job_id, "--limit", "8",
+                               "--json", "--engine", "transformers")
+                result["eval"] = run_stage(f"{stage}.eval", evaluate, 120, env, out)
+    elif stage == "fsdp":
+        result = fsdp_stage(model, str(data), opts.steps, env, work, out)
+    elif stage == "tests":
+        result = run_stage(stage, [sys.executable, "-m", "pytest", *opts.tests, "-q", "-n", "8",
+                                   "-p", "no:cacheprovider", "--maxfail", "40",
+                                   "--ignore", "tests/providers/local/test_local_serve.py"], 200, env, out)
+        result["stdout"] = result["stdout"][-6000:]
+    else:
+        raise SystemExit(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("gpu-check-out"), help="where the report and logs go")
@@ -160,7 +201,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--examples", type=int, default=2000)
     parser.add_argument("--shape", choices=("0.5b", "tiny"), default="0.5b")
     parser.add_argument("--tests", nargs="*", default=["tests/providers/local"], help="what the tests stage runs")
+    parser.add_argument("--budget-s", type=float, help="end within this many seconds: stages that would start "
+                        "with under a minute left are skipped, the running one is stopped in time")
     opts = parser.parse_args(argv)
+    global _DEADLINE
+    if opts.budget_s:
+        _DEADLINE = time.monotonic() + opts.budget_s
     out = opts.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     work = (opts.work or Path(tempfile.mkdtemp(prefix="ftrouter-gpu-check-"))).resolve()
@@ -194,37 +240,14 @@ def main(argv: list[str] | None = None) -> int:
     report["model_build_s"] = round(time.perf_counter() - started, 1)
     save()
     stages = [s for s in opts.stages.split(",") if s]
-    steps = str(opts.steps)
     for stage in stages:
+        if _DEADLINE - time.monotonic() < 60:
+            report["stages"][stage] = {"rc": None, "seconds": 0, "skipped": "under a minute of --budget-s left"}
+            save()
+            print(f"{stage}: skipped (budget)", flush=True)
+            continue
         print(f"== {stage}", flush=True)
-        if stage == "throughput":
-            result = run_stage(stage, [sys.executable, "benchmarks/bench_local_throughput.py", "--model", model,
-                                       "--data", str(data), "--steps", steps, "--batch-size", "8",
-                                       "--max-length", "512", "--repeat", "1", "--json"], 240, env, out)
-            with contextlib.suppress(ValueError):
-                result["result"] = json.loads(result["stdout"][result["stdout"].index("{"):])
-        elif stage in ("qlora", "full"):
-            result = run_stage(stage, cli("submit", "--backend", "local", "--model", model, "--data", str(data),
-                                          "--adapter", stage,
-                                          "--max-steps", steps, "--batch-size", "8", "--max-length", "512",
-                                          "--wait", "--json"), 180, env, out)
-            job_id = submitted_id(result)
-            result["job"] = job_id
-            if job_id:
-                result["status"] = job_summary(stage, job_id, env, out)
-                if stage == "qlora" and result["status"].get("state") == "succeeded":
-                    result["eval"] = run_stage(f"{stage}.eval", cli("eval", "--data", str(work / "eval.jsonl"),
-                                                           "--model", job_id, "--limit", "8", "--json",
-                                                           "--engine", "transformers"), 120, env, out)
-        elif stage == "fsdp":
-            result = fsdp_stage(model, str(data), opts.steps, env, work, out)
-        elif stage == "tests":
-            result = run_stage(stage, [sys.executable, "-m", "pytest", *opts.tests, "-q", "-n", "8",
-                                       "-p", "no:cacheprovider", "--maxfail", "40",
-                                       "--ignore", "tests/providers/local/test_local_serve.py"], 200, env, out)
-            result["stdout"] = result["stdout"][-6000:]
-        else:
-            raise SystemExit(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+        result = run_named_stage(stage, opts, model, data, work, env, out)
         report["stages"][stage] = result
         save()
         print(f"{stage}: rc {result['rc']} in {result['seconds']} s", flush=True)
