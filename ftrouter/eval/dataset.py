@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ftrouter.data.containers import Source, open_source
 from ftrouter.data.lines import iter_raw_lines
-from ftrouter.data.reader import decode_json
+from ftrouter.data.reader import decode_json, original_lines
 from ftrouter.errors import DataError, UsageError
 
 Message = dict[str, str]
@@ -134,10 +135,13 @@ def parse_row(row: Any, path: Path, line: int, *, require_reference: bool = True
     return EvalExample(line=line, prompt=tuple(prompt), reference=reference or "", is_label="text" in row)
 
 
-def iter_examples(path: str | Path, *, require_reference: bool = True) -> Iterator[EvalExample]:
-    """The file's examples in order; stops with a ``DataError`` at the first bad row."""
-    path = Path(path)
-    for raw in iter_raw_lines(path):
+def iter_examples(path: str | Path | Source, *, require_reference: bool = True) -> Iterator[EvalExample]:
+    """The file's examples in order; stops with a ``DataError`` at the first bad row. The file is read as
+    the data commands read it (``.gz``, a JSON array, CSV/TSV, Parquet, a pipe...: ``open_source``), and
+    rows are numbered as in the original file; ``path`` may be an open ``Source``."""
+    source = open_source(path)
+    path = source.path
+    for raw in original_lines(source, iter_raw_lines(source.jsonl)):
         if raw.problem is not None:
             if raw.problem.code in _SKIPPED_PROBLEMS:
                 continue
@@ -148,12 +152,15 @@ def iter_examples(path: str | Path, *, require_reference: bool = True) -> Iterat
         yield parse_row(row, path, raw.number, require_reference=require_reference)
 
 
-def read_examples(path: str | Path, limit: int | None = None, *, require_reference: bool = True) -> list[EvalExample]:
+def read_examples(path: str | Path | Source, limit: int | None = None, *,
+                  require_reference: bool = True) -> list[EvalExample]:
     """The first ``limit`` examples (all when None); the rest of the file is not read."""
     if limit is not None and limit < 1:
         raise UsageError(f"--limit must be at least 1, got {limit}", code="bad_option")
+    source = open_source(path)
+    path = source.path
     examples: list[EvalExample] = []
-    for example in iter_examples(path, require_reference=require_reference):
+    for example in iter_examples(source, require_reference=require_reference):
         examples.append(example)
         if limit is not None and len(examples) >= limit:
             break

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ftrouter.data.containers import Source, open_source
 from ftrouter.data.labelled import TASK_FORMATS, LabelledExample
 from ftrouter.errors import DataError, PluginMissing, UsageError
 from ftrouter.eval.answerer import ModelSpec
@@ -95,28 +96,24 @@ def model_task(spec: ModelSpec) -> str | None:
     return folder_task(spec.model) if spec.provider == "hf" and spec.adapter is None else None
 
 
-def encoder_task(data: Path, specs: list[ModelSpec]) -> str | None:
-    """The task of an encoder run on ``data`` with these models, or None for a generative run."""
+def encoder_task(data: Source, specs: list[ModelSpec]) -> str | None:
+    """The task of an encoder run on ``data`` (the eval file, opened) with these models, or None for a
+    generative run."""
     from ftrouter.data.labelled import labelled_format
 
     tasks = {s.raw: t for s in specs if (t := model_task(s)) is not None}
-    if not data.is_file():  # a pipe is read once: not sniffed; only encoder models route it here
-        if not tasks:
-            return None
-        fmt: str | None = TASK_FORMATS[next(iter(tasks.values()))]
-    else:
-        fmt = labelled_format(data)
+    fmt = labelled_format(data)  # a pipe was copied once when it was opened: sniffing reads the copy
     if not tasks and fmt not in ENCODER_ONLY_FORMATS:
         return None
     if fmt is None:
         wanted = ", ".join(sorted({TASK_FORMATS[t] for t in tasks.values()}))
         raise UsageError(f"--data holds no labelled data: {', '.join(tasks)} is scored on a labelled test file "
-                         f"({wanted}; see docs/classification.md)", path=str(data), code="wrong_format")
+                         f"({wanted}; see docs/classification.md)", path=str(data.path), code="wrong_format")
     task = FORMAT_TASKS[fmt]
     for raw, trained in tasks.items():
         if not _compatible(trained, task):
             raise UsageError(f"--model {raw} was trained for {trained}, but --data is {fmt} data",
-                             path=str(data), code="wrong_format")
+                             path=str(data.path), code="wrong_format")
     for spec in specs:
         if spec.raw not in tasks and spec.provider != "hf":
             raise UsageError(f"--model {spec.raw}: {fmt} data is scored by encoder models (a job trained with "
@@ -132,14 +129,16 @@ def _compatible(trained: str, task: str) -> bool:
     return trained == "classification" and task in ("pair-classification", "multi-label")
 
 
-def read_labelled(path: Path, task: str, limit: int | None) -> list[LabelledExample]:
+def read_labelled(path: Path | Source, task: str, limit: int | None) -> list[LabelledExample]:
     """The test file's examples; the first error stops the run naming FILE:LINE (exit 1)."""
     from ftrouter.data.labelled import scan_labelled
 
     if limit is not None and limit < 1:
         raise UsageError(f"--limit must be at least 1, got {limit}", code="bad_option")
+    source = open_source(path)
+    path = source.path
     examples: list[LabelledExample] = []
-    for record in scan_labelled(path, TASK_FORMATS[task]):
+    for record in scan_labelled(source, TASK_FORMATS[task]):
         errors = [p for p in record.problems if p.severity == "error"]
         if errors:
             raise DataError(errors[0].message, path=str(path), line=record.line, code=errors[0].code)
@@ -174,7 +173,7 @@ def choose(task_metrics: tuple[str, ...], asked: list[str]) -> list[str]:
     return list(dict.fromkeys(asked)) or list(task_metrics)
 
 
-def plan(data: Path, specs: list[ModelSpec], task: str, *, asked: list[str], limit: int | None,
+def plan(data: Path | Source, specs: list[ModelSpec], task: str, *, asked: list[str], limit: int | None,
          judge: str | None, engine: str) -> tuple[EncoderPlan, list[str], list[EvalExample]]:
     """Check the options, read the test file and load the scorers: (plan, metrics, report rows)."""
     if judge is not None or "judge" in asked:

@@ -59,6 +59,7 @@ def prepare(data: Path, models: list[str], metrics: list[str] | None = None, *, 
 
     ``engine`` picks how local (``hf:``) models generate; it means nothing to remote ones. Encoder models
     (and data only encoders read) make an encoder run (``ftrouter.eval.encoder``)."""
+    from ftrouter.data.containers import open_source
     from ftrouter.eval import encoder
     from ftrouter.eval.dataset import read_examples
     from ftrouter.eval.metrics import JUDGE, check_names
@@ -71,14 +72,16 @@ def prepare(data: Path, models: list[str], metrics: list[str] | None = None, *, 
         raise UsageError(f"--concurrency must be at least 1, got {concurrency}", code="bad_option")
     asked = list(metrics or [])
     resolved = [spec_for(raw) for raw in models]
-    task = encoder.encoder_task(data, resolved)
+    source = open_source(data)  # a container or pipe is unpacked once, for the sniff and the reading
+    task = encoder.encoder_task(source, resolved)
     if task is not None:
-        plan, chosen, rows = encoder.plan(data, resolved, task, asked=asked, limit=limit, judge=judge, engine=engine)
+        plan, chosen, rows = encoder.plan(source, resolved, task, asked=asked, limit=limit, judge=judge,
+                                          engine=engine)
         return PreparedEval(data, rows, [], chosen, concurrency, None, None, plan)
     check_names(asked)
     if JUDGE in asked and judge is None:
         raise UsageError("--metric judge needs --judge SPEC (the model that grades)", code="bad_option")
-    examples = read_examples(data, limit)
+    examples = read_examples(source, limit)
     chosen = choose_metrics(examples, asked)
     if judge is not None and JUDGE not in chosen:
         chosen.append(JUDGE)

@@ -135,3 +135,25 @@ def test_cost_uses_the_catalogs_base_or_fine_tuned_prices() -> None:
     assert _cost("ft:gpt-4.1-mini-2025-04-14:acme:tickets:AbC1", million) == pytest.approx(4.0)
     assert _cost(None, million) is None and _cost("llama-local", million) is None
     assert _cost("gpt-4.1-mini-2025-04-14", {"input": None, "output": 5}) is None
+
+
+def test_eval_files_are_read_in_the_containers_the_data_commands_read(tmp_path: Path) -> None:
+    """A .gz, a JSON array and a CSV are eval files too; a bad row is named by its line in the original file."""
+    import gzip
+
+    rows = [{"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i}"}]}
+            for i in range(5)]
+    gz = tmp_path / "test.jsonl.gz"
+    gz.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode()))
+    array = tmp_path / "test.json"
+    array.write_text(json.dumps(rows, indent=2))
+    assert [e.reference for e in read_examples(gz)] == [f"a{i}" for i in range(5)]
+    assert [e.reference for e in read_examples(array)] == [f"a{i}" for i in range(5)]
+    csv = tmp_path / "tickets.csv"
+    csv.write_text('text,label\n"brake\nsqueaks",repair\nlate parcel,shipping\n', encoding="utf-8")
+    assert [(e.line, e.reference, e.is_label) for e in read_examples(csv)] == [(2, "repair", True),
+                                                                            (4, "shipping", True)]
+    csv.write_text('text,label\n"brake\nsqueaks",repair\nno label here,\n', encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        read_examples(csv)
+    assert caught.value.line == 4 and caught.value.path == str(csv)
