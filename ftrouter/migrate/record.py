@@ -125,11 +125,13 @@ def _why(outcome: Outcome) -> str:
 def _recorded_rows(data: Path, answers: dict[int, str]) -> Iterator[dict[str, Any]]:
     """The answered rows of ``data`` in file order, each with its answer as the last assistant turn (the
     file was read whole and checked already, so every line here decodes)."""
+    from ftrouter.data.containers import open_source
     from ftrouter.data.lines import iter_raw_lines
-    from ftrouter.data.reader import decode_json
+    from ftrouter.data.reader import decode_json, original_lines
 
     last = max(answers, default=0)
-    for raw in iter_raw_lines(data):
+    source = open_source(data)  # numbered as read_prompts numbered them: a .gz or CSV row by its original line
+    for raw in original_lines(source, iter_raw_lines(source.jsonl)):
         if raw.number > last:
             return
         if raw.number not in answers or raw.problem is not None:

@@ -198,3 +198,22 @@ def test_recording_needs_no_metric_library(tmp_path: Path, capsys: pytest.Captur
         code, stdout, err = run_cli(capsys, "record", f"openai:old@{server.base_url}", "--data", str(data), "--json")
     assert code == 0, err
     assert json.loads(stdout)["written"] == 2
+
+
+def test_a_gzipped_or_csv_prompts_file_is_recorded_whole(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The prompts are read in the data commands' containers, and every answered row is written back: the
+    rows are matched to their answers by the same (original) line numbers."""
+    import gzip
+
+    gz = tmp_path / "prompts.jsonl.gz"
+    gz.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in ROWS).encode()))
+    csv = tmp_path / "prompts.csv"
+    csv.write_text('prompt,completion\n"two\nlines",c1\nq2,c2\n', encoding="utf-8")
+    with LoopbackOpenAI(answer=answer) as server:
+        spec = f"openai:old@{server.base_url}"
+        for data, expected in ((gz, [f"golden q{i}" for i in range(1, 7)]), (csv, ["golden two\nlines", "golden q2"])):
+            out = tmp_path / f"{data.name}.golden.jsonl"
+            code, stdout, err = run_cli(capsys, "record", spec, "--data", str(data), "-o", str(out), "--json")
+            assert code == 0, err
+            assert json.loads(stdout)["written"] == len(expected)
+            assert [r["messages"][-1]["content"] for r in read(out)] == expected
