@@ -166,9 +166,10 @@ class TiktokenCounter(TokenCounter):
         """The count of a text whose whitespace is single spaces between two other characters and line
         breaks (``\\n``) not followed by a space, or None.
 
-        A line break stays inside its "word" ("end.\\n\\nThe"), which is counted whole: the split points
-        are still spaces after a non-space character, where these pre-tokenizers always cut. A space after
-        a line break is not such a point (``\\s*[\\r\\n]+`` can take it), so that text goes to tiktoken whole.
+        A line break stays inside its "word" ("end.\\n\\nThe", which ``_WordLengths`` counts in two cached
+        parts): the split points are still spaces after a non-space character, where these pre-tokenizers
+        always cut. A space after a line break is not such a point (``\\s*[\\r\\n]+`` can take it), so that
+        text goes to tiktoken whole.
         ASCII text is checked for the other ASCII whitespace characters (what ``\\s`` matches there), in C
         and far faster than ``isprintable``; other text must be printable apart from its line breaks
         (isprintable() is False for every Unicode whitespace but the ASCII space)."""
