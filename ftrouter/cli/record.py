@@ -28,6 +28,7 @@ def record_command(
     """Record a model's answers (typically the old fine-tune's, before it shuts down) as an OpenAI chat
     JSONL file: golden answers for the comparison, and training data for the replacement."""
     from ftrouter.cli.eval import _progress
+    from ftrouter.data.containers import open_source
     from ftrouter.migrate.record import (
         SHOWN_FAILURES,
         check_paths,
@@ -42,9 +43,10 @@ def record_command(
     output = out or default_output(data)
     check_paths(data, output)  # recording needs no metric library: no `ftrouter[eval]` extra
     spec = spec_for_recording(model)
-    examples = read_prompts(data, limit)  # a bad row stops here, before any call
+    source = open_source(data)  # a container is unpacked once: for the prompts and for the rows written back
+    examples = read_prompts(source, limit)  # a bad row stops here, before any call
     with _progress(len(examples)) as tick:
-        result = record(spec, data, output, examples, concurrency=concurrency, tick=tick)
+        result = record(spec, data, output, examples, concurrency=concurrency, tick=tick, source=source)
     total = len(examples)
     if result.failed:
         lines = ", ".join(str(n) for n in result.failed_lines[:SHOWN_FAILURES])

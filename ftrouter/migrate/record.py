@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ftrouter.data.containers import Source
 from ftrouter.errors import UsageError
 from ftrouter.eval.answerer import ModelSpec
 from ftrouter.eval.dataset import EvalExample
@@ -75,7 +76,7 @@ def check_paths(data: Path, output: Path) -> None:
                          code="output_is_input")
 
 
-def read_prompts(data: Path, limit: int | None = None) -> list[EvalExample]:
+def read_prompts(data: Path | Source, limit: int | None = None) -> list[EvalExample]:
     """The prompts to answer (rows with or without a reference); a bad row is a ``DataError`` at FILE:LINE."""
     from ftrouter.eval.dataset import read_examples
 
@@ -83,9 +84,10 @@ def read_prompts(data: Path, limit: int | None = None) -> list[EvalExample]:
 
 
 def record(spec: ModelSpec, data: Path, output: Path, examples: list[EvalExample], *,
-           concurrency: int | None = None, tick: Tick | None = None) -> Recording:
+           concurrency: int | None = None, tick: Tick | None = None, source: Source | None = None) -> Recording:
     """Ask ``spec`` for its answer to every prompt in ``examples`` (read from ``data``) and write ``output``
-    (atomically). Raises when every request failed (nothing is written then)."""
+    (atomically). Raises when every request failed (nothing is written then). ``source``: ``data`` as the
+    prompts were read from it (``open_source``), so a container is not unpacked again to write the rows."""
     from ftrouter.data.atomic import atomic_writer
     from ftrouter.eval.answerer import GenerationSettings
     from ftrouter.eval.cache import AnswerCache
@@ -112,7 +114,7 @@ def record(spec: ModelSpec, data: Path, output: Path, examples: list[EvalExample
             result.failed_lines.append(example.line)
             result.first_error = result.first_error or _why(outcome)
     with atomic_writer(output) as f:
-        for row in _recorded_rows(data, answers):
+        for row in _recorded_rows(source or data, answers):
             f.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
             result.written += 1
     return result
@@ -122,7 +124,7 @@ def _why(outcome: Outcome) -> str:
     return outcome.error or "the model gave an empty answer"
 
 
-def _recorded_rows(data: Path, answers: dict[int, str]) -> Iterator[dict[str, Any]]:
+def _recorded_rows(data: Path | Source, answers: dict[int, str]) -> Iterator[dict[str, Any]]:
     """The answered rows of ``data`` in file order, each with its answer as the last assistant turn (the
     file was read whole and checked already, so every line here decodes)."""
     from ftrouter.data.containers import open_source

@@ -200,15 +200,21 @@ def test_recording_needs_no_metric_library(tmp_path: Path, capsys: pytest.Captur
     assert json.loads(stdout)["written"] == 2
 
 
-def test_a_gzipped_or_csv_prompts_file_is_recorded_whole(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The prompts are read in the data commands' containers, and every answered row is written back: the
-    rows are matched to their answers by the same (original) line numbers."""
+def test_a_gzipped_or_csv_prompts_file_is_recorded_whole(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The prompts are read in the data commands' containers (unpacked once), and every answered row is written
+    back: the rows are matched to their answers by the same (original) line numbers."""
     import gzip
 
     gz = tmp_path / "prompts.jsonl.gz"
     gz.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in ROWS).encode()))
     csv = tmp_path / "prompts.csv"
     csv.write_text('prompt,completion\n"two\nlines",c1\nq2,c2\n', encoding="utf-8")
+    from ftrouter.data import containers
+
+    unpacked: list[Path] = []
+    real = containers._gunzip
+    monkeypatch.setattr(containers, "_gunzip", lambda src, shown: unpacked.append(shown) or real(src, shown))
     with LoopbackOpenAI(answer=answer) as server:
         spec = f"openai:old@{server.base_url}"
         for data, expected in ((gz, [f"golden q{i}" for i in range(1, 7)]), (csv, ["golden two\nlines", "golden q2"])):
@@ -217,3 +223,4 @@ def test_a_gzipped_or_csv_prompts_file_is_recorded_whole(tmp_path: Path, capsys:
             assert code == 0, err
             assert json.loads(stdout)["written"] == len(expected)
             assert [r["messages"][-1]["content"] for r in read(out)] == expected
+    assert unpacked == [gz]
