@@ -13,6 +13,7 @@ import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from types import ModuleType
 from typing import Any
 
 from ftrouter.errors import PluginMissing
@@ -49,11 +50,16 @@ class PluginGroup:
         if target is None:
             return None
         module_name, _, attribute = target.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            builtin = self.builtins.get(name)
-            hint = builtin.install_hint if builtin else f"install the package that provides {module_name}"
-            missing = exc.name or module_name
-            raise PluginMissing(f"{what} needs {missing!r}, which is not installed: {hint}") from exc
-        return getattr(module, attribute)
+        builtin = self.builtins.get(name)
+        hint = builtin.install_hint if builtin else f"install the package that provides {module_name}"
+        return getattr(import_for(module_name, what, hint), attribute)
+
+
+def import_for(module_name: str, what: str, install_hint: str) -> ModuleType:
+    """Import ``module_name`` for ``what``; a missing package (it, or one it imports) is one ``PluginMissing``
+    line naming it and how to install it."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or module_name
+        raise PluginMissing(f"{what} needs {missing!r}, which is not installed: {install_hint}") from exc

@@ -120,10 +120,9 @@ def profile_for(name: str) -> BackendProfile:
     target = _targets().get(name)
     if target is None:
         raise UnknownName("backend", name, profile_names())
-    try:
-        module = importlib.import_module(f"{target.package}.profile")
-    except ModuleNotFoundError as exc:
-        raise PluginMissing(f"the {name!r} backend is not installed: {target.install_hint}") from exc
+    from ftrouter.plugins import import_for
+
+    module = import_for(f"{target.package}.profile", f"the {name!r} backend", target.install_hint)
     profile = getattr(module, "PROFILE", None)
     if not isinstance(profile, BackendProfile) or profile.name != name:
         raise PluginMissing(f"{target.package}.profile has no PROFILE for the {name!r} backend")

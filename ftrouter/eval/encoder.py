@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ftrouter.data.containers import Source, open_source
 from ftrouter.data.labelled import TASK_FORMATS, LabelledExample
-from ftrouter.errors import DataError, PluginMissing, UsageError
+from ftrouter.errors import DataError, UsageError
 from ftrouter.eval.answerer import ModelSpec
 from ftrouter.eval.dataset import EvalExample
 
@@ -152,15 +152,10 @@ def read_labelled(path: Path | Source, task: str, limit: int | None) -> list[Lab
 
 
 def make_scorer(spec: ModelSpec, task: str) -> EncoderScorer:
-    import importlib
+    from ftrouter.plugins import import_for
 
     module_name, _, attr = SCORER_TARGET.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise PluginMissing(f"--model {spec.raw}: needs {exc.name or module_name!r}, which is not installed: "
-                            f"{SCORER_HINT}") from exc
-    scorer: EncoderScorer = getattr(module, attr)(spec, task)
+    scorer: EncoderScorer = getattr(import_for(module_name, f"--model {spec.raw}:", SCORER_HINT), attr)(spec, task)
     return scorer
 
 

@@ -7,7 +7,6 @@ chrF) do the arithmetic; they are imported lazily (the ``eval`` extra) with an i
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import unicodedata
@@ -17,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ftrouter.errors import PluginMissing, UsageError
+from ftrouter.errors import UsageError
 
 EXTRA_HINT = "pip install 'ftrouter[eval]'"
 LABEL_SET_MAX = 20  # at most this many distinct short references, each seen twice on average: labels
@@ -25,10 +24,9 @@ LABEL_MAX_WORDS = 3
 
 
 def _need(module: str) -> Any:
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        raise PluginMissing(f"this metric needs {exc.name!r}, which is not installed: {EXTRA_HINT}") from None
+    from ftrouter.plugins import import_for
+
+    return import_for(module, "this metric", EXTRA_HINT)
 
 
 _SPACE = re.compile(r"\s+")
