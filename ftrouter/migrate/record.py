@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ftrouter.data.containers import Source
-from ftrouter.errors import UsageError
+from ftrouter.errors import BackendError, UsageError
 from ftrouter.eval.answerer import ModelSpec
 from ftrouter.eval.dataset import EvalExample
 from ftrouter.eval.engine import Outcome, Tick
@@ -86,7 +86,7 @@ def read_prompts(data: Path | Source, limit: int | None = None) -> list[EvalExam
 def record(spec: ModelSpec, data: Path, output: Path, examples: list[EvalExample], *,
            concurrency: int | None = None, tick: Tick | None = None, source: Source | None = None) -> Recording:
     """Ask ``spec`` for its answer to every prompt in ``examples`` (read from ``data``) and write ``output``
-    (atomically). Raises when every request failed (nothing is written then). ``source``: ``data`` as the
+    (atomically). Raises when no prompt got an answer (nothing is written then). ``source``: ``data`` as the
     prompts were read from it (``open_source``), so a container is not unpacked again to write the rows."""
     from ftrouter.data.atomic import atomic_writer
     from ftrouter.eval.answerer import GenerationSettings
@@ -113,6 +113,9 @@ def record(spec: ModelSpec, data: Path, output: Path, examples: list[EvalExample
         else:
             result.failed_lines.append(example.line)
             result.first_error = result.first_error or _why(outcome)
+    if not answers:  # every request "succeeded" with an empty answer: an empty file would pass for a recording
+        raise BackendError(f"{spec.raw}: no prompt got an answer ({result.first_error}); nothing written to "
+                           f"{output}", code="all_requests_failed")
     with atomic_writer(output) as f:
         for row in _recorded_rows(source or data, answers):
             f.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))

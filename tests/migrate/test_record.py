@@ -98,6 +98,18 @@ def test_when_every_request_fails_nothing_is_written(tmp_path: Path, capsys: pyt
     assert not out.exists() and list(tmp_path.iterdir()) == [data]
 
 
+def test_when_every_answer_is_empty_nothing_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A model that answers every prompt with nothing (a broken fine-tune, a wrong template) is a failed
+    recording, not an empty file and exit 0."""
+    data = write(tmp_path / "prompts.jsonl", ROWS[:2])
+    out = tmp_path / "golden.jsonl"
+    with LoopbackOpenAI(answer=lambda messages: "  ") as server:
+        code, _, err = run_cli(capsys, "record", f"openai:old@{server.base_url}", "--data", str(data), "-o",
+                               str(out))
+    assert code == 3 and "no prompt got an answer (the model gave an empty answer)" in err, err
+    assert "Traceback" not in err and not out.exists() and list(tmp_path.iterdir()) == [data]
+
+
 @pytest.mark.parametrize(("args", "code", "message"), [
     (["-o", "{data}"], 2, "-o is the prompts file itself"),
     (["-o", "{dir}/./prompts.jsonl"], 2, "-o is the prompts file itself"),
