@@ -101,29 +101,14 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "ftrouter", *args]
 
 
-def job_summary(stage: str, job_id: str, env: dict[str, str], log_dir: Path) -> dict[str, Any]:
-    shown = run_stage(f"{stage}.status", cli("status", job_id, "--json"), 60, env, log_dir)
+def final_status(result: dict[str, Any]) -> dict[str, Any] | None:
+    """The job as ``submit --wait --json`` printed it when it ended (None when it printed no JSON)."""
     try:
-        status = json.loads(shown["stdout"])
-    except ValueError:
-        return {"status_rc": shown["rc"]}
-    keep = ("state", "error", "runtime", "metrics", "progress", "fine_tuned_model")
-    return {key: status.get(key) for key in keep if key in status}
-
-
-def submitted_id(result: dict[str, Any]) -> str | None:
-    for line in result["stdout"].splitlines():
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return str(json.loads(line).get("id") or json.loads(line).get("local_id"))
-            except ValueError:
-                continue
-    try:
-        data = json.loads(result["stdout"])
-        return str(data.get("id") or data.get("local_id"))
+        status = json.loads(result["stdout"])
     except ValueError:
         return None
+    keep = ("id", "state", "error", "runtime", "metrics", "progress")
+    return {key: status.get(key) for key in keep if key in status} if isinstance(status, dict) else None
 
 
 def fsdp_stage(model: str, data: str, steps: int, env: dict[str, str], work: Path, log_dir: Path) -> dict[str, Any]:
@@ -172,14 +157,12 @@ def run_named_stage(stage: str, opts: argparse.Namespace, model: str, data: Path
                                       "--adapter", stage,
                                       "--max-steps", steps, "--batch-size", "8", "--max-length", "512",
                                       "--wait", "--json"), 180, env, out)
-        job_id = submitted_id(result)
-        result["job"] = job_id
-        if job_id:
-            result["status"] = job_summary(stage, job_id, env, out)
-            if stage == "qlora" and result["status"].get("state") == "succeeded":
-                evaluate = cli("eval", "--data", str(work / "eval.jsonl"), "--model", job_id, "--limit", "8",
-                               "--json", "--engine", "transformers")
-                result["eval"] = run_stage(f"{stage}.eval", evaluate, 120, env, out)
+        status = final_status(result)
+        result["status"] = status
+        if stage == "qlora" and status and status.get("state") == "succeeded":
+            evaluate = cli("eval", "--data", str(work / "eval.jsonl"), "--model", str(status["id"]), "--limit", "8",
+                           "--json", "--engine", "transformers")
+            result["eval"] = run_stage(f"{stage}.eval", evaluate, 120, env, out)
     elif stage == "fsdp":
         result = fsdp_stage(model, str(data), opts.steps, env, work, out)
     elif stage == "tests":
