@@ -257,12 +257,11 @@ def compare_for_file(
     from ftrouter.data.labelled import labelled_format
     from ftrouter.data.reader import FileScan
 
-    # opened once: a container is unpacked once for the sniff and every reading below
-    scan: str | Path | FileScan = FileScan(path) if Path(path).is_file() else path
-    fmt = labelled_format(scan) if isinstance(scan, FileScan) else None  # a pipe is read once: never sniffed
+    # opened once: a container or pipe is unpacked (copied) once for the sniff and every reading below
+    scan = FileScan(path)
+    fmt = labelled_format(scan)
     extra = None
     if fmt is not None:
-        assert isinstance(scan, FileScan)
         if fmt not in COMPARE_FORMATS:
             raise UsageError(f"compare prices a classifier against LLM options, and this file is {fmt} data: "
                              f"`ftrouter estimate --task {_task_of(fmt)} --data {path}` prices the encoder fine-tune",

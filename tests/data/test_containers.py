@@ -203,6 +203,19 @@ def test_data_inspect_reads_dev_stdin_from_a_pipe(tmp_path: Path) -> None:
         assert json.loads(proc.stdout)["examples"] == 12
 
 
+def test_compare_prices_labelled_data_from_a_pipe_like_a_file() -> None:
+    """A pipe is copied once when it is opened, so compare sniffs it for labelled data as it does a file."""
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    data = "".join(json.dumps(r) + "\n" for r in LABELLED_ROWS).encode()
+    proc = subprocess.run([sys.executable, "-m", "ftrouter", "compare", "--data", "/dev/stdin", "--format", "json"],
+                          input=data, capture_output=True, env=env, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["data"]["examples"] == 40 and doc["data"]["format"].startswith("classification")
+    assert any(o["name"].startswith("encoder classifier") for o in doc["options"])
+
+
 def test_a_fifo_with_a_writer_is_read(tmp_path: Path) -> None:
     fifo = tmp_path / "data.fifo"
     os.mkfifo(fifo)
